@@ -81,10 +81,12 @@ func (p *cfegressProvider) Resources(_ context.Context) []func() resource.Resour
 	return nil
 }
 
+// DataSources lists the data sources (registered in registry_simulation.go).
 func (p *cfegressProvider) DataSources(_ context.Context) []func() datasource.DataSource {
-	return nil
+	return dataSourceConstructors()
 }
 
+// Functions lists the provider functions (registered in registry_simulation.go).
 func (p *cfegressProvider) Functions(_ context.Context) []func() function.Function {
-	return nil
+	return functionConstructors()
 }
