@@ -1,0 +1,418 @@
+package cfapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// ErrorKind classifies an API failure by what the user (or the caller) can
+// do about it.
+type ErrorKind int
+
+const (
+	// KindUnknown is anything not classified below (an unexpected status,
+	// an unreadable response, a 200 with "success": false, ...).
+	KindUnknown ErrorKind = iota
+	// KindAuthentication: the token is missing, invalid, expired or revoked
+	// (401, or 403 with one of Cloudflare's authentication codes).
+	KindAuthentication
+	// KindAuthorization: the token is valid but lacks permission (403).
+	KindAuthorization
+	// KindNotFound: the account or the rule does not exist (404).
+	KindNotFound
+	// KindValidation: Cloudflare rejected the request's content (400, 409,
+	// 422), with Cloudflare's codes and messages.
+	KindValidation
+	// KindRateLimited: still 429 after every retry.
+	KindRateLimited
+	// KindServer: a read still failed with 5xx after every retry.
+	KindServer
+	// KindNetwork: Cloudflare could not be reached (no response).
+	KindNetwork
+	// KindAmbiguous: a write (create, update, delete) was sent but its
+	// response was lost (dropped connection, 5xx, timeout): the change MAY
+	// have been applied. Re-read the rules before deciding what to do.
+	KindAmbiguous
+	// KindCanceled: the caller's context was canceled or timed out before
+	// any write could have been applied.
+	KindCanceled
+)
+
+var kindNames = [...]string{
+	KindUnknown:        "unknown",
+	KindAuthentication: "authentication",
+	KindAuthorization:  "authorization",
+	KindNotFound:       "not_found",
+	KindValidation:     "validation",
+	KindRateLimited:    "rate_limited",
+	KindServer:         "server",
+	KindNetwork:        "network",
+	KindAmbiguous:      "ambiguous",
+	KindCanceled:       "canceled",
+}
+
+func (k ErrorKind) String() string {
+	if int(k) >= 0 && int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return "ErrorKind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// authCodes are Cloudflare's error codes that mean "who are you?" rather
+// than "you may not": a bad, expired or malformed token.
+var authCodes = map[int]bool{
+	1000:  true, // Invalid API Token (some endpoints)
+	6003:  true, // Invalid request headers
+	6111:  true, // Invalid format for Authorization header
+	9103:  true, // Unknown X-Auth-Key or X-Auth-Email
+	9106:  true, // Missing X-Auth-Key, X-Auth-Email or Authorization headers
+	9109:  true, // Invalid access token
+	10000: true, // Authentication error
+	10001: true, // Unable to authenticate request
+}
+
+// Error is every error the API layer returns (except for invalid Config in
+// New). It never contains the API token.
+type Error struct {
+	Kind ErrorKind
+	// Op is what was being done: `list rules`, `create rule "name"`, ...
+	Op string
+	// Status is the final HTTP status (0 when no response arrived).
+	Status int
+	// Codes and Messages are Cloudflare's errors[].code and errors[].message.
+	Codes    []int
+	Messages []string
+	// Attempts is how many HTTP requests were made (retries included).
+	Attempts int
+	// RayID is Cloudflare's cf-ray header, useful for support tickets.
+	RayID string
+	// Detail is extra, already redacted, context (a network error's text).
+	Detail string
+
+	cause error // never a value that can carry server text; see Unwrap
+}
+
+// Error is one sentence the user can act on.
+func (e *Error) Error() string {
+	var b strings.Builder
+	if e.Op != "" {
+		b.WriteString(e.Op)
+		b.WriteString(": ")
+	}
+	what := e.cloudflareSays()
+	switch e.Kind {
+	case KindAuthentication:
+		fmt.Fprintf(&b, "authentication failed (%s): check that api_token / CLOUDFLARE_API_TOKEN is a valid, unexpired Cloudflare API token with the account permission \"Zero Trust: Edit\"", what)
+	case KindAuthorization:
+		fmt.Fprintf(&b, "the API token is not allowed to do this (%s): give the token the account permission \"Zero Trust: Edit\" on this account_id, or use a token that has it", what)
+	case KindNotFound:
+		fmt.Fprintf(&b, "not found (%s): check account_id; if a rule was deleted outside Terraform, refresh (terraform apply -refresh-only) to forget it", what)
+	case KindValidation:
+		if e.Status == 0 {
+			fmt.Fprintf(&b, "invalid request: %s", e.detailOr("no details"))
+			break
+		}
+		fmt.Fprintf(&b, "Cloudflare rejected the request (%s): fix the rule's attributes named in the message", what)
+	case KindRateLimited:
+		fmt.Fprintf(&b, "rate limited by Cloudflare (%s) after %d attempts: lower requests_per_second (Cloudflare allows 1,200 requests per 5 minutes per user) or try again in a few minutes", what, e.Attempts)
+	case KindServer:
+		fmt.Fprintf(&b, "Cloudflare server error (%s) after %d attempts: try again later; check https://www.cloudflarestatus.com", what, e.Attempts)
+	case KindNetwork:
+		fmt.Fprintf(&b, "could not reach the Cloudflare API (%s) after %d attempts: check network access and base_url", e.detailOr("no response"), e.Attempts)
+	case KindAmbiguous:
+		fmt.Fprintf(&b, "the request was sent but its response was lost (%s): the change may or may not have been applied; run terraform apply again (the provider re-reads the rules and adopts a rule it created)", e.lostWhat())
+	case KindCanceled:
+		fmt.Fprintf(&b, "canceled before completion (%s): nothing was changed; run the operation again, with a longer timeout if needed", e.detailOr("context canceled"))
+	default:
+		fmt.Fprintf(&b, "unexpected answer from Cloudflare (%s): this may be a Cloudflare API change or outage; try again, and report it if it persists", what)
+	}
+	if e.RayID != "" {
+		fmt.Fprintf(&b, " [cf-ray %s]", e.RayID)
+	}
+	return b.String()
+}
+
+func (e *Error) detailOr(def string) string {
+	if e.Detail != "" {
+		return e.Detail
+	}
+	return def
+}
+
+func (e *Error) lostWhat() string {
+	if e.Status != 0 {
+		return e.cloudflareSays()
+	}
+	return e.detailOr("connection dropped")
+}
+
+// cloudflareSays renders "HTTP 400, Cloudflare error 2001: msg; error 2002: msg2".
+func (e *Error) cloudflareSays() string {
+	var parts []string
+	if e.Status != 0 {
+		parts = append(parts, fmt.Sprintf("HTTP %d", e.Status))
+	}
+	n := max(len(e.Codes), len(e.Messages))
+	var errs []string
+	for i := 0; i < n; i++ {
+		var s string
+		switch {
+		case i < len(e.Codes) && i < len(e.Messages):
+			s = fmt.Sprintf("Cloudflare error %d: %s", e.Codes[i], e.Messages[i])
+		case i < len(e.Codes):
+			s = fmt.Sprintf("Cloudflare error %d", e.Codes[i])
+		default:
+			s = "Cloudflare: " + e.Messages[i]
+		}
+		errs = append(errs, s)
+	}
+	if len(errs) > 0 {
+		parts = append(parts, strings.Join(errs, "; "))
+	}
+	if e.Detail != "" && e.Kind != KindNetwork && e.Kind != KindCanceled {
+		parts = append(parts, e.Detail)
+	}
+	if len(parts) == 0 {
+		return "no details"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Unwrap returns the underlying cause when it is safe to expose: a
+// context error or a transport error, never an error carrying server text.
+func (e *Error) Unwrap() error { return e.cause }
+
+// Is lets errors.Is(err, &Error{Kind: KindNotFound}) match by kind.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	if !ok {
+		return false
+	}
+	return t.Kind == e.Kind && (t.Op == "" || t.Op == e.Op)
+}
+
+// KindOf returns err's ErrorKind (KindUnknown when err is not an *Error).
+func KindOf(err error) ErrorKind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return KindUnknown
+}
+
+// IsNotFound reports a 404: the account or rule does not exist.
+func IsNotFound(err error) bool { return KindOf(err) == KindNotFound }
+
+// IsAuthentication reports an invalid/expired token.
+func IsAuthentication(err error) bool { return KindOf(err) == KindAuthentication }
+
+// IsAuthorization reports a token without the needed permission.
+func IsAuthorization(err error) bool { return KindOf(err) == KindAuthorization }
+
+// IsValidation reports Cloudflare rejecting the request's content.
+func IsValidation(err error) bool { return KindOf(err) == KindValidation }
+
+// IsRateLimited reports 429 after every retry.
+func IsRateLimited(err error) bool { return KindOf(err) == KindRateLimited }
+
+// IsAmbiguous reports a write whose outcome is unknown: it MAY have been
+// applied. Callers re-list and reconcile (e.g. adopt a created rule by name).
+func IsAmbiguous(err error) bool { return KindOf(err) == KindAmbiguous }
+
+// IsRetryable reports errors worth trying again later as they are
+// (server, network, rate limit, ambiguous); the others need a change first.
+func IsRetryable(err error) bool {
+	switch KindOf(err) {
+	case KindServer, KindNetwork, KindRateLimited, KindAmbiguous:
+		return true
+	}
+	return false
+}
+
+// redactor removes the API token (and its "Bearer" form) from text.
+type redactor struct{ token string }
+
+const redacted = "[REDACTED]"
+
+func (r redactor) str(s string) string {
+	if r.token == "" || s == "" {
+		return s
+	}
+	return strings.ReplaceAll(s, r.token, redacted)
+}
+
+func (r redactor) strs(ss []string) []string {
+	if ss == nil {
+		return nil
+	}
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = r.str(s)
+	}
+	return out
+}
+
+// envelope is Cloudflare's response envelope, decoded leniently.
+type envelope struct {
+	Success *bool      `json:"success"`
+	Errors  []respInfo `json:"errors"`
+}
+
+type respInfo struct {
+	Code    int
+	Message string
+}
+
+// classify turns the record of one call (and cloudflare-go's error, used
+// only for its category, never its text) into an *Error, or nil on success.
+func classify(op string, write bool, rec *callRecord, cfErr error, red redactor) *Error {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+
+	e := &Error{Op: op, Status: rec.status, Attempts: rec.attempts}
+	if rec.header != nil {
+		e.RayID = red.str(rec.header.Get("Cf-Ray"))
+	}
+
+	// No HTTP response at all.
+	if rec.status == 0 {
+		if cfErr == nil {
+			return nil // cannot happen through cloudflare-go; be safe
+		}
+		cause := rec.transportErr
+		if cause == nil {
+			cause = cfErr
+		}
+		e.Detail = red.str(describeTransportErr(cause))
+		switch {
+		case write && rec.maybeApplied:
+			e.Kind = KindAmbiguous
+		case errors.Is(cfErr, context.Canceled) || errors.Is(cfErr, context.DeadlineExceeded):
+			e.Kind = KindCanceled
+			e.cause = ctxCause(cfErr)
+		case rec.attempts == 0:
+			e.Kind = KindUnknown // failed before sending anything
+		default:
+			e.Kind = KindNetwork
+		}
+		if e.cause == nil && rec.transportErr != nil {
+			e.cause = safeCause{msg: e.Detail, err: rec.transportErr}
+		}
+		return e
+	}
+
+	env, envOK := decodeEnvelope(rec.body)
+	for _, ri := range env.Errors {
+		e.Codes = append(e.Codes, ri.Code)
+		e.Messages = append(e.Messages, red.str(ri.Message))
+	}
+
+	switch {
+	case rec.status >= 200 && rec.status < 300:
+		if cfErr == nil && envOK && env.Success != nil && *env.Success {
+			return nil
+		}
+		switch {
+		case !envOK || env.Success == nil:
+			e.Detail = "the response is not Cloudflare's JSON envelope"
+		case !*env.Success:
+			e.Detail = `"success": false in an HTTP 2xx response`
+			if hasAuthCode(e.Codes) {
+				e.Kind = KindAuthentication
+				return e
+			}
+		default:
+			e.Detail = "the result could not be decoded"
+		}
+		e.Kind = KindUnknown
+		return e
+	case rec.status == http.StatusUnauthorized:
+		e.Kind = KindAuthentication
+	case rec.status == http.StatusForbidden:
+		if hasAuthCode(e.Codes) {
+			e.Kind = KindAuthentication
+		} else {
+			e.Kind = KindAuthorization
+		}
+	case rec.status == http.StatusNotFound:
+		e.Kind = KindNotFound
+	case rec.status == http.StatusBadRequest || rec.status == http.StatusConflict ||
+		rec.status == http.StatusUnprocessableEntity:
+		e.Kind = KindValidation
+	case rec.status == http.StatusTooManyRequests:
+		e.Kind = KindRateLimited
+		if write && rec.maybeApplied {
+			e.Kind = KindAmbiguous
+		}
+	case rec.status >= 500:
+		e.Kind = KindServer
+		if write {
+			e.Kind = KindAmbiguous
+		}
+	default:
+		e.Kind = KindUnknown
+	}
+	return e
+}
+
+func hasAuthCode(codes []int) bool {
+	for _, c := range codes {
+		if authCodes[c] {
+			return true
+		}
+	}
+	return false
+}
+
+// decodeEnvelope reads success and errors; errors[] items may be objects
+// {code,message} or bare strings (Cloudflare does both).
+func decodeEnvelope(body []byte) (envelope, bool) {
+	var raw struct {
+		Success *bool             `json:"success"`
+		Errors  []json.RawMessage `json:"errors"`
+	}
+	if err := json.Unmarshal(body, &raw); err != nil {
+		return envelope{}, false
+	}
+	env := envelope{Success: raw.Success}
+	for _, m := range raw.Errors {
+		var s string
+		if json.Unmarshal(m, &s) == nil {
+			env.Errors = append(env.Errors, respInfo{Message: s})
+			continue
+		}
+		var o struct {
+			Code    int    `json:"code"`
+			Message string `json:"message"`
+		}
+		if json.Unmarshal(m, &o) == nil {
+			env.Errors = append(env.Errors, respInfo{Code: o.Code, Message: o.Message})
+		}
+	}
+	return env, true
+}
+
+func ctxCause(err error) error {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return context.DeadlineExceeded
+	case errors.Is(err, context.Canceled):
+		return context.Canceled
+	}
+	return nil
+}
+
+// safeCause exposes a transport error for errors.Is/As while printing only
+// the redacted text.
+type safeCause struct {
+	msg string
+	err error
+}
+
+func (s safeCause) Error() string { return s.msg }
+func (s safeCause) Unwrap() error { return s.err }

@@ -1,0 +1,325 @@
+package cfapi
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// How retries work (cloudflare-go v0 ignores Retry-After and retries 429/5xx
+// on its own with a fixed 1-2-4 s backoff, so its retries are turned off):
+//
+//	cloudflare-go  ->  http.Client{Transport: retryablehttp.RoundTripper}
+//	                     retryablehttp.Client (CheckRetry, Backoff: ours)
+//	                       http.Client{Transport: attemptTransport}
+//	                         rate limiter -> base transport (one attempt)
+//
+// Each API call carries a *callRecord in its context; attemptTransport
+// writes what every attempt did into it (status, headers, body, transport
+// error, whether a write may have reached Cloudflare), so the API layer can
+// classify the final outcome with Cloudflare's codes even where
+// cloudflare-go drops them (429, 5xx, 200 with "success": false).
+
+// maxBody bounds a response body (1,000 rules are about 0.5 MB).
+const maxBody = 64 << 20
+
+type recordKey struct{}
+
+// callRecord is what happened during one API call (all its attempts).
+type callRecord struct {
+	mu       sync.Mutex
+	write    bool // POST, PUT, PATCH, DELETE
+	attempts int
+	// maybeApplied: some attempt of a write reached Cloudflare and got no
+	// usable answer (dropped connection, timeout, 5xx).
+	maybeApplied bool
+
+	// The last attempt's outcome.
+	status       int
+	header       http.Header
+	body         []byte
+	transportErr error
+}
+
+func withRecord(ctx context.Context, write bool) (context.Context, *callRecord) {
+	rec := &callRecord{write: write}
+	return context.WithValue(ctx, recordKey{}, rec), rec
+}
+
+func recordFrom(ctx context.Context) *callRecord {
+	rec, _ := ctx.Value(recordKey{}).(*callRecord)
+	return rec
+}
+
+func (r *callRecord) beginAttempt() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.attempts++
+	r.status, r.header, r.body, r.transportErr = 0, nil, nil, nil
+	return r.attempts
+}
+
+func (r *callRecord) endAttempt(status int, header http.Header, body []byte, err error, lost bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.status, r.header, r.body, r.transportErr = status, header, body, err
+	if lost && r.write {
+		r.maybeApplied = true
+	}
+}
+
+func isWriteMethod(m string) bool {
+	switch m {
+	case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+		return true
+	}
+	return false
+}
+
+// attemptError is a failed attempt with no HTTP response. sent is true
+// once a connection to the server was obtained: the request may have
+// reached Cloudflare.
+type attemptError struct {
+	method string
+	sent   bool
+	err    error
+}
+
+func (e *attemptError) Error() string { return e.err.Error() }
+func (e *attemptError) Unwrap() error { return e.err }
+
+// attemptTransport makes one attempt: waits for the rate limiter, sends,
+// reads the whole body (a connection dropped mid-body is a failed attempt
+// that can be retried) and records the outcome.
+type attemptTransport struct {
+	base    http.RoundTripper
+	limiter *rate.Limiter
+	api     *API
+}
+
+func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	rec := recordFrom(ctx)
+	if rec == nil {
+		rec = &callRecord{write: isWriteMethod(req.Method)}
+	}
+	if err := t.limiter.Wait(ctx); err != nil {
+		closeBody(req)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		// The limiter refuses to wait past the context's deadline.
+		return nil, fmt.Errorf("waiting for the request rate limiter: %w", context.DeadlineExceeded)
+	}
+
+	var gotConn atomic.Bool
+	trace := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { gotConn.Store(true) }}
+	req = req.WithContext(httptrace.WithClientTrace(ctx, trace))
+
+	attempt := rec.beginAttempt()
+	start := time.Now()
+	resp, err := t.base.RoundTrip(req)
+	var body []byte
+	if err == nil {
+		body, err = io.ReadAll(io.LimitReader(resp.Body, maxBody))
+		_ = resp.Body.Close()
+		if err != nil {
+			resp = nil
+		}
+	}
+	fields := map[string]any{
+		"method":      req.Method,
+		"path":        req.URL.Path,
+		"attempt":     attempt,
+		"duration_ms": time.Since(start).Milliseconds(),
+	}
+	if err != nil {
+		sent := gotConn.Load()
+		rec.endAttempt(0, nil, nil, err, sent)
+		fields["error"] = describeTransportErr(err)
+		t.api.log(ctx, "Cloudflare API request failed", fields)
+		return nil, &attemptError{method: req.Method, sent: sent, err: err}
+	}
+	rec.endAttempt(resp.StatusCode, resp.Header.Clone(), body, nil, resp.StatusCode >= 500)
+	fields["status"] = resp.StatusCode
+	t.api.log(ctx, "Cloudflare API request", fields)
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	resp.ContentLength = int64(len(body))
+	return resp, nil
+}
+
+func closeBody(req *http.Request) {
+	if req.Body != nil {
+		_ = req.Body.Close()
+	}
+}
+
+// checkRetry is retryablehttp's CheckRetry: retry 429, 5xx (except 501)
+// and transport failures, but never re-send a create (POST) that may have
+// reached Cloudflare: that could create the rule twice. Such a create fails
+// with KindAmbiguous and the caller reconciles by listing.
+func (a *API) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	if ctx.Err() != nil {
+		return false, ctx.Err()
+	}
+	if err != nil {
+		if !retryableTransportErr(err) {
+			return false, nil
+		}
+		var ae *attemptError
+		if errors.As(err, &ae) && ae.sent && ae.method == http.MethodPost {
+			a.log(ctx, "Cloudflare API create not retried: the request may have been applied", map[string]any{
+				"error": describeTransportErr(err),
+			})
+			return false, nil
+		}
+		a.logRetry(ctx, resp, describeTransportErr(err))
+		return true, nil
+	}
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests:
+	case resp.StatusCode == http.StatusNotImplemented:
+		return false, nil
+	case resp.StatusCode >= 500:
+		if resp.Request != nil && resp.Request.Method == http.MethodPost {
+			return false, nil
+		}
+	default:
+		return false, nil
+	}
+	a.logRetry(ctx, resp, "HTTP "+strconv.Itoa(resp.StatusCode))
+	return true, nil
+}
+
+func (a *API) logRetry(ctx context.Context, resp *http.Response, reason string) {
+	if a.logf == nil {
+		return
+	}
+	rec := recordFrom(ctx)
+	n := 1
+	if rec != nil {
+		rec.mu.Lock()
+		n = rec.attempts
+		rec.mu.Unlock()
+	}
+	if n > a.maxRetries {
+		return // retryablehttp gives up: no retry will happen
+	}
+	a.log(ctx, "Cloudflare API request will be retried", map[string]any{
+		"reason":  reason,
+		"attempt": n,
+		"wait_ms": a.backoff(a.minBackoff, a.maxBackoff, n-1, resp).Milliseconds(),
+	})
+}
+
+// backoff is retryablehttp's Backoff: Retry-After (seconds or HTTP-date)
+// on 429 and 503, capped by maxRetryAfter; otherwise min·2^attempt capped
+// by max. No jitter: the shared rate limiter already spaces requests.
+func (a *API) backoff(minWait, maxWait time.Duration, attemptNum int, resp *http.Response) time.Duration {
+	if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
+		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+			return min(d, a.maxRetryAfter)
+		}
+	}
+	d := minWait
+	for i := 0; i < attemptNum && d < maxWait; i++ {
+		d *= 2
+	}
+	return min(d, maxWait)
+}
+
+// parseRetryAfter reads a Retry-After value: delay-seconds or an HTTP-date.
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs < 0 {
+			return 0, false
+		}
+		if secs > int64(24*time.Hour/time.Second) {
+			secs = int64(24 * time.Hour / time.Second)
+		}
+		return time.Duration(secs) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		d := t.Sub(now)
+		if d < 0 {
+			d = 0
+		}
+		return d, true
+	}
+	return 0, false
+}
+
+// retryableTransportErr: everything that may be transient. Context ends,
+// certificate problems, bad URLs and redirect loops are not.
+func retryableTransportErr(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		// An attempt timeout (http.Client.Timeout) is retryable; the caller's
+		// context ending is caught by checkRetry before this.
+		var ne interface{ Timeout() bool }
+		return errors.As(err, &ne) && ne.Timeout() && !errors.Is(err, context.Canceled)
+	}
+	var (
+		certErr     *tls.CertificateVerificationError
+		unknownAuth x509.UnknownAuthorityError
+		hostErr     x509.HostnameError
+		invalidCert x509.CertificateInvalidError
+	)
+	if errors.As(err, &certErr) || errors.As(err, &unknownAuth) || errors.As(err, &hostErr) || errors.As(err, &invalidCert) {
+		return false
+	}
+	msg := err.Error()
+	if strings.Contains(msg, "unsupported protocol scheme") || strings.Contains(msg, "stopped after") ||
+		strings.Contains(msg, "invalid header") {
+		return false
+	}
+	return true
+}
+
+// describeTransportErr is a short text for a transport error, without the
+// URL wrappers of net/http and cloudflare-go.
+func describeTransportErr(err error) string {
+	if err == nil {
+		return ""
+	}
+	for {
+		var ue *url.Error
+		if !errors.As(err, &ue) {
+			break
+		}
+		err = ue.Err
+	}
+	var ae *attemptError
+	if errors.As(err, &ae) {
+		err = ae.err
+		for {
+			var ue *url.Error
+			if !errors.As(err, &ue) {
+				break
+			}
+			err = ue.Err
+		}
+	}
+	msg := err.Error()
+	if msg == "EOF" || errors.Is(err, io.ErrUnexpectedEOF) {
+		return "connection closed by the server (" + msg + ")"
+	}
+	return msg
+}
