@@ -1,0 +1,204 @@
+// Command cfegress-emulator serves a loopback emulator of Cloudflare's
+// Gateway rules API (see package internal/emulator) for the demo, manual
+// testing and CI.
+//
+//	cfegress-emulator -token secret -account 0123456789abcdef0123456789abcdef \
+//	    -inventory inventory.json -state state.json -seed-rules rules.json
+//
+// It prints one line, "cfegress-emulator listening on http://HOST:PORT", and
+// exits cleanly on SIGINT or SIGTERM. The token is never printed.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/cfegress/terraform-provider-cfegress/internal/emulator"
+	"github.com/cfegress/terraform-provider-cfegress/internal/engine"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// inventoryEntry is one element of the -inventory file.
+type inventoryEntry struct {
+	IPv4      string `json:"ipv4"`
+	IPv6Range string `json:"ipv6_range"`
+	Colo      string `json:"colo"`
+}
+
+type accountsFlag []string
+
+func (a *accountsFlag) String() string { return strings.Join(*a, ",") }
+func (a *accountsFlag) Set(s string) error {
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			*a = append(*a, p)
+		}
+	}
+	return nil
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("cfegress-emulator", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var accounts accountsFlag
+	listen := fs.String("listen", "127.0.0.1:8787", "address to listen on (loopback)")
+	token := fs.String("token", "", "API token clients must send as 'Authorization: Bearer TOKEN' (default: env CLOUDFLARE_API_TOKEN; empty accepts any token)")
+	fs.Var(&accounts, "account", "account ID the token owns (repeat or comma-separate; default 0123456789abcdef0123456789abcdef)")
+	invPath := fs.String("inventory", "", "JSON file: list of {ipv4, ipv6_range, colo} dedicated egress IPs (default: NRT 203.0.113.10 2001:db8:10::/64, LAX 203.0.113.20 2001:db8:20::/64)")
+	statePath := fs.String("state", "", "JSON file to persist rules across restarts (atomic writes)")
+	seed := fs.Int64("seed", 1, "seed for rule IDs, assigned precedences and faults")
+	seedRules := fs.String("seed-rules", "", "JSON file: list of Gateway rules (any kind) to seed into the first account, when the state file has none")
+	f429 := fs.Float64("fault-429-rate", 0, "probability of a 429 with Retry-After")
+	f5xx := fs.Float64("fault-5xx-rate", 0, "probability of a 5xx answer")
+	fDrop := fs.Float64("fault-drop-rate", 0, "probability of closing the connection without an answer")
+	fLost := fs.Float64("fault-lost-response-rate", 0, "probability that a write is applied but its answer lost")
+	latency := fs.Duration("latency", 0, "latency added to every API request")
+	rateLimit := fs.String("rate-limit", "1200/300", "rate limit N/SECONDS (429 over it); 'off' disables")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "cfegress-emulator: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if *token == "" {
+		*token = os.Getenv("CLOUDFLARE_API_TOKEN")
+	}
+	cfg := emulator.Config{
+		Token:      *token,
+		AccountIDs: accounts,
+		Seed:       *seed,
+		StatePath:  *statePath,
+		Faults: emulator.Faults{
+			Rate429: *f429, Rate5xx: *f5xx, RateDrop: *fDrop, RateLostResponse: *fLost, Latency: *latency,
+		},
+	}
+	for name, r := range map[string]float64{"-fault-429-rate": *f429, "-fault-5xx-rate": *f5xx, "-fault-drop-rate": *fDrop, "-fault-lost-response-rate": *fLost} {
+		if r < 0 || r > 1 {
+			fmt.Fprintf(stderr, "cfegress-emulator: %s must be between 0 and 1, got %v\n", name, r)
+			return 2
+		}
+	}
+	n, win, err := parseRateLimit(*rateLimit)
+	if err != nil {
+		fmt.Fprintf(stderr, "cfegress-emulator: -rate-limit: %v\n", err)
+		return 2
+	}
+	cfg.RateLimit, cfg.RateWindow = n, win
+	if *invPath != "" {
+		inv, err := readInventory(*invPath)
+		if err != nil {
+			fmt.Fprintf(stderr, "cfegress-emulator: -inventory: %v\n", err)
+			return 2
+		}
+		cfg.Inventory = inv
+	}
+	emu, err := emulator.Load(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "cfegress-emulator: -state: %v\n", err)
+		return 1
+	}
+	if *seedRules != "" {
+		acct := emulator.DefaultAccountID
+		if len(accounts) > 0 {
+			acct = accounts[0]
+		}
+		if len(emu.Rules(acct)) == 0 {
+			data, err := os.ReadFile(*seedRules)
+			if err != nil {
+				fmt.Fprintf(stderr, "cfegress-emulator: -seed-rules: %v\n", err)
+				return 2
+			}
+			var rules []emulator.Rule
+			if err := json.Unmarshal(data, &rules); err != nil {
+				fmt.Fprintf(stderr, "cfegress-emulator: -seed-rules %s: not a JSON list of rules: %v\n", *seedRules, err)
+				return 2
+			}
+			if err := emu.SeedRules(acct, rules); err != nil {
+				fmt.Fprintf(stderr, "cfegress-emulator: -seed-rules %s: %v\n", *seedRules, err)
+				return 2
+			}
+		}
+	}
+	url, err := emu.Start(*listen)
+	if err != nil {
+		fmt.Fprintf(stderr, "cfegress-emulator: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "cfegress-emulator listening on %s\n", url)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	<-ctx.Done()
+	if err := emu.Close(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		fmt.Fprintf(stderr, "cfegress-emulator: shutting down: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// parseRateLimit reads "N/SECONDS" (e.g. "1200/300"); "off" or "0" disables.
+func parseRateLimit(s string) (int, time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "off" || s == "0" {
+		return -1, 0, nil
+	}
+	ns, ss, ok := strings.Cut(s, "/")
+	if !ok {
+		return 0, 0, fmt.Errorf("%q: want N/SECONDS, e.g. 1200/300", s)
+	}
+	n, err := strconv.Atoi(ns)
+	if err != nil || n <= 0 {
+		return 0, 0, fmt.Errorf("%q: N must be a positive integer", s)
+	}
+	sec, err := strconv.ParseFloat(ss, 64)
+	if err != nil || sec <= 0 {
+		return 0, 0, fmt.Errorf("%q: SECONDS must be a positive number", s)
+	}
+	return n, time.Duration(sec * float64(time.Second)), nil
+}
+
+func readInventory(path string) ([]engine.DedicatedIP, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var entries []inventoryEntry
+	if err := json.Unmarshal(data, &entries); err != nil {
+		return nil, fmt.Errorf("%s: want a JSON list of {\"ipv4\", \"ipv6_range\", \"colo\"}: %v", path, err)
+	}
+	var inv []engine.DedicatedIP
+	for i, e := range entries {
+		v4, err := netip.ParseAddr(e.IPv4)
+		if err != nil || !v4.Is4() {
+			return nil, fmt.Errorf("%s: entry %d: ipv4 %q is not an IPv4 address", path, i, e.IPv4)
+		}
+		v6, err := netip.ParsePrefix(e.IPv6Range)
+		if err != nil || !v6.Addr().Is6() {
+			return nil, fmt.Errorf("%s: entry %d: ipv6_range %q is not an IPv6 CIDR", path, i, e.IPv6Range)
+		}
+		if e.Colo == "" {
+			return nil, fmt.Errorf("%s: entry %d: colo is empty (an IATA code such as NRT)", path, i)
+		}
+		inv = append(inv, engine.DedicatedIP{IPv4: v4, IPv6Range: v6.Masked(), Colo: strings.ToUpper(e.Colo)})
+	}
+	if len(inv) == 0 {
+		return nil, fmt.Errorf("%s: the inventory is empty", path)
+	}
+	return inv, nil
+}
