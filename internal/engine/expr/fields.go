@@ -63,12 +63,12 @@ var fields = map[string]FieldInfo{
 	"net.fqdn.content_category": {Name: "net.fqdn.content_category", Type: TInt, Array: true, HostSelector: true},
 	"app.ids":                   {Name: "app.ids", Type: TInt, Array: true, HostSelector: true},
 
-	"identity.email":            {Name: "identity.email", Type: TString, Selector: SelIdentity},
-	"identity.name":             {Name: "identity.name", Type: TString, Selector: SelIdentity},
-	"identity.groups.id":        {Name: "identity.groups.id", Type: TString, Array: true, Selector: SelIdentity},
-	"identity.groups.name":      {Name: "identity.groups.name", Type: TString, Array: true, Selector: SelIdentity},
-	"identity.groups.email":     {Name: "identity.groups.email", Type: TString, Array: true, Selector: SelIdentity},
-	"identity.saml_attributes":  {Name: "identity.saml_attributes", Type: TString, Array: true, Map: true, Selector: SelIdentity},
+	"identity.email":               {Name: "identity.email", Type: TString, Selector: SelIdentity},
+	"identity.name":                {Name: "identity.name", Type: TString, Selector: SelIdentity},
+	"identity.groups.id":           {Name: "identity.groups.id", Type: TString, Array: true, Selector: SelIdentity},
+	"identity.groups.name":         {Name: "identity.groups.name", Type: TString, Array: true, Selector: SelIdentity},
+	"identity.groups.email":        {Name: "identity.groups.email", Type: TString, Array: true, Selector: SelIdentity},
+	"identity.saml_attributes":     {Name: "identity.saml_attributes", Type: TString, Array: true, Map: true, Selector: SelIdentity},
 	"device_posture.checks.passed": {Name: "device_posture.checks.passed", Type: TString, Array: true, Selector: SelPosture},
 }
 

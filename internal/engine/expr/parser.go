@@ -1,0 +1,466 @@
+package expr
+
+import (
+	"net/netip"
+	"strconv"
+	"strings"
+)
+
+// maxDepth bounds nesting so hostile input cannot exhaust the stack.
+const maxDepth = 200
+
+// Parse parses a traffic, identity or device posture expression.
+//
+// Grammar (precedence not > and > or, as in Cloudflare's Rules language;
+// Gateway does not document xor, so xor/^^ is rejected with a hint):
+//
+//	expr      = and { ("or" | "||") and }
+//	and       = unary { ("and" | "&&") unary }
+//	unary     = ("not" | "!") unary | primary
+//	primary   = "(" expr ")" | "any" "(" predicate ")" | predicate
+//	predicate = field [ cmpop value | "in" ( set | $list ) | ("matches" | "~") string ]
+//	field     = name [ "[" string "]" ] [ "[*]" ] [ "." name ]
+//	set       = "{" value { value } "}"      (space separated, like Cloudflare)
+//
+// A value is a quoted string, a number, an IP address, a CIDR or a port range
+// a..b. English operator spellings (eq ne lt le gt ge) are accepted too.
+//
+// An empty or whitespace-only source returns (nil, nil): "no constraint".
+// Errors are *Error with the position of the offending token.
+func Parse(src string) (Node, error) {
+	if strings.TrimSpace(src) == "" {
+		return nil, nil
+	}
+	toks, err := tokenize(src)
+	if err != nil {
+		return nil, err
+	}
+	p := &parser{toks: toks}
+	n, err := p.expr()
+	if err != nil {
+		return nil, err
+	}
+	if t := p.peek(); t.kind != tEOF {
+		if t.kind == tRParen {
+			return nil, p.errAt(t, `unbalanced ")": no matching "("`)
+		}
+		return nil, p.errAt(t, `expected "and", "or" or end of expression`)
+	}
+	return n, nil
+}
+
+type parser struct {
+	toks  []token
+	i     int
+	depth int
+}
+
+func (p *parser) peek() token { return p.toks[p.i] }
+
+func (p *parser) next() token {
+	t := p.toks[p.i]
+	if t.kind != tEOF {
+		p.i++
+	}
+	return t
+}
+
+func (p *parser) errAt(t token, msg string) *Error {
+	return &Error{Pos: t.pos, Msg: msg, Found: t.display()}
+}
+
+func isWord(t token, w string) bool { return t.kind == tWord && strings.EqualFold(t.text, w) }
+
+func (p *parser) isOr(t token) bool  { return t.kind == tOr || isWord(t, "or") }
+func (p *parser) isAnd(t token) bool { return t.kind == tAnd || isWord(t, "and") }
+func (p *parser) isXor(t token) bool { return t.kind == tXor || isWord(t, "xor") }
+
+func (p *parser) enter(t token) error {
+	p.depth++
+	if p.depth > maxDepth {
+		return &Error{Pos: t.pos, Msg: "expression nested too deeply"}
+	}
+	return nil
+}
+
+func (p *parser) expr() (Node, error) {
+	if err := p.enter(p.peek()); err != nil {
+		return nil, err
+	}
+	defer func() { p.depth-- }()
+	first, err := p.and()
+	if err != nil {
+		return nil, err
+	}
+	xs := []Node{first}
+	for {
+		t := p.peek()
+		if p.isXor(t) {
+			return nil, &Error{Pos: t.pos, Msg: `Gateway expressions have no "xor": write (a and not(b)) or (not(a) and b)`, Found: t.display()}
+		}
+		if !p.isOr(t) {
+			break
+		}
+		p.next()
+		n, err := p.and()
+		if err != nil {
+			return nil, err
+		}
+		xs = append(xs, n)
+	}
+	if len(xs) == 1 {
+		return first, nil
+	}
+	return &Or{P: first.Position(), X: flatten(xs, true)}, nil
+}
+
+func (p *parser) and() (Node, error) {
+	first, err := p.unary()
+	if err != nil {
+		return nil, err
+	}
+	xs := []Node{first}
+	for p.isAnd(p.peek()) {
+		p.next()
+		n, err := p.unary()
+		if err != nil {
+			return nil, err
+		}
+		xs = append(xs, n)
+	}
+	if len(xs) == 1 {
+		return first, nil
+	}
+	return &And{P: first.Position(), X: flatten(xs, false)}, nil
+}
+
+// flatten merges nested operands of the same kind: (a and b) and c -> a and b and c.
+func flatten(xs []Node, or bool) []Node {
+	out := make([]Node, 0, len(xs))
+	for _, x := range xs {
+		if or {
+			if o, ok := x.(*Or); ok {
+				out = append(out, o.X...)
+				continue
+			}
+		} else if a, ok := x.(*And); ok {
+			out = append(out, a.X...)
+			continue
+		}
+		out = append(out, x)
+	}
+	return out
+}
+
+func (p *parser) unary() (Node, error) {
+	t := p.peek()
+	if t.kind == tNot || isWord(t, "not") {
+		if err := p.enter(t); err != nil {
+			return nil, err
+		}
+		defer func() { p.depth-- }()
+		p.next()
+		x, err := p.unary()
+		if err != nil {
+			return nil, err
+		}
+		return &Not{P: t.pos, X: x}, nil
+	}
+	return p.primary()
+}
+
+func (p *parser) primary() (Node, error) {
+	t := p.peek()
+	switch {
+	case t.kind == tLParen:
+		p.next()
+		n, err := p.expr()
+		if err != nil {
+			return nil, err
+		}
+		if c := p.peek(); c.kind != tRParen {
+			return nil, p.errAt(c, `expected ")"`)
+		}
+		p.next()
+		return n, nil
+	case isWord(t, "any") && p.toks[p.i+1].kind == tLParen:
+		p.next()
+		p.next()
+		body, err := p.predicate(true)
+		if err != nil {
+			return nil, err
+		}
+		switch body.(type) {
+		case *Bare:
+			return nil, p.errAt(p.peek(), `expected an operator inside any(...) (==, !=, <, <=, >, >=, in, matches)`)
+		}
+		if c := p.peek(); c.kind != tRParen {
+			return nil, p.errAt(c, `expected ")" to close any(`)
+		}
+		p.next()
+		return &Any{P: t.pos, Body: body}, nil
+	case t.kind == tWord && !isKeyword(t.text) && looksLikeField(t.text):
+		return p.predicate(false)
+	case t.kind == tEOF:
+		return nil, p.errAt(t, "expected a condition")
+	default:
+		return nil, p.errAt(t, `expected a field name, "not" or "("`)
+	}
+}
+
+func isKeyword(w string) bool {
+	switch strings.ToLower(w) {
+	case "and", "or", "not", "xor", "in", "matches", "any",
+		"eq", "ne", "lt", "le", "gt", "ge":
+		return true
+	}
+	return false
+}
+
+// looksLikeField: a name made of letters, digits, '_' and '.', starting with a letter.
+func looksLikeField(w string) bool {
+	if w == "" {
+		return false
+	}
+	c := w[0]
+	if !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
+		return false
+	}
+	for i := 0; i < len(w); i++ {
+		c := w[i]
+		if !(c == '_' || c == '.' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
+			return false
+		}
+	}
+	return !strings.Contains(w, "..") && !strings.HasSuffix(w, ".")
+}
+
+func (p *parser) field() (FieldRef, error) {
+	t := p.next()
+	f := FieldRef{P: t.pos, Name: t.text}
+	for p.peek().kind == tLBrack {
+		lb := p.next()
+		in := p.next()
+		switch {
+		case in.kind == tStar && !f.Wildcard:
+			f.Wildcard = true
+		case in.kind == tString && !f.HasKey && !f.Wildcard:
+			f.Key = in.text
+			f.HasKey = true
+		default:
+			return f, p.errAt(in, `expected "*" or a quoted key inside "[ ]"`)
+		}
+		if c := p.next(); c.kind != tRBrack {
+			return f, p.errAt(c, `expected "]" to close the "[" at `+strconv.Itoa(lb.pos.Line)+":"+strconv.Itoa(lb.pos.Col))
+		}
+	}
+	if t := p.peek(); t.kind == tWord && strings.HasPrefix(t.text, ".") {
+		// identity.groups[*].name
+		p.next()
+		if !looksLikeField(t.text[1:]) {
+			return f, p.errAt(t, "expected a field name")
+		}
+		f.Name += t.text
+	}
+	return f, nil
+}
+
+func (p *parser) cmpOp(t token) (Op, bool) {
+	switch t.kind {
+	case tEq:
+		return OpEq, true
+	case tNe:
+		return OpNe, true
+	case tLt:
+		return OpLt, true
+	case tLe:
+		return OpLe, true
+	case tGt:
+		return OpGt, true
+	case tGe:
+		return OpGe, true
+	case tWord:
+		switch strings.ToLower(t.text) {
+		case "eq":
+			return OpEq, true
+		case "ne":
+			return OpNe, true
+		case "lt":
+			return OpLt, true
+		case "le":
+			return OpLe, true
+		case "gt":
+			return OpGt, true
+		case "ge":
+			return OpGe, true
+		}
+	}
+	return "", false
+}
+
+const opExpected = `expected an operator (==, !=, <, <=, >, >=, in, matches)`
+
+func (p *parser) predicate(inAny bool) (Node, error) {
+	t := p.peek()
+	if t.kind != tWord || isKeyword(t.text) || !looksLikeField(t.text) {
+		return nil, p.errAt(t, "expected a field name")
+	}
+	f, err := p.field()
+	if err != nil {
+		return nil, err
+	}
+	o := p.peek()
+	if op, ok := p.cmpOp(o); ok {
+		p.next()
+		v, err := p.value(`expected a value`)
+		if err != nil {
+			return nil, err
+		}
+		return &Compare{P: f.P, Field: f, Op: op, Value: v}, nil
+	}
+	switch {
+	case isWord(o, "in"):
+		p.next()
+		s := p.peek()
+		switch s.kind {
+		case tList:
+			p.next()
+			return &InList{P: f.P, Field: f, ListID: s.text}, nil
+		case tLBrace:
+			p.next()
+			set, err := p.set(s)
+			if err != nil {
+				return nil, err
+			}
+			return &In{P: f.P, Field: f, Set: set}, nil
+		default:
+			return nil, p.errAt(s, `expected "{" or a list reference ($<list-uuid>) after "in"`)
+		}
+	case isWord(o, "matches") || o.kind == tTilde:
+		p.next()
+		s := p.next()
+		if s.kind != tString {
+			return nil, p.errAt(s, `expected a quoted regular expression after "matches"`)
+		}
+		return &Matches{P: f.P, Field: f, Regex: s.text}, nil
+	}
+	if !inAny && (o.kind == tEOF || o.kind == tRParen || p.isAnd(o) || p.isOr(o)) {
+		return &Bare{P: f.P, Field: f}, nil
+	}
+	return nil, p.errAt(o, opExpected)
+}
+
+func (p *parser) set(open token) ([]Value, error) {
+	var out []Value
+	for {
+		t := p.peek()
+		switch t.kind {
+		case tRBrace:
+			if len(out) == 0 {
+				return nil, p.errAt(t, "expected a value: a set needs at least one element")
+			}
+			p.next()
+			return out, nil
+		case tComma:
+			return nil, &Error{Pos: t.pos, Msg: `set elements are separated by spaces, not commas: remove ","`}
+		case tEOF:
+			return nil, p.errAt(t, `expected "}" to close the set opened at `+strconv.Itoa(open.pos.Line)+":"+strconv.Itoa(open.pos.Col))
+		}
+		msg := `expected a value`
+		if len(out) > 0 {
+			msg = `expected "}" or a value`
+		}
+		v, err := p.value(msg)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+}
+
+// value parses one literal. expected is the message when the token is not a value.
+func (p *parser) value(expected string) (Value, error) {
+	t := p.peek()
+	switch t.kind {
+	case tString:
+		p.next()
+		return Value{P: t.pos, Kind: VString, Str: t.text, Quoted: true}, nil
+	case tWord:
+		if isKeyword(t.text) || strings.HasPrefix(t.text, ".") {
+			return Value{}, p.errAt(t, expected)
+		}
+		p.next()
+		v, ok := literal(t.text)
+		if ok {
+			v.P = t.pos
+			return v, nil
+		}
+		c := t.text[0]
+		if (c >= '0' && c <= '9') || strings.Contains(t.text, ":") {
+			return Value{}, &Error{Pos: t.pos, Msg: "invalid value: not a number, IP address, CIDR or port range a..b", Found: t.display()}
+		}
+		// An unquoted word: kept so the type checker can say "quote it".
+		return Value{P: t.pos, Kind: VString, Str: t.text}, nil
+	default:
+		return Value{}, p.errAt(t, expected)
+	}
+}
+
+// literal classifies an unquoted token (or a quoted string the checker
+// converts): number, port range, IP address or CIDR.
+func literal(s string) (Value, bool) {
+	if s == "" {
+		return Value{}, false
+	}
+	if isDigits(s) {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return Value{}, false
+		}
+		return Value{Kind: VInt, Int: n, Str: s}, true
+	}
+	if i := strings.Index(s, ".."); i > 0 && isDigits(s[:i]) && isDigits(s[i+2:]) {
+		lo, err1 := strconv.ParseInt(s[:i], 10, 64)
+		hi, err2 := strconv.ParseInt(s[i+2:], 10, 64)
+		if err1 != nil || err2 != nil {
+			return Value{}, false
+		}
+		return Value{Kind: VRange, Lo: lo, Hi: hi, Str: s}, true
+	}
+	if strings.Contains(s, "/") {
+		pfx, err := netip.ParsePrefix(s)
+		if err != nil || pfx.Addr().Zone() != "" || pfx.Bits() < unmapBits(pfx.Addr()) {
+			return Value{}, false
+		}
+		pfx = netip.PrefixFrom(pfx.Addr().Unmap(), pfx.Bits()-unmapBits(pfx.Addr()))
+		return Value{Kind: VCIDR, Prefix: pfx.Masked(), Str: s}, true
+	}
+	if strings.ContainsAny(s, ".:") {
+		a, err := netip.ParseAddr(s)
+		if err != nil || a.Zone() != "" {
+			return Value{}, false
+		}
+		return Value{Kind: VIP, IP: a.Unmap(), Str: s}, true
+	}
+	return Value{}, false
+}
+
+// unmapBits is 96 for an IPv4-mapped IPv6 address (::ffff:a.b.c.d/bits).
+func unmapBits(a netip.Addr) int {
+	if a.Is4In6() {
+		return 96
+	}
+	return 0
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
