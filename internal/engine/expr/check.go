@@ -125,11 +125,17 @@ func check(n Node, inAny bool) error {
 		if err != nil {
 			return err
 		}
+		if fi.Map && !n.Field.HasKey {
+			return &Error{Pos: n.P, Msg: keylessSAML}
+		}
 		return arrayUse(fi, n.Field, inAny, true)
 	case *Matches:
 		fi, err := lookup(n.Field)
 		if err != nil {
 			return err
+		}
+		if fi.Map && !n.Field.HasKey {
+			return &Error{Pos: n.P, Msg: keylessSAML}
 		}
 		if err := arrayUse(fi, n.Field, inAny, false); err != nil {
 			return err
@@ -201,7 +207,10 @@ func example(fi FieldInfo) string {
 		return fi.Name + " == 443"
 	}
 	if fi.Array {
-		return "any(" + wildcardName(fi.Name) + ` == "value"`
+		return "any(" + wildcardName(fi.Name) + ` == "value")`
+	}
+	if fi.Name == "net.protocol" {
+		return `net.protocol == "tcp"`
 	}
 	return fi.Name + ` == "value"`
 }
@@ -234,11 +243,13 @@ func arrayUse(fi FieldInfo, f FieldRef, inAny, isIn bool) error {
 	return &Error{Pos: f.P, Msg: fmt.Sprintf("%s is an array: use %s in {...} or any(%s == ...)", fi.Name, fi.Name, wildcardName(fi.Name))}
 }
 
+const keylessSAML = `identity.saml_attributes without a ["name"] key takes == "name=value", != "name=value" or in {"name=value" ...}; write identity.saml_attributes["name"] to use other operators`
+
 // checkSAMLPair accepts identity.saml_attributes == "name=value" (the value
 // may carry its own quotes, as in Cloudflare's example "\"group=finance\"").
 func checkSAMLPair(n *Compare) error {
 	if n.Op != OpEq && n.Op != OpNe {
-		return &Error{Pos: n.P, Msg: `identity.saml_attributes without a ["name"] key takes == or != "name=value"`}
+		return &Error{Pos: n.P, Msg: keylessSAML}
 	}
 	v := &n.Value
 	if v.Kind != VString || !v.Quoted {

@@ -366,11 +366,7 @@ func (p *parser) set(open token) ([]Value, error) {
 		case tEOF:
 			return nil, p.errAt(t, `expected "}" to close the set opened at `+strconv.Itoa(open.pos.Line)+":"+strconv.Itoa(open.pos.Col))
 		}
-		msg := `expected a value`
-		if len(out) > 0 {
-			msg = `expected "}" or a value`
-		}
-		v, err := p.value(msg)
+		v, err := p.value(`expected "}" or a value`)
 		if err != nil {
 			return nil, err
 		}
