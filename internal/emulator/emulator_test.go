@@ -637,7 +637,7 @@ func TestSeededRulesSurvive(t *testing.T) {
 	e, c := start(t, Config{})
 	seed := []Rule{
 		{ID: "dns-1", Name: "block bad", Precedence: 10, Action: "block", Filters: []string{"dns"}, Enabled: true,
-			Traffic: "any(dns.content_category[*] in {80})",
+			Traffic:      "any(dns.content_category[*] in {80})",
 			RuleSettings: RuleSettings{Other: map[string]json.RawMessage{"block_page_enabled": json.RawMessage("true"), "block_reason": json.RawMessage(`"nope"`)}}},
 		{ID: "l4-1", Name: "ssh", Precedence: 20, Action: "audit_ssh", Filters: []string{"l4"}, Traffic: "net.dst.port == 22"},
 		{ID: "http-1", Name: "no inspect", Precedence: 30, Action: "off", Filters: []string{"http"}, Traffic: "http.request.host == \"x\""},
