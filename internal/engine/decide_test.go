@@ -122,7 +122,7 @@ func decideCases() []decideCase {
 			want: want{outcome: OutcomePolicy, index: 0, method: MethodDefault, colo: "NRT", geo: "JP"}},
 		{name: "default egress: IPv6 orange, same rule", policies: []Policy{defaultPolicy("Default", all)}, inv: invNRTLAX(), f: flow("LAX", "MX", dst6, true),
 			want: want{outcome: OutcomePolicy, index: 0, method: MethodDefault, colo: "nearest:MX", geo: "MX"}},
-		{name: "default egress: nearest Mexican colo down -> next nearest Mexican colo", policies: []Policy{defaultPolicy("Default", all)}, inv: invNRTLAX(), down: ColoSet{"QRO": true}, f: flow("LAX", "MX", dst4, false),
+		{name: "default egress: nearest Mexican colo down -> next nearest Mexican colo", policies: []Policy{defaultPolicy("Default", all)}, inv: invNRTLAX(), down: ColoSet{"GDL": true}, f: flow("LAX", "MX", dst4, false),
 			want: want{outcome: OutcomePolicy, index: 0, method: MethodDefault, colo: "nearest:MX", geo: "MX"}},
 		{name: "default egress: country without a colo -> ingress colo, user's geo", policies: []Policy{defaultPolicy("Default", all)}, inv: invNRTLAX(), f: flow("FRA", "XK", dst4, false),
 			want: want{outcome: OutcomePolicy, index: 0, method: MethodDefault, colo: "FRA", geo: "XK"}},
@@ -235,6 +235,14 @@ func TestDecideRules(t *testing.T) {
 				t.Errorf("DecideInto(trace=false) built a trace: %q", d.Trace)
 			}
 		})
+	}
+}
+
+// Guards the table: GDL is the Mexican colo nearest LAX, so the "nearest
+// Mexican colo down" row really exercises the outage.
+func TestNearestMexicanColoToLAX(t *testing.T) {
+	if got := nearestHealthy(t, "LAX", "MX", nil); got != "GDL" {
+		t.Errorf("nearest MX colo to LAX = %s, want GDL (update the table row)", got)
 	}
 }
 
