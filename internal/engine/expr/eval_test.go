@@ -38,7 +38,9 @@ func baseFlow() engine.Flow {
 
 type flowMod func(*engine.Flow)
 
-func dst(ip string) flowMod { return func(f *engine.Flow) { f.DestinationIP = netip.MustParseAddr(ip) } }
+func dst(ip string) flowMod {
+	return func(f *engine.Flow) { f.DestinationIP = netip.MustParseAddr(ip) }
+}
 func port(p uint16) flowMod { return func(f *engine.Flow) { f.DestinationPort = p } }
 func proto(p string) flowMod {
 	return func(f *engine.Flow) { f.Protocol = p }
