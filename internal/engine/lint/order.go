@@ -1,0 +1,392 @@
+package lint
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/cfegress/terraform-provider-cfegress/internal/engine"
+)
+
+// Order findings: shadowed, catch_all_not_last, missing_catch_all,
+// redundant. Every claim is a proof over the flow space; unknown values
+// (expressions, enabled) are never guessed:
+//   - a policy with an unknown or unanalysable expression may match anything
+//     or nothing: it never covers another (shadowed, catch-all), and if it
+//     may decide differently it blocks redundant; with any such policy
+//     enabled, missing_catch_all is not reported;
+//   - a policy whose enabled flag is unknown neither covers nor is checked.
+
+const (
+	enOff = iota
+	enOn
+	enUnknown
+)
+
+func (l *linter) enabled(i int) int {
+	p := l.in.Policies[i]
+	switch {
+	case !p.EnabledKnown:
+		return enUnknown
+	case p.Enabled:
+		return enOn
+	}
+	return enOff
+}
+
+func (l *linter) order() {
+	ps := l.in.Policies
+	n := len(ps)
+	en := make([]int, n)
+	for i := range ps {
+		en[i] = l.enabled(i)
+	}
+	// Prefilter: the policies whose hull overlaps each policy's hull.
+	ov := make([][]int, n)
+	for i := 0; i < n; i++ {
+		if l.sets[i] == nil || en[i] == enOff || len(l.sets[i].boxes) == 0 {
+			continue
+		}
+		for j := i + 1; j < n; j++ {
+			if l.sets[j] == nil || en[j] == enOff || len(l.sets[j].boxes) == 0 {
+				continue
+			}
+			if boxOverlap(l.sets[i].hull, l.sets[j].hull) {
+				ov[i] = append(ov[i], j)
+				ov[j] = append(ov[j], i)
+			}
+		}
+	}
+	for i := range ov {
+		slices.Sort(ov[i])
+	}
+
+	shadowed := make([]bool, n)
+	catchAll := make([]engine.Tri, n) // Yes: certain, Unknown: possibly, No
+	for i := 0; i < n; i++ {
+		s := l.sets[i]
+		if s == nil || en[i] != enOn {
+			continue
+		}
+		shadowed[i] = l.shadowed(i, en, ov[i])
+		catchAll[i] = l.catchAll(i)
+	}
+	l.catchAllNotLast(en, catchAll)
+	l.missingCatchAll(en, catchAll)
+	for i := 0; i < n; i++ {
+		if l.sets[i] == nil || en[i] != enOn || shadowed[i] || !l.egress[i].known {
+			continue
+		}
+		l.redundant(i, en, ov[i])
+	}
+}
+
+func policyRef(ps []Policy, i int) string {
+	if ps[i].NameKnown && ps[i].Name != "" {
+		return fmt.Sprintf("%q (#%d)", ps[i].Name, i)
+	}
+	return fmt.Sprintf("#%d", i)
+}
+
+func refs(ps []Policy, idx []int) string {
+	var s []string
+	for _, i := range idx {
+		s = append(s, policyRef(ps, i))
+	}
+	if len(s) > 5 {
+		s = append(s[:5], fmt.Sprintf("and %d more", len(s)-5))
+	}
+	return strings.Join(s, ", ")
+}
+
+// shadowed reports policy i when the enabled policies before it match every
+// flow it matches.
+func (l *linter) shadowed(i int, en []int, ov []int) bool {
+	ps := l.in.Policies
+	s := l.sets[i]
+	l.stats.Questions++
+	if len(s.boxes) == 0 {
+		l.stats.Decided++
+		l.add(i, RuleShadowed, SeverityError, "traffic",
+			"the policy's expressions match no flow at all (they contradict each other), so it never applies: fix or remove it")
+		return true
+	}
+	var cands []int
+	for _, j := range ov {
+		if j >= i {
+			break
+		}
+		if en[j] == enOn {
+			cands = append(cands, j)
+		}
+	}
+	build := func(strict bool) *question {
+		q := l.an.newQuestion()
+		for _, j := range cands {
+			sj := l.sets[j]
+			if strict {
+				sj = sj.strict(false)
+			}
+			q.add(sj, j, false)
+		}
+		return q
+	}
+	q := build(false)
+	ans := q.run(s.boxes, engine.No)
+	if ans != engine.Unknown {
+		l.stats.Decided++
+	}
+	switch ans {
+	case engine.Unknown:
+		l.add(i, RuleCannotAnalyse, SeverityWarning, "",
+			fmt.Sprintf("could not decide within the analysis bound whether the %d earlier policies that overlap it shadow it; simplify the overlapping expressions to get a verdict", len(cands)))
+		return false
+	case engine.No:
+		return false
+	}
+	used := append([]int(nil), q.used...)
+	slices.Sort(used)
+	possibly := false
+	if l.opaqueInvolved(s, used) {
+		qs := build(true)
+		possibly = qs.run(s.strict(true).boxes, engine.No) != engine.Yes
+	}
+	if possibly {
+		f := l.add(i, RuleShadowed, SeverityWarning, "traffic",
+			fmt.Sprintf("possibly shadowed: policy %s before it match every flow it matches, if the `matches`/$list conditions they share behave alike (the analyser treats them as opaque); reorder, narrow the earlier policies, or remove this one", refs(ps, used)))
+		f.Possibly, f.Covering = true, used
+		return false // not certain: redundancy is still worth checking
+	}
+	f := l.add(i, RuleShadowed, SeverityError, "traffic",
+		fmt.Sprintf("no flow can reach it: policy %s before it match every flow it matches; move it above them, narrow them, or remove it", refs(ps, used)))
+	f.Covering = used
+	return true
+}
+
+func (l *linter) opaqueInvolved(s *Set, others []int) bool {
+	if s.opaque {
+		return true
+	}
+	for _, j := range others {
+		if l.sets[j] != nil && l.sets[j].opaque {
+			return true
+		}
+	}
+	return false
+}
+
+// catchAll: Yes if policy i matches every flow, Unknown if it does only if
+// opaque atoms are always true, No otherwise.
+func (l *linter) catchAll(i int) engine.Tri {
+	s := l.sets[i]
+	for _, x := range s.hull {
+		if !l.an.sp.dims[x.dim].univ.subsetOf(x.c) {
+			return engine.No
+		}
+	}
+	u := fset{box{}}
+	q := l.an.newQuestion()
+	q.add(s, i, false)
+	if q.run(u, engine.No) != engine.Yes {
+		return engine.No
+	}
+	if !s.opaque {
+		return engine.Yes
+	}
+	q = l.an.newQuestion()
+	q.add(s.strict(false), i, false)
+	if q.run(u, engine.No) == engine.Yes {
+		return engine.Yes
+	}
+	return engine.Unknown
+}
+
+func (l *linter) catchAllNotLast(en []int, catchAll []engine.Tri) {
+	ps := l.in.Policies
+	for i := range ps {
+		if catchAll[i] == engine.No || en[i] != enOn {
+			continue
+		}
+		var after []int
+		for k := i + 1; k < len(ps); k++ {
+			if en[k] == enOn {
+				after = append(after, k)
+			}
+		}
+		if len(after) == 0 {
+			continue
+		}
+		if catchAll[i] == engine.Unknown {
+			f := l.add(i, RuleCatchAllNotLast, SeverityWarning, "traffic",
+				fmt.Sprintf("possibly a catch-all (if its `matches`/$list conditions are always true) that is not the last enabled policy: %s after it would never match; move it to the end of the list", refs(ps, after)))
+			f.Possibly, f.Covering = true, after
+			continue
+		}
+		f := l.add(i, RuleCatchAllNotLast, SeverityError, "traffic",
+			fmt.Sprintf("a catch-all (it matches every flow) that is not the last enabled policy: %s after it never match; move it to the end of the list or narrow its expression", refs(ps, after)))
+		f.Covering = after
+	}
+}
+
+// missingCatchAll: some flow matches no enabled policy (it then leaves from
+// the account's nearest dedicated IP).
+func (l *linter) missingCatchAll(en []int, catchAll []engine.Tri) {
+	mode := l.in.CatchAll
+	if mode == "" {
+		mode = CatchAllRecommended
+	}
+	ps := l.in.Policies
+	if mode == CatchAllOff || len(ps) == 0 {
+		return
+	}
+	var on []int
+	for i := range ps {
+		switch {
+		case en[i] == enUnknown:
+			return // it might be the catch-all
+		case en[i] == enOff:
+			continue
+		case l.sets[i] == nil:
+			return // unknown expression: it might match everything
+		case catchAll[i] == engine.Yes:
+			return
+		}
+		on = append(on, i)
+	}
+	u := fset{box{}}
+	q := l.an.newQuestion()
+	for _, i := range on {
+		q.add(l.sets[i], i, false)
+	}
+	if q.run(u, engine.No) != engine.No {
+		return // covered, or could not decide
+	}
+	// The witness may be an artefact of opaque atoms: retry with them true.
+	q = l.an.newQuestion()
+	for _, i := range on {
+		q.add(l.sets[i].optimistic(), i, false)
+	}
+	possibly := q.run(u, engine.No) != engine.No
+	sev := SeverityWarning
+	if mode == CatchAllRequired && !possibly {
+		sev = SeverityError
+	}
+	msg := "some flows match no enabled policy and leave from the account's dedicated egress IP nearest the user's colo: add a catch-all as the last policy (traffic = `net.protocol in {\"tcp\" \"udp\"}`)"
+	if possibly {
+		msg = "possibly " + msg + " (unless its `matches`/$list conditions cover them)"
+	}
+	if mode == CatchAllRequired {
+		msg += "; catch_all = \"required\""
+	}
+	f := l.add(-1, RuleMissingCatchAll, sev, "", msg)
+	f.Possibly = possibly
+}
+
+// optimistic returns s with opaque constraints erased (every opaque atom may
+// be true).
+func (s *Set) optimistic() *Set { return s.strict(true) }
+
+// redundant reports policy i when removing it changes no decision: every
+// flow that reaches it is decided the same way by the first later policy
+// that matches it, or by the no-match behaviour.
+func (l *linter) redundant(i int, en []int, ov []int) {
+	ps := l.in.Policies
+	s := l.sets[i]
+	me := l.egress[i]
+	endOK := me.same(l.noMatch)
+	type step struct {
+		j        int
+		set      *Set
+		obstacle bool
+	}
+	var steps []step
+	// Earlier enabled policies take their flows first.
+	for _, j := range ov {
+		if j >= i {
+			break
+		}
+		if en[j] == enOn {
+			steps = append(steps, step{j, l.sets[j], false})
+		}
+	}
+	// Later ones: the same decision removes flows, a different (or unknown)
+	// one that can match a remaining flow refutes redundancy.
+	for j := i + 1; j < len(ps); j++ {
+		if en[j] == enOff {
+			continue
+		}
+		same := me.same(l.egress[j])
+		if l.sets[j] == nil {
+			if !same {
+				steps = append(steps, step{j, l.an.Universe(), true})
+			}
+			continue
+		}
+		if len(l.sets[j].boxes) == 0 || !slices.Contains(ov, j) {
+			continue
+		}
+		switch {
+		case same && en[j] == enOn:
+			steps = append(steps, step{j, l.sets[j], false})
+		case same:
+			// might be disabled: neither removes nor refutes
+		default:
+			steps = append(steps, step{j, l.sets[j], true})
+		}
+	}
+	build := func(strict bool) *question {
+		q := l.an.newQuestion()
+		for _, st := range steps {
+			set := st.set
+			if strict {
+				set = set.strict(st.obstacle)
+			}
+			q.add(set, st.j, st.obstacle)
+		}
+		return q
+	}
+	end := engine.No
+	if endOK {
+		end = engine.Yes
+	}
+	l.stats.RedundancyQuestions++
+	q := build(false)
+	ans := q.run(s.boxes, end)
+	if ans != engine.Unknown {
+		l.stats.RedundancyDecided++
+	}
+	if ans != engine.Yes {
+		return
+	}
+	var later []int
+	for _, j := range q.used {
+		if j > i {
+			later = append(later, j)
+		}
+	}
+	slices.Sort(later)
+	possibly := false
+	var involved []int
+	for _, st := range steps {
+		involved = append(involved, st.j)
+	}
+	if l.opaqueInvolved(s, involved) {
+		possibly = build(true).run(s.strict(true).boxes, end) != engine.Yes
+	}
+	by := ""
+	switch {
+	case len(later) > 0 && endOK:
+		by = fmt.Sprintf("later policy %s or, for flows no policy matches, the no-match behaviour", refs(ps, later))
+	case len(later) > 0:
+		by = fmt.Sprintf("later policy %s", refs(ps, later))
+	default:
+		by = "the no-match behaviour (the account's only dedicated egress IP, or default egress without dedicated IPs)"
+	}
+	msg := fmt.Sprintf("removing it changes no decision: every flow it decides gets the same egress from %s; remove it, or change its egress if it should differ", by)
+	f := l.add(i, RuleRedundant, SeverityWarning, "", msg)
+	f.Covering = later
+	if possibly {
+		f.Possibly = true
+		f.Message = "possibly redundant (the analyser treats `matches`/$list conditions as opaque): " + msg
+	}
+}
