@@ -88,7 +88,7 @@ type Policy struct {
 	Enabled      bool
 	EnabledKnown bool
 
-	Traffic, Identity, DevicePosture         string // "" = no expression
+	Traffic, Identity, DevicePosture          string // "" = no expression
 	TrafficKnown, IdentityKnown, PostureKnown bool
 	// FromAPI: the expressions were read from the API (data sources). One
 	// that does not parse or type-check is reported as cannot_analyse (a
@@ -100,7 +100,7 @@ type Policy struct {
 	Method string
 	// Raw configuration strings; "" = unset. Malformed values are skipped
 	// here (attribute validators report them).
-	IPv4, IPv6, IPv4Fallback             string
+	IPv4, IPv6, IPv4Fallback            string
 	IPv4Known, IPv6Known, FallbackKnown bool
 	// IPv6Fallback is set when the configuration asks for a secondary IPv6
 	// (there is none).
