@@ -135,15 +135,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 			}
 		}
 	}
+	// Catch signals before announcing the URL, so a signal sent right after
+	// the line is printed is handled.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	url, err := emu.Start(*listen)
 	if err != nil {
 		fmt.Fprintf(stderr, "cfegress-emulator: %v\n", err)
 		return 1
 	}
 	fmt.Fprintf(stdout, "cfegress-emulator listening on %s\n", url)
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	<-ctx.Done()
 	if err := emu.Close(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		fmt.Fprintf(stderr, "cfegress-emulator: shutting down: %v\n", err)
