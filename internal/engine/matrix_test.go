@@ -12,7 +12,7 @@ import (
 var update = flag.Bool("update", false, "rewrite golden files in testdata/")
 
 type seedRow struct {
-	v6, proxied bool
+	v6, proxied   bool
 	dedicatedColo bool // physically egresses the dedicated IP's colo
 }
 
