@@ -26,6 +26,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
 	"github.com/cfegress/terraform-provider-cfegress/internal/engine"
+	"github.com/cfegress/terraform-provider-cfegress/internal/engine/expr"
 )
 
 // attrPath is a path inside a decoded value: attribute names and list indexes.
@@ -631,19 +632,19 @@ func (pi *policyInput) enginePolicy() (engine.Policy, error) {
 	}
 	m, err := compilePolicy(pi.Traffic, pi.Identity, pi.DevicePosture)
 	if err != nil {
-		return p, pi.Path.errf("%s", err)
+		msg := err.Error()
+		for _, k := range []string{"traffic", "identity", "device_posture"} {
+			if strings.HasPrefix(msg, k+": ") {
+				return p, pi.Path.attr(k).errf("%s", strings.TrimPrefix(msg, k+": "))
+			}
+		}
+		return p, pi.Path.errf("%s", msg)
 	}
 	p.Match = m
 	return p, nil
 }
 
-// ---------------------------------------------------------------------------
-// LOCAL STUB until internal/engine/expr.CompilePolicy lands: matches every
-// flow when all expressions are empty, and refuses anything else.
-// TODO(simulation): replace with expr.CompilePolicy.
+// compilePolicy compiles a policy's three expressions (ANDed).
 func compilePolicy(traffic, identity, posture string) (engine.Matcher, error) {
-	if strings.TrimSpace(traffic+identity+posture) == "" {
-		return engine.MatchAll, nil
-	}
-	return nil, fmt.Errorf("expressions are not supported yet")
+	return expr.CompilePolicy(traffic, identity, posture)
 }

@@ -7,10 +7,15 @@ import (
 
 // dataSourceConstructors lists every data source of the provider.
 func dataSourceConstructors() []func() datasource.DataSource {
-	return []func() datasource.DataSource{}
+	return []func() datasource.DataSource{
+		NewColosDataSource,
+		NewEgressDecisionDataSource,
+	}
 }
 
 // functionConstructors lists every provider function.
 func functionConstructors() []func() function.Function {
-	return []func() function.Function{}
+	return []func() function.Function{
+		NewDecideFunction,
+	}
 }
