@@ -155,7 +155,7 @@ func (l *linter) shadowed(i int, en []int, ov []int) bool {
 		f := l.add(i, RuleShadowed, SeverityWarning, "traffic",
 			fmt.Sprintf("possibly shadowed: policy %s before it match every flow it matches, if the `matches`/$list conditions they share behave alike (the analyser treats them as opaque); reorder, narrow the earlier policies, or remove this one", refs(ps, used)))
 		f.Possibly, f.Covering = true, used
-		return false // not certain: redundancy is still worth checking
+		return true // redundant would only repeat this
 	}
 	f := l.add(i, RuleShadowed, SeverityError, "traffic",
 		fmt.Sprintf("no flow can reach it: policy %s before it match every flow it matches; move it above them, narrow them, or remove it", refs(ps, used)))
