@@ -159,10 +159,12 @@ func TestMakeBeforeBreakSingleChanges(t *testing.T) {
 				"insert": func(p []Desired) []Desired {
 					return insertAt(p, n/2, portsPol("new", egressLAX, 3, 17, 29, 41))
 				},
-				"delete":      func(p []Desired) []Desired { return append(append([]Desired(nil), p[:n/2]...), p[n/2+1:]...) },
-				"move up":     func(p []Desired) []Desired { return append([]Desired{p[n-1]}, p[:n-1]...) },
-				"move down":   func(p []Desired) []Desired { return append(append([]Desired(nil), p[1:]...), p[0]) },
-				"move middle": func(p []Desired) []Desired { return insertAt(append(append([]Desired(nil), p[:n/3]...), p[n/3+1:]...), 2*n/3, p[n/3]) },
+				"delete":    func(p []Desired) []Desired { return append(append([]Desired(nil), p[:n/2]...), p[n/2+1:]...) },
+				"move up":   func(p []Desired) []Desired { return append([]Desired{p[n-1]}, p[:n-1]...) },
+				"move down": func(p []Desired) []Desired { return append(append([]Desired(nil), p[1:]...), p[0]) },
+				"move middle": func(p []Desired) []Desired {
+					return insertAt(append(append([]Desired(nil), p[:n/3]...), p[n/3+1:]...), 2*n/3, p[n/3])
+				},
 			}
 			for name, change := range scenarios {
 				t.Run(fmt.Sprintf("dense=%v/%d/%s", dense, n, name), func(t *testing.T) {

@@ -182,7 +182,9 @@ func TestPropertyConverges(t *testing.T) {
 				desired[i].ID = r.ID
 			}
 			f = newFake(rules...)
-			sort.SliceStable(desired, func(a, b int) bool { return f.rules[f.indexLocked(desired[a].ID)].Precedence < f.rules[f.indexLocked(desired[b].ID)].Precedence })
+			sort.SliceStable(desired, func(a, b int) bool {
+				return f.rules[f.indexLocked(desired[a].ID)].Precedence < f.rules[f.indexLocked(desired[b].ID)].Precedence
+			})
 		}
 		others := f.nonEgress()
 
