@@ -1,0 +1,254 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/cfegress/terraform-provider-cfegress/internal/engine"
+	"github.com/cfegress/terraform-provider-cfegress/internal/engine/lint"
+)
+
+// expectModel is one element of `expect`.
+type expectModel struct {
+	Flow       types.Object `tfsdk:"flow"`
+	Policy     types.String `tfsdk:"policy"`
+	EgressIP   types.String `tfsdk:"egress_ip"`
+	EgressColo types.String `tfsdk:"egress_colo"`
+	GeoCountry types.String `tfsdk:"geo_country"`
+}
+
+// ValidateConfig runs the engine's lint (SPEC §4) on what is known and
+// checks `expect`. It runs in `terraform validate` (references unknown) and
+// again at plan (resolved): what is unknown is never guessed.
+func (r *egressPoliciesResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	var cfg egressPoliciesModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
+	if resp.Diagnostics.HasError() || cfg.Policies.IsUnknown() || cfg.Policies.IsNull() {
+		return
+	}
+	root, err := rootValue(ctx, cfg.Policies, "")
+	if err != nil {
+		return
+	}
+	pis, err := decodePolicies(root)
+	if err != nil {
+		// Unknown elements: nothing to say yet. Malformed values are
+		// reported by the attribute validators.
+		return
+	}
+	inv, invKnown := r.inventoryOf(ctx, cfg)
+	mode := lint.CatchAllRecommended
+	switch {
+	case cfg.CatchAll.IsUnknown():
+		mode = lint.CatchAllOff
+	case !cfg.CatchAll.IsNull():
+		mode = lint.CatchAllMode(cfg.CatchAll.ValueString())
+	}
+	in := lint.Input{Inventory: inv, InventoryKnown: invKnown, CatchAll: mode}
+	for _, pi := range pis {
+		in.Policies = append(in.Policies, lintPolicyOfInput(pi))
+	}
+	for _, f := range lint.Lint(in) {
+		resp.Diagnostics.Append(findingDiagnostic(f))
+	}
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	r.checkExpect(ctx, cfg, pis, inv, invKnown, &resp.Diagnostics)
+}
+
+// inventoryOf decodes dedicated_egress_ips; known is false when it is not
+// given or not known yet.
+func (r *egressPoliciesResource) inventoryOf(ctx context.Context, cfg egressPoliciesModel) ([]engine.DedicatedIP, bool) {
+	if cfg.DedicatedEgressIPs.IsNull() || cfg.DedicatedEgressIPs.IsUnknown() {
+		return nil, false
+	}
+	d, err := rootValue(ctx, cfg.DedicatedEgressIPs, "")
+	if err != nil {
+		return nil, false
+	}
+	inv, err := decodeDedicatedIPs(d)
+	if err != nil {
+		return nil, false
+	}
+	return inv, true
+}
+
+// lintPolicyOfInput converts a decoded policy for lint, with Known flags.
+func lintPolicyOfInput(pi policyInput) lint.Policy {
+	u := pi.Unknown
+	p := lint.Policy{
+		Name: pi.Name, NameKnown: !u["name"],
+		Enabled: pi.Enabled, EnabledKnown: !u["enabled"],
+		Traffic: pi.Traffic, TrafficKnown: !u["traffic"],
+		Identity: pi.Identity, IdentityKnown: !u["identity"],
+		DevicePosture: pi.DevicePosture, PostureKnown: !u["device_posture"],
+		IPv4: pi.IPv4, IPv4Known: !u["egress.ipv4"],
+		IPv6: pi.IPv6, IPv6Known: !u["egress.ipv6"],
+		IPv4Fallback: pi.IPv4Fallback, FallbackKnown: !u["egress.ipv4_fallback"],
+		LintIgnore: pi.LintIgnore,
+	}
+	if !u["egress.method"] {
+		p.Method = pi.Method
+	}
+	return p
+}
+
+// checkExpect decides every `expect` flow with the engine, when everything
+// it needs is known, and reports mismatches as errors on expect[i].
+func (r *egressPoliciesResource) checkExpect(ctx context.Context, cfg egressPoliciesModel, pis []policyInput, inv []engine.DedicatedIP, invKnown bool, diags diagAppender) {
+	if cfg.Expect.IsNull() || cfg.Expect.IsUnknown() {
+		return
+	}
+	if !invKnown && !cfg.DedicatedEgressIPs.IsNull() {
+		return // inventory not known yet
+	}
+	policies := make([]engine.Policy, 0, len(pis))
+	for _, pi := range pis {
+		if pi.unknownForDecide() != "" {
+			return // a policy is not known yet: the decision cannot be made
+		}
+		p, err := pi.enginePolicy()
+		if err != nil {
+			return // reported by lint
+		}
+		policies = append(policies, p)
+	}
+	eng, err := engine.Compile(policies, inv)
+	if err != nil {
+		diags.AddAttributeError(path.Root("expect"), "Cannot check expect",
+			fmt.Sprintf("The policies cannot be simulated: %s. Fix the policies (and dedicated_egress_ips), then the expectations are checked.", err))
+		return
+	}
+	var expects []expectModel
+	if d := cfg.Expect.ElementsAs(ctx, &expects, true); d.HasError() {
+		return
+	}
+	for i, e := range expects {
+		p := path.Root("expect").AtListIndex(i)
+		if e.Flow.IsUnknown() {
+			continue
+		}
+		flow, down, err := flowFromObject(ctx, e.Flow)
+		if err != nil {
+			var de *DecodeError
+			if errors.As(err, &de) && de.Unknown {
+				continue
+			}
+			diags.AddAttributeError(p.AtName("flow"), fmt.Sprintf("expect[%d]: invalid flow", i), err.Error())
+			continue
+		}
+		dec, err := eng.Decide(&flow, down)
+		if err != nil {
+			diags.AddAttributeError(p.AtName("flow"), fmt.Sprintf("expect[%d]: the flow cannot be decided", i), err.Error())
+			continue
+		}
+		if msg := expectMismatch(e, flow, dec, pis); msg != "" {
+			diags.AddAttributeError(p, fmt.Sprintf("expect[%d]: %s", i, flowSummary(flow)), msg+"\n\nTrace:\n  "+strings.Join(dec.Trace, "\n  "))
+		}
+	}
+}
+
+// diagAppender is the part of diag.Diagnostics checkExpect uses.
+type diagAppender interface {
+	AddAttributeError(p path.Path, summary, detail string)
+}
+
+func flowSummary(f engine.Flow) string {
+	s := fmt.Sprintf("flow from %s to %s", f.IngressColo, f.DestinationIP)
+	if f.DestinationPort != 0 {
+		s += fmt.Sprintf(":%d", f.DestinationPort)
+	}
+	if f.Proxied {
+		s += " (proxied)"
+	}
+	return s
+}
+
+// decidedBy describes who decided.
+func decidedBy(d engine.Decision) string {
+	switch d.Outcome {
+	case engine.OutcomePolicy:
+		return fmt.Sprintf("policy %q (policies[%d])", d.PolicyName, d.PolicyIndex)
+	case engine.OutcomeNoMatch:
+		return "no policy (no match: the nearest dedicated IP)"
+	case engine.OutcomeIndeterminate:
+		return fmt.Sprintf("nothing yet: the outcome is indeterminate because the flow lacks %s", d.Missing)
+	case engine.OutcomeUnavailable:
+		return "nothing: the flow is unavailable (the dedicated IP's colo and its fallback are down)"
+	case engine.OutcomeNotApplicable:
+		return "nothing: egress policies do not apply to this flow"
+	}
+	return string(d.Outcome)
+}
+
+// expectMismatch returns "" when the decision meets the expectation.
+func expectMismatch(e expectModel, f engine.Flow, d engine.Decision, pis []policyInput) string {
+	var msgs []string
+	if !e.Policy.IsNull() && !e.Policy.IsUnknown() {
+		want := e.Policy.ValueString()
+		got := ""
+		if d.Outcome == engine.OutcomePolicy {
+			got = d.PolicyName
+		}
+		if got != want || (want == "" && d.Outcome != engine.OutcomeNoMatch) {
+			w := fmt.Sprintf("policy %q", want)
+			for i, pi := range pis {
+				if pi.Name == want {
+					w = fmt.Sprintf("policy %q (policies[%d])", want, i)
+				}
+			}
+			if want == "" {
+				w = "no policy to match"
+			}
+			msgs = append(msgs, fmt.Sprintf("expected %s, but the flow is decided by %s.", w, decidedBy(d)))
+		}
+	}
+	if !e.EgressIP.IsNull() && !e.EgressIP.IsUnknown() {
+		want := strings.TrimSpace(e.EgressIP.ValueString())
+		got := ""
+		switch {
+		case f.DestinationIP.Is6() && d.EgressIPv6Range.IsValid():
+			got = d.EgressIPv6Range.String()
+		case d.EgressIP.IsValid():
+			got = d.EgressIP.String()
+		}
+		if !sameIPText(want, got) {
+			gs := got
+			if gs == "" {
+				gs = "the shared pool (default egress)"
+			}
+			msgs = append(msgs, fmt.Sprintf("expected egress_ip %q, got %s (decided by %s).", want, gs, decidedBy(d)))
+		}
+	}
+	if !e.EgressColo.IsNull() && !e.EgressColo.IsUnknown() && !strings.EqualFold(e.EgressColo.ValueString(), d.EgressColo) {
+		msgs = append(msgs, fmt.Sprintf("expected egress_colo %q, got %q (decided by %s).", e.EgressColo.ValueString(), d.EgressColo, decidedBy(d)))
+	}
+	if !e.GeoCountry.IsNull() && !e.GeoCountry.IsUnknown() && !strings.EqualFold(e.GeoCountry.ValueString(), d.GeoCountry) {
+		msgs = append(msgs, fmt.Sprintf("expected geo_country %q, got %q (decided by %s).", e.GeoCountry.ValueString(), d.GeoCountry, decidedBy(d)))
+	}
+	return strings.Join(msgs, "\n")
+}
+
+// sameIPText compares addresses or prefixes by meaning.
+func sameIPText(a, b string) bool {
+	if a == b {
+		return true
+	}
+	if x, err := netip.ParseAddr(a); err == nil {
+		y, err := netip.ParseAddr(b)
+		return err == nil && x == y
+	}
+	if x, err := netip.ParsePrefix(a); err == nil {
+		y, err := netip.ParsePrefix(b)
+		return err == nil && x.Masked() == y.Masked()
+	}
+	return false
+}
