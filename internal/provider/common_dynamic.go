@@ -463,6 +463,7 @@ type policyInput struct {
 	IPv4          string
 	IPv6          string
 	IPv4Fallback  string
+	IPv6Fallback  string // set when a secondary IPv6 is asked for (there is none)
 	LintIgnore    []string
 	// Unknown lists the attributes (relative to the policy) whose values are
 	// not known yet.
@@ -549,8 +550,11 @@ func decodeEgress(d dv, pi *policyInput) error {
 	if err := rejectUnknownAttrs(m, append(egressAttrs, "ipv6_fallback")); err != nil {
 		return err
 	}
-	if v, ok := m["ipv6_fallback"]; ok && !v.null() {
-		return v.errf("there is no secondary IPv6: IPv6 leaves from any colo; remove ipv6_fallback")
+	if v, ok := m["ipv6_fallback"]; ok && v.known() && !v.null() {
+		pi.IPv6Fallback = "set"
+		if s, _, err := v.withPath(d.p.attr("ipv6_fallback")).str(); err == nil && s != "" {
+			pi.IPv6Fallback = s
+		}
 	}
 	for key, dst := range map[string]*string{
 		"method": &pi.Method, "ipv4": &pi.IPv4, "ipv6": &pi.IPv6, "ipv4_fallback": &pi.IPv4Fallback,
@@ -606,6 +610,9 @@ func (pi *policyInput) enginePolicy() (engine.Policy, error) {
 	}
 	p.Egress.Method = engine.Method(pi.Method)
 	eg := pi.Path.attr("egress")
+	if pi.IPv6Fallback != "" {
+		return p, eg.attr("ipv6_fallback").errf("there is no secondary IPv6: IPv6 leaves from any colo; remove ipv6_fallback")
+	}
 	if p.Egress.Method == engine.MethodDedicated {
 		if pi.IPv4 == "" {
 			return p, eg.attr("ipv4").errf("a dedicated policy needs ipv4 (one of the account's dedicated egress IPv4 addresses)")

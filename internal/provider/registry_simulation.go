@@ -10,6 +10,7 @@ func dataSourceConstructors() []func() datasource.DataSource {
 	return []func() datasource.DataSource{
 		NewColosDataSource,
 		NewEgressDecisionDataSource,
+		NewEgressMatrixDataSource,
 	}
 }
 
@@ -17,5 +18,6 @@ func dataSourceConstructors() []func() datasource.DataSource {
 func functionConstructors() []func() function.Function {
 	return []func() function.Function{
 		NewDecideFunction,
+		NewLintFunction,
 	}
 }
