@@ -293,7 +293,7 @@ func (a *API) DeleteRule(ctx context.Context, accountID, ruleID string) error {
 }
 
 func (a *API) finish(ctx context.Context, op string, write bool, rec *callRecord, cfErr error) *Error {
-	e := classify(op, write, rec, cfErr, a.red)
+	e := classify(op, write, rec, cfErr, ctx.Err(), a.red)
 	if e == nil {
 		return nil
 	}

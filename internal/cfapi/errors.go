@@ -71,9 +71,29 @@ var authCodes = map[int]bool{
 	6111:  true, // Invalid format for Authorization header
 	9103:  true, // Unknown X-Auth-Key or X-Auth-Email
 	9106:  true, // Missing X-Auth-Key, X-Auth-Email or Authorization headers
-	9109:  true, // Invalid access token
 	10000: true, // Authentication error
 	10001: true, // Unable to authenticate request
+}
+
+// codeInvalidToken is "Invalid access token" (authentication) but also
+// "Unauthorized to access requested resource" (authorization): Cloudflare
+// uses 9109 for both, so its message decides.
+const codeInvalidToken = 9109
+
+// isAuthError reports Cloudflare errors meaning "bad credentials".
+func isAuthError(codes []int, msgs []string) bool {
+	for i, c := range codes {
+		if authCodes[c] {
+			return true
+		}
+		if c == codeInvalidToken && i < len(msgs) {
+			m := strings.ToLower(msgs[i])
+			if strings.Contains(m, "token") || strings.Contains(m, "authenticat") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Error is every error the API layer returns (except for invalid Config in
@@ -270,13 +290,25 @@ type respInfo struct {
 
 // classify turns the record of one call (and cloudflare-go's error, used
 // only for its category, never its text) into an *Error, or nil on success.
-func classify(op string, write bool, rec *callRecord, cfErr error, red redactor) *Error {
+func classify(op string, write bool, rec *callRecord, cfErr, ctxErr error, red redactor) *Error {
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 
 	e := &Error{Op: op, Status: rec.status, Attempts: rec.attempts}
 	if rec.header != nil {
 		e.RayID = red.str(rec.header.Get("Cf-Ray"))
+	}
+
+	// The caller's context ended (possibly while waiting to retry).
+	if rec.status != 0 && ctxErr != nil && cfErr != nil &&
+		(errors.Is(cfErr, context.Canceled) || errors.Is(cfErr, context.DeadlineExceeded)) {
+		e.Kind = KindCanceled
+		if write && rec.maybeApplied {
+			e.Kind = KindAmbiguous
+		}
+		e.Detail = fmt.Sprintf("%v while waiting to retry after HTTP %d", ctxCause(cfErr), rec.status)
+		e.cause = ctxCause(cfErr)
+		return e
 	}
 
 	// No HTTP response at all.
@@ -289,10 +321,17 @@ func classify(op string, write bool, rec *callRecord, cfErr error, red redactor)
 			cause = cfErr
 		}
 		e.Detail = red.str(describeTransportErr(cause))
+		canceled := ctxErr != nil || errors.Is(cfErr, errRateWaitDeadline)
+		if !canceled && errors.Is(cause, context.DeadlineExceeded) {
+			e.Detail = "no answer within the request timeout: " + e.Detail
+		}
 		switch {
 		case write && rec.maybeApplied:
 			e.Kind = KindAmbiguous
-		case errors.Is(cfErr, context.Canceled) || errors.Is(cfErr, context.DeadlineExceeded):
+			if canceled {
+				e.cause = ctxCause(cfErr)
+			}
+		case canceled:
 			e.Kind = KindCanceled
 			e.cause = ctxCause(cfErr)
 		case rec.attempts == 0:
@@ -322,7 +361,7 @@ func classify(op string, write bool, rec *callRecord, cfErr error, red redactor)
 			e.Detail = "the response is not Cloudflare's JSON envelope"
 		case !*env.Success:
 			e.Detail = `"success": false in an HTTP 2xx response`
-			if hasAuthCode(e.Codes) {
+			if isAuthError(e.Codes, e.Messages) {
 				e.Kind = KindAuthentication
 				return e
 			}
@@ -334,7 +373,7 @@ func classify(op string, write bool, rec *callRecord, cfErr error, red redactor)
 	case rec.status == http.StatusUnauthorized:
 		e.Kind = KindAuthentication
 	case rec.status == http.StatusForbidden:
-		if hasAuthCode(e.Codes) {
+		if isAuthError(e.Codes, e.Messages) {
 			e.Kind = KindAuthentication
 		} else {
 			e.Kind = KindAuthorization
@@ -358,15 +397,6 @@ func classify(op string, write bool, rec *callRecord, cfErr error, red redactor)
 		e.Kind = KindUnknown
 	}
 	return e
-}
-
-func hasAuthCode(codes []int) bool {
-	for _, c := range codes {
-		if authCodes[c] {
-			return true
-		}
-	}
-	return false
 }
 
 // decodeEnvelope reads success and errors; errors[] items may be objects

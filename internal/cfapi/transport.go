@@ -123,7 +123,7 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 			return nil, ctx.Err()
 		}
 		// The limiter refuses to wait past the context's deadline.
-		return nil, fmt.Errorf("waiting for the request rate limiter: %w", context.DeadlineExceeded)
+		return nil, errRateWaitDeadline
 	}
 
 	var gotConn atomic.Bool
@@ -161,6 +161,9 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	resp.ContentLength = int64(len(body))
 	return resp, nil
 }
+
+// errRateWaitDeadline: the rate limiter would wait past the caller's deadline.
+var errRateWaitDeadline = fmt.Errorf("the request rate limiter would wait past the operation's deadline: %w", context.DeadlineExceeded)
 
 func closeBody(req *http.Request) {
 	if req.Body != nil {
@@ -270,11 +273,10 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 // retryableTransportErr: everything that may be transient. Context ends,
 // certificate problems, bad URLs and redirect loops are not.
 func retryableTransportErr(err error) bool {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		// An attempt timeout (http.Client.Timeout) is retryable; the caller's
-		// context ending is caught by checkRetry before this.
-		var ne interface{ Timeout() bool }
-		return errors.As(err, &ne) && ne.Timeout() && !errors.Is(err, context.Canceled)
+	// The caller's context ending is caught by checkRetry before this, so a
+	// deadline here is one attempt's timeout (RequestTimeout): retryable.
+	if errors.Is(err, errRateWaitDeadline) || errors.Is(err, context.Canceled) {
+		return false
 	}
 	var (
 		certErr     *tls.CertificateVerificationError
