@@ -2,6 +2,36 @@
 // (SPEC §3): lexer, parser, type checker, canonical printer, compiled
 // evaluator over engine.Flow, and set analysis (shadowing, catch-all).
 //
+// Entry points: Parse, Check, ParseAndCheck, Format, Canonical, Equivalent,
+// CompilePolicy (an engine.Matcher and engine.Hinter), Fields,
+// UsesHostSelector.
+//
+// Semantics, as Cloudflare's Gateway docs describe them and where they are
+// silent, as this package decides (documented here so the analyser agrees):
+//   - Precedence not > and > or; xor is not part of Gateway's language and
+//     is rejected. Sets are space separated; commas are rejected.
+//   - An array field (net.fqdn.domains, app.ids, identity.groups.*, ...)
+//     matches when SOME element satisfies the comparison, whether written
+//     any(f[*] op v), f[*] op v or f in {...}. An empty array matches
+//     nothing; a nil array is missing (Unknown). A scalar field written with
+//     [*] (net.src.ip[*], as in Cloudflare's examples) is a one-element array.
+//   - identity.saml_attributes["k"] is the array of values of attribute k
+//     (an absent key is an empty array). The keyless form
+//     identity.saml_attributes == "k=v" (optionally "\"k=v\"") is true when
+//     attribute k has value v.
+//   - IP comparisons: == / != / in with an IP or CIDR test membership;
+//     < <= > >= compare within the address family (another family: false).
+//     IPv4-mapped IPv6 addresses are treated as IPv4.
+//   - Missing fields (empty string, invalid address, nil slice or map,
+//     port 0) make the condition Unknown; and/or/not use Kleene logic.
+//   - `f in $<list-uuid>` is always Unknown (missing "$<uuid> (Gateway
+//     list)"): list contents live in Cloudflare.
+//   - Regexes are Go RE2 syntax. Gateway evaluates Rust's regex crate; both
+//     are linear-time engines without backreferences or look-around and
+//     agree on the common syntax, but rare constructs may differ.
+//   - Strings take the escapes \" \\ \n \r \t \xHH, and raw strings r"..."
+//     and r#"..."#. net.protocol values are tcp, udp or icmp (lower-cased).
+//
 // This file is the AST: the contract shared by the parser, printer,
 // evaluator and analyser.
 package expr
