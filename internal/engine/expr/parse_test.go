@@ -35,6 +35,10 @@ var documented = []struct{ src, want string }{
 		`any(identity.saml_attributes["http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name"] in {"Test User"})`},
 	{`identity.saml_attributes == "\"group=finance\""`, `identity.saml_attributes == "\"group=finance\""`},
 	{`any(device_posture.checks.passed[*] in {"1308749e-fcfb-4ebc-b051-fe022b632644"})`, `any(device_posture.checks.passed[*] in {"1308749e-fcfb-4ebc-b051-fe022b632644"})`},
+	// the egress docs' "Access third-party provider" example, in API form
+	{`net.dst.ip == 198.51.100.158`, `net.dst.ip == 198.51.100.158`},
+	// Cloudflare's Terraform/Pulumi example writes the group wildcard last
+	{`any(identity.groups.name[*] in {"finance"})`, `any(identity.groups[*].name in {"finance"})`},
 	{`not(identity.email == "guest@company.com")`, `not(identity.email == "guest@company.com")`},
 	{`net.dst.port == 80 or net.dst.port == 443`, `net.dst.port == 80 or net.dst.port == 443`},
 	{`identity.email matches ".*@company.com"`, `identity.email matches ".*@company.com"`},
@@ -60,7 +64,7 @@ func TestParseValid(t *testing.T) {
 		// spacing, operator spellings
 		{"net.dst.port==80&&net.protocol==\"tcp\"", `net.dst.port == 80 and net.protocol == "tcp"`},
 		{"  net.dst.port\n==\t80  ", `net.dst.port == 80`},
-		{`net.dst.port eq 80 AND net.dst.port ne 81`, `net.dst.port == 80 and net.dst.port != 81`},
+		{`net.dst.port eq 80 and net.dst.port ne 81`, `net.dst.port == 80 and net.dst.port != 81`},
 		{`net.dst.port lt 1 or net.dst.port le 2 || net.dst.port gt 3 or net.dst.port ge 4`, `net.dst.port < 1 or net.dst.port <= 2 or net.dst.port > 3 or net.dst.port >= 4`},
 		// precedence: not > and > or
 		{`net.dst.port == 1 or net.dst.port == 2 and net.dst.port == 3`, `net.dst.port == 1 or (net.dst.port == 2 and net.dst.port == 3)`},
@@ -155,6 +159,8 @@ func TestParseErrors(t *testing.T) {
 		{"net.dst.port == 80 and\n  net.dst.port in {80 or}", `2:23: expected "}" or a value, found "or"`},
 		{"net.dst.port ==\n\n   \"x\" and ?", `3:12: unexpected character, found "?"`},
 		{`not`, `1:4: expected a condition, found end of expression`},
+		{`net.dst.port == 80 AND net.dst.port == 81`, `1:20: expected "and", "or" or end of expression, found "AND"`},
+		{`net.dst.port EQ 80`, `1:14: expected an operator (==, !=, <, <=, >, >=, in, matches), found "EQ"`},
 	}
 	for _, tc := range cases {
 		n, err := Parse(tc.src)

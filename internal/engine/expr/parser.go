@@ -69,7 +69,8 @@ func (p *parser) errAt(t token, msg string) *Error {
 	return &Error{Pos: t.pos, Msg: msg, Found: t.display()}
 }
 
-func isWord(t token, w string) bool { return t.kind == tWord && strings.EqualFold(t.text, w) }
+// isWord: keywords are lower case, as in wirefilter ("AND" is not "and").
+func isWord(t token, w string) bool { return t.kind == tWord && t.text == w }
 
 func (p *parser) isOr(t token) bool  { return t.kind == tOr || isWord(t, "or") }
 func (p *parser) isAnd(t token) bool { return t.kind == tAnd || isWord(t, "and") }
@@ -209,7 +210,7 @@ func (p *parser) primary() (Node, error) {
 }
 
 func isKeyword(w string) bool {
-	switch strings.ToLower(w) {
+	switch w {
 	case "and", "or", "not", "xor", "in", "matches", "any",
 		"eq", "ne", "lt", "le", "gt", "ge":
 		return true
@@ -280,7 +281,7 @@ func (p *parser) cmpOp(t token) (Op, bool) {
 	case tGe:
 		return OpGe, true
 	case tWord:
-		switch strings.ToLower(t.text) {
+		switch t.text {
 		case "eq":
 			return OpEq, true
 		case "ne":
