@@ -115,9 +115,9 @@ func quoted(ss []string) string {
 
 func (r *egressPoliciesResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	dedicatedIPAttrs := map[string]schema.Attribute{
-		"ipv4":       schema.StringAttribute{MarkdownDescription: "The dedicated IPv4 address.", Required: true, CustomType: ipType, Validators: []validator.String{ipv4Validator{}}},
-		"ipv6_range": schema.StringAttribute{MarkdownDescription: "Its IPv6 `/64` range.", Required: true, CustomType: cidrType, Validators: []validator.String{ipv6RangeValidator{}}},
-		"colo":       schema.StringAttribute{MarkdownDescription: "IATA code of its colo.", Required: true, CustomType: coloType, Validators: []validator.String{coloValidator{}}},
+		"ipv4":       schema.StringAttribute{MarkdownDescription: "The dedicated IPv4 address (required).", Optional: true, CustomType: ipType, Validators: []validator.String{ipv4Validator{}}},
+		"ipv6_range": schema.StringAttribute{MarkdownDescription: "Its IPv6 `/64` range.", Optional: true, CustomType: cidrType, Validators: []validator.String{ipv6RangeValidator{}}},
+		"colo":       schema.StringAttribute{MarkdownDescription: "IATA code of its colo (required).", Optional: true, CustomType: coloType, Validators: []validator.String{coloValidator{}}},
 		"id":         schema.StringAttribute{MarkdownDescription: "Ignored (set when a `cfegress_dedicated_egress_ip` is passed as is).", Optional: true},
 		"city":       schema.StringAttribute{MarkdownDescription: "Ignored (set when a `cfegress_dedicated_egress_ip` is passed as is).", Optional: true},
 		"country":    schema.StringAttribute{MarkdownDescription: "Ignored (set when a `cfegress_dedicated_egress_ip` is passed as is).", Optional: true},
@@ -356,15 +356,15 @@ func desiredOf(ps []policyModel) []reconcile.Desired {
 	return out
 }
 
-// isDedicated reports whether a rule uses dedicated egress.
-func isDedicated(r cfapi.Rule) bool {
+// resIsDedicated reports whether a rule uses dedicated egress.
+func resIsDedicated(r cfapi.Rule) bool {
 	return r.Egress != nil && (r.Egress.IPv4 != "" || r.Egress.IPv6 != "" || r.Egress.IPv4Fallback != "")
 }
 
-// policyFromRule converts an egress rule to a policy; prior (may be nil) is
+// resPolicyFromRule converts an egress rule to a policy; prior (may be nil) is
 // the state's policy with the same ID: its spelling of equivalent values and
 // its config-only attributes are kept.
-func policyFromRule(r cfapi.Rule, prior *policyModel) policyModel {
+func resPolicyFromRule(r cfapi.Rule, prior *policyModel) policyModel {
 	var pr policyModel
 	if prior != nil {
 		pr = *prior
@@ -383,7 +383,7 @@ func policyFromRule(r cfapi.Rule, prior *policyModel) policyModel {
 	if prior != nil && !pr.LintIgnore.IsUnknown() {
 		p.LintIgnore = pr.LintIgnore
 	}
-	if isDedicated(r) {
+	if resIsDedicated(r) {
 		p.Egress = egressModel{
 			Method:       types.StringValue(string(engine.MethodDedicated)),
 			IPv4:         keepIfEquivalent(pr.Egress.IPv4, kindIP, r.Egress.IPv4),
@@ -399,9 +399,9 @@ func policyFromRule(r cfapi.Rule, prior *policyModel) policyModel {
 	return p
 }
 
-// policiesFromRules converts the account's egress rules (in order) to
+// resPoliciesFromRules converts the account's egress rules (in order) to
 // policies, keeping prior spellings and config-only attributes by rule ID.
-func policiesFromRules(rules []cfapi.Rule, prior []policyModel) []policyModel {
+func resPoliciesFromRules(rules []cfapi.Rule, prior []policyModel) []policyModel {
 	byID := make(map[string]*policyModel, len(prior))
 	for i := range prior {
 		if id := strOf(prior[i].ID); id != "" {
@@ -410,13 +410,13 @@ func policiesFromRules(rules []cfapi.Rule, prior []policyModel) []policyModel {
 	}
 	out := make([]policyModel, 0, len(rules))
 	for _, r := range rules {
-		out = append(out, policyFromRule(r, byID[r.ID]))
+		out = append(out, resPolicyFromRule(r, byID[r.ID]))
 	}
 	return out
 }
 
-// egressOnly returns the egress rules of rules, in precedence order.
-func egressOnly(rules []cfapi.Rule) []cfapi.Rule {
+// resEgressOnly returns the egress rules of rules, in precedence order.
+func resEgressOnly(rules []cfapi.Rule) []cfapi.Rule {
 	var out []cfapi.Rule
 	for _, r := range rules {
 		if cfapi.IsEgress(r) {
@@ -528,9 +528,9 @@ func (r *egressPoliciesResource) Read(ctx context.Context, req resource.ReadRequ
 		resp.Diagnostics.AddError("Reading the egress policies failed", fmt.Sprintf("Listing the Gateway rules of account %s: %s", account, err))
 		return
 	}
-	egress := egressOnly(all)
+	egress := resEgressOnly(all)
 	tflog.Debug(ctx, "read egress policies", map[string]any{"account_id": account, "egress_rules": len(egress), "rules": len(all)})
-	l, d := policiesToList(ctx, policiesFromRules(egress, prior))
+	l, d := policiesToList(ctx, resPoliciesFromRules(egress, prior))
 	resp.Diagnostics.Append(d...)
 	state.Policies = l
 	state.AccountID = types.StringValue(account)

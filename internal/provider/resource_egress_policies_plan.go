@@ -126,7 +126,7 @@ func partialPolicies(res reconcile.Result, planned, prior []policyModel) []polic
 	if len(rules) == 0 && len(res.Rules) == 0 {
 		return prior // nothing known about the account: keep the prior state
 	}
-	return policiesFromRules(rules, known)
+	return resPoliciesFromRules(rules, known)
 }
 
 // ---------------------------------------------------------------------------
@@ -218,7 +218,7 @@ func (r *egressPoliciesResource) checkUnmanaged(ctx context.Context, plan egress
 		return
 	}
 	var unmanaged []cfapi.Rule
-	for _, rule := range egressOnly(rules) {
+	for _, rule := range resEgressOnly(rules) {
 		if !names[rule.Name] {
 			unmanaged = append(unmanaged, rule)
 		}

@@ -43,7 +43,15 @@ func (r *egressPoliciesResource) ValidateConfig(ctx context.Context, req resourc
 		// reported by the attribute validators.
 		return
 	}
-	inv, invKnown := r.inventoryOf(ctx, cfg)
+	inv, invKnown, invErr := r.inventoryOf(ctx, cfg)
+	if invErr != nil {
+		var de *DecodeError
+		if errors.As(invErr, &de) {
+			resp.Diagnostics.AddAttributeError(de.Path.From(path.Root("dedicated_egress_ips")), "Invalid dedicated_egress_ips", "dedicated_egress_ips"+invErr.Error()[len(de.Path.String()):]+".")
+		} else {
+			resp.Diagnostics.AddAttributeError(path.Root("dedicated_egress_ips"), "Invalid dedicated_egress_ips", invErr.Error())
+		}
+	}
 	mode := lint.CatchAllRecommended
 	switch {
 	case cfg.CatchAll.IsUnknown():
@@ -65,20 +73,24 @@ func (r *egressPoliciesResource) ValidateConfig(ctx context.Context, req resourc
 }
 
 // inventoryOf decodes dedicated_egress_ips; known is false when it is not
-// given or not known yet.
-func (r *egressPoliciesResource) inventoryOf(ctx context.Context, cfg egressPoliciesModel) ([]engine.DedicatedIP, bool) {
+// given, not known yet or invalid (err, unless merely unknown).
+func (r *egressPoliciesResource) inventoryOf(ctx context.Context, cfg egressPoliciesModel) ([]engine.DedicatedIP, bool, error) {
 	if cfg.DedicatedEgressIPs.IsNull() || cfg.DedicatedEgressIPs.IsUnknown() {
-		return nil, false
+		return nil, false, nil
 	}
 	d, err := rootValue(ctx, cfg.DedicatedEgressIPs, "")
 	if err != nil {
-		return nil, false
+		return nil, false, nil
 	}
 	inv, err := decodeDedicatedIPs(d)
 	if err != nil {
-		return nil, false
+		var de *DecodeError
+		if errors.As(err, &de) && de.Unknown {
+			return nil, false, nil
+		}
+		return nil, false, err
 	}
-	return inv, true
+	return inv, true, nil
 }
 
 // lintPolicyOfInput converts a decoded policy for lint, with Known flags.
