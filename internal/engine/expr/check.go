@@ -2,7 +2,7 @@ package expr
 
 import (
 	"fmt"
-	"regexp"
+	"regexp/syntax"
 	"strconv"
 	"strings"
 )
@@ -143,7 +143,9 @@ func check(n Node, inAny bool) error {
 		if fi.Type != TString {
 			return &Error{Pos: n.P, Msg: fmt.Sprintf("%s is %s %s: matches applies to strings; use == or in", fi.Name, article(fi.Type), fi.Type)}
 		}
-		if _, err := regexp.Compile(n.Regex); err != nil {
+		// syntax.Parse with the Perl flags is regexp.Compile's validation
+		// step; the compiled form is built once, by Compile.
+		if _, err := syntax.Parse(n.Regex, syntax.Perl); err != nil {
 			return &Error{Pos: n.P, Msg: fmt.Sprintf("invalid regular expression %s: %v", strconv.Quote(n.Regex), unwrapRegexErr(err))}
 		}
 	case *Bare:
