@@ -57,14 +57,18 @@ func addrKey(a netip.Addr) u128 {
 	return u128{hi, lo}
 }
 
-// dim is one indexed dimension: interval k covers [starts[k], starts[k+1]).
+// dim is one indexed dimension: row k covers [starts[k], starts[k+1]).
+// sums holds, per row, a summary bitset with bit w set when word w of the
+// row is non-zero, so sparse rows are walked without touching empty words.
 type dim struct {
 	starts []u128
 	bits   []uint64 // len(starts) * words
+	sums   []uint64 // len(starts) * sumWords
 	words  int
+	sw     int
 }
 
-func (d *dim) lookup(x u128) []uint64 {
+func (d *dim) lookup(x u128) row {
 	lo, hi := 0, len(d.starts)-1
 	for lo < hi { // largest k with starts[k] <= x; starts[0] is the minimum
 		mid := int(uint(lo+hi+1) >> 1)
@@ -74,7 +78,25 @@ func (d *dim) lookup(x u128) []uint64 {
 			lo = mid
 		}
 	}
-	return d.bits[lo*d.words : (lo+1)*d.words]
+	return row{d.bits[lo*d.words : (lo+1)*d.words], d.sums[lo*d.sw : (lo+1)*d.sw]}
+}
+
+// row is one candidate bitset with its summary.
+type row struct{ bits, sum []uint64 }
+
+func newRow(words int) row {
+	return row{make([]uint64, words), make([]uint64, (words+63)/64)}
+}
+
+func (r row) summarize() {
+	for i := range r.sum {
+		r.sum[i] = 0
+	}
+	for w, x := range r.bits {
+		if x != 0 {
+			r.sum[w>>6] |= 1 << (uint(w) & 63)
+		}
+	}
 }
 
 type span struct{ from, to u128 }
@@ -104,12 +126,36 @@ func buildDim(n, words int, spans [][]span, anyDim, included []bool) dim {
 		}
 	}
 	sort.Slice(ev, func(i, j int) bool { return ev[i].at.less(ev[j].at) })
+	// Count the elementary intervals, then choose how many neighbours to
+	// merge per row (g) so the dimension stays within maxDimWords.
+	e := 0
+	if len(ev) == 0 || ev[0].at != (u128{}) {
+		e++
+	}
+	for i := range ev {
+		if i == 0 || ev[i].at != ev[i-1].at {
+			e++
+		}
+	}
+	g := 1
+	if e*words > maxDimWords {
+		g = (e*words + maxDimWords - 1) / maxDimWords
+	}
+	rows := (e + g - 1) / g
+	sw := (words + 63) / 64
+	d := dim{words: words, sw: sw, starts: make([]u128, 0, rows), bits: make([]uint64, rows*words), sums: make([]uint64, rows*sw)}
 	counts := make([]int32, n)
 	cur := make([]uint64, words)
-	d := dim{words: words}
+	k := 0 // elementary interval number
 	push := func(at u128) {
-		d.starts = append(d.starts, at)
-		d.bits = append(d.bits, cur...)
+		if k%g == 0 {
+			d.starts = append(d.starts, at)
+		}
+		r := d.bits[(k/g)*words : (k/g+1)*words]
+		for w, x := range cur {
+			r[w] |= x
+		}
+		k++
 	}
 	if len(ev) == 0 || ev[0].at != (u128{}) {
 		push(u128{})
@@ -127,22 +173,8 @@ func buildDim(n, words int, spans [][]span, anyDim, included []bool) dim {
 		}
 		push(at)
 	}
-	// Bound memory by merging neighbouring intervals.
-	if e := len(d.starts); e*words > maxDimWords && e > 1 {
-		g := (e*words + maxDimWords - 1) / maxDimWords
-		var starts []u128
-		var bs []uint64
-		for k := 0; k < e; k += g {
-			starts = append(starts, d.starts[k])
-			row := make([]uint64, words)
-			for j := k; j < k+g && j < e; j++ {
-				for w := 0; w < words; w++ {
-					row[w] |= d.bits[j*words+w]
-				}
-			}
-			bs = append(bs, row...)
-		}
-		d.starts, d.bits = starts, bs
+	for r := 0; r < rows; r++ {
+		row{d.bits[r*words : (r+1)*words], d.sums[r*sw : (r+1)*sw]}.summarize()
 	}
 	return d
 }
@@ -150,11 +182,12 @@ func buildDim(n, words int, spans [][]span, anyDim, included []bool) dim {
 // policyIndex is the precompiled candidate index of an Engine.
 type policyIndex struct {
 	words    int
-	all      []uint64 // every enabled policy
+	all      row // every enabled policy
 	v4, v6   dim
 	port     dim
-	proto    map[string][]uint64
-	protoAny []uint64 // policies without a protocol hint
+	proto    map[string]row
+	protoAny row // policies without a protocol hint
+	tcp, udp row // proto["tcp"], proto["udp"] (or protoAny): no map lookup
 }
 
 func setBit(b []uint64, p int) { b[p>>6] |= 1 << (uint(p) & 63) }
@@ -165,7 +198,7 @@ func buildIndex(policies []Policy) *policyIndex {
 	if words == 0 {
 		words = 1
 	}
-	ix := &policyIndex{words: words, all: make([]uint64, words), protoAny: make([]uint64, words), proto: map[string][]uint64{}}
+	ix := &policyIndex{words: words, all: newRow(words), protoAny: newRow(words), proto: map[string]row{}}
 	included := make([]bool, n)
 	hints := make([]Hints, n)
 	hinted := make([]bool, n)
@@ -174,7 +207,7 @@ func buildIndex(policies []Policy) *policyIndex {
 			continue
 		}
 		included[p] = true
-		setBit(ix.all, p)
+		setBit(ix.all.bits, p)
 		if h, ok := policies[p].Match.(Hinter); ok {
 			hints[p], hinted[p] = h.Hints(), true
 		}
@@ -229,27 +262,37 @@ func buildIndex(policies []Policy) *policyIndex {
 			continue
 		}
 		if !hinted[p] || hints[p].Protocols == nil {
-			setBit(ix.protoAny, p)
+			setBit(ix.protoAny.bits, p)
 			continue
 		}
 		for _, pr := range hints[p].Protocols {
 			pr = strings.ToLower(strings.TrimSpace(pr))
-			if ix.proto[pr] == nil {
-				ix.proto[pr] = make([]uint64, words)
+			if _, ok := ix.proto[pr]; !ok {
+				ix.proto[pr] = newRow(words)
 			}
-			setBit(ix.proto[pr], p)
+			setBit(ix.proto[pr].bits, p)
 		}
 	}
-	for _, b := range ix.proto {
-		for w := range b {
-			b[w] |= ix.protoAny[w]
+	for _, r := range ix.proto {
+		for w := range r.bits {
+			r.bits[w] |= ix.protoAny.bits[w]
 		}
+		r.summarize()
+	}
+	ix.all.summarize()
+	ix.protoAny.summarize()
+	ix.tcp, ix.udp = ix.protoAny, ix.protoAny
+	if r, ok := ix.proto["tcp"]; ok {
+		ix.tcp = r
+	}
+	if r, ok := ix.proto["udp"]; ok {
+		ix.udp = r
 	}
 	return ix
 }
 
 // candidates returns the three bitsets to AND for f.
-func (ix *policyIndex) candidates(f *Flow) (a, b, c []uint64) {
+func (ix *policyIndex) candidates(f *Flow) (a, b, c row) {
 	dst := f.DestinationIP
 	switch {
 	case dst.Is4():
@@ -263,6 +306,12 @@ func (ix *policyIndex) candidates(f *Flow) (a, b, c []uint64) {
 		b = ix.port.lookup(u128{0, uint64(f.DestinationPort)})
 	} else {
 		b = ix.all
+	}
+	switch f.Protocol {
+	case "tcp":
+		return a, b, ix.tcp
+	case "udp":
+		return a, b, ix.udp
 	}
 	c = ix.all
 	if f.Protocol != "" && !hasUpper(f.Protocol) {
@@ -288,13 +337,18 @@ func hasUpper(s string) bool {
 // Unknown (with t and missing), or -1.
 func (ix *policyIndex) firstMatch(policies []Policy, f *Flow) (int, Tri, string) {
 	a, b, c := ix.candidates(f)
-	for w := 0; w < ix.words; w++ {
-		x := a[w] & b[w] & c[w]
-		for x != 0 {
-			p := w<<6 + bits.TrailingZeros64(x)
-			x &= x - 1
-			if t, miss := policies[p].Match.Match(f); t != No {
-				return p, t, miss
+	for s := range a.sum {
+		m := a.sum[s] & b.sum[s] & c.sum[s]
+		for m != 0 {
+			w := s<<6 + bits.TrailingZeros64(m)
+			m &= m - 1
+			x := a.bits[w] & b.bits[w] & c.bits[w]
+			for x != 0 {
+				p := w<<6 + bits.TrailingZeros64(x)
+				x &= x - 1
+				if t, miss := policies[p].Match.Match(f); t != No {
+					return p, t, miss
+				}
 			}
 		}
 	}
