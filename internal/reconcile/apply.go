@@ -17,7 +17,7 @@ type Options struct {
 	FailOnUnmanaged bool
 	// MaxRelists bounds how many times in a row Apply re-lists and re-plans
 	// after writes whose outcome is unknown (response lost) or whose rule
-	// vanished, without a successful write in between. 0 means 3.
+	// vanished, without a successful write in between. 0 means 5.
 	MaxRelists int
 	// Log, when set, receives one line per write (for tflog).
 	Log func(format string, args ...any)
@@ -109,7 +109,7 @@ func Apply(ctx context.Context, c cfapi.Client, accountID string, desired []Desi
 	}
 	maxStuck := opts.MaxRelists
 	if maxStuck <= 0 {
-		maxStuck = 3
+		maxStuck = 5
 	}
 	clashes, stuck := 0, 0
 	for round := 0; ; round++ {

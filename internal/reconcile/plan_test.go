@@ -232,3 +232,30 @@ func sortedRules(rs []cfapi.Rule) []cfapi.Rule {
 	f := newFake(rs...)
 	return f.all()
 }
+
+func benchPlan(b *testing.B, n int, dense bool) {
+	var cur []cfapi.Rule
+	var desired []Desired
+	for i := 0; i < n; i++ {
+		d := pol(fmt.Sprintf("p%04d", i), i)
+		d.ID = fmt.Sprintf("id%d", i)
+		p := uint64(i+1) * Spacing
+		if dense {
+			p = uint64(i + 1)
+		}
+		cur = append(cur, ruleFor(d, d.ID, p))
+		desired = append(desired, d)
+	}
+	// Move the last to the top and insert one in the middle.
+	desired = insertAt(append([]Desired{desired[n-1]}, desired[:n-1]...), n/2, pol("new", 9))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if p := PlanFor(cur, desired); p.Writes() == 0 {
+			b.Fatal("no writes")
+		}
+	}
+}
+
+func BenchmarkPlan500(b *testing.B)       { benchPlan(b, 500, false) }
+func BenchmarkPlan1000(b *testing.B)      { benchPlan(b, 1000, false) }
+func BenchmarkPlan1000Dense(b *testing.B) { benchPlan(b, 1000, true) }

@@ -1,0 +1,235 @@
+package reconcile
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/cfegress/terraform-provider-cfegress/internal/cfapi"
+	"github.com/cfegress/terraform-provider-cfegress/internal/emulator"
+)
+
+// Integration: Apply through the real API layer (cfapi over cloudflare-go)
+// against the emulator with injected faults: 429 with Retry-After, 5xx,
+// dropped connections, writes applied whose response is lost.
+
+const emuToken = "test-token-not-secret"
+
+func fromEmu(r emulator.Rule) cfapi.Rule {
+	out := cfapi.Rule{ID: r.ID, Name: r.Name, Description: r.Description, Precedence: r.Precedence,
+		Enabled: r.Enabled, Action: r.Action, Filters: append([]string(nil), r.Filters...), Traffic: r.Traffic,
+		Identity: r.Identity, DevicePosture: r.DevicePosture}
+	if e := r.RuleSettings.Egress; e != nil {
+		out.Egress = &cfapi.EgressSettings{IPv4: e.IPv4, IPv6: e.IPv6, IPv4Fallback: e.IPv4Fallback}
+	}
+	return out
+}
+
+func emuRules(e *emulator.Emulator) []cfapi.Rule {
+	var out []cfapi.Rule
+	for _, r := range e.Rules(emulator.DefaultAccountID) {
+		out = append(out, fromEmu(r))
+	}
+	return out
+}
+
+func emuEgress(e *emulator.Emulator) []cfapi.Rule {
+	var out []cfapi.Rule
+	for _, r := range emuRules(e) {
+		if cfapi.IsEgress(r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func startEmulator(t *testing.T, seed int64) (*emulator.Emulator, cfapi.Client) {
+	t.Helper()
+	emu := emulator.New(emulator.Config{Token: emuToken, Seed: seed, RateLimit: -1})
+	url, err := emu.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = emu.Close() })
+	api, err := cfapi.New(cfapi.Config{APIToken: emuToken, BaseURL: url, RequestsPerSecond: 10000,
+		MaxRetries: 4, MinBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond, RequestTimeout: 10 * time.Second,
+		// The emulator sends Retry-After: 1; honour it, capped so the test stays fast.
+		MaxRetryAfter: 2 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var others []emulator.Rule
+	for i, p := range []uint64{7, 1500, 2500, 4000, 100000} {
+		others = append(others, emulator.Rule{Name: fmt.Sprintf("dns-%d", i), Precedence: p, Enabled: true,
+			Action: "block", Filters: []string{"dns"}, Traffic: `any(dns.domains[*] == "blocked.example")`})
+	}
+	if err := emu.SeedRules(emulator.DefaultAccountID, others); err != nil {
+		t.Fatal(err)
+	}
+	return emu, api
+}
+
+func assertEmuConverged(t *testing.T, emu *emulator.Emulator, want []Desired) {
+	t.Helper()
+	got := emuEgress(emu)
+	if len(got) != len(want) {
+		t.Fatalf("emulator has %d egress rules, want %d: %v", len(got), len(want), names(got))
+	}
+	for i, d := range want {
+		if !sameContent(got[i], d) {
+			t.Fatalf("egress rule %d is %+v, want %+v", i, got[i], d)
+		}
+	}
+}
+
+func TestEmulatorScenarioCalls(t *testing.T) {
+	for _, n := range []int{10, 100, 500} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			if n > 100 && testing.Short() {
+				t.Skip("500 creates through the emulator take seconds")
+			}
+			emu, api := startEmulator(t, int64(n))
+			acc := emulator.DefaultAccountID
+			want := overlapping(n, 60)
+			calls := func(f func() (Result, error)) (Result, int) {
+				before := emu.Stats().Requests
+				res, err := f()
+				if err != nil {
+					t.Fatal(err)
+				}
+				return res, emu.Stats().Requests - before
+			}
+			res, c := calls(func() (Result, error) { return Apply(ctx, api, acc, want, Options{FailOnUnmanaged: true}) })
+			t.Logf("n=%d create: %d writes, %d API calls", n, res.Writes, c)
+			want = withIDs(want, res)
+			res, c = calls(func() (Result, error) { return Apply(ctx, api, acc, want, Options{}) })
+			if res.Writes != 0 || c != 1 {
+				t.Errorf("no-op: %d writes, %d calls; want 0 and 1", res.Writes, c)
+			}
+			steps := []struct {
+				name   string
+				change func([]Desired) []Desired
+			}{
+				{"insert middle", func(p []Desired) []Desired { return insertAt(p, n/2, portsPol("new", egressLAX, 3, 9)) }},
+				{"move bottom to top", func(p []Desired) []Desired { return append([]Desired{p[len(p)-1]}, p[:len(p)-1]...) }},
+				{"delete one", func(p []Desired) []Desired { return append(append([]Desired(nil), p[:n/3]...), p[n/3+1:]...) }},
+			}
+			for _, s := range steps {
+				want = s.change(want)
+				res, c = calls(func() (Result, error) { return Apply(ctx, api, acc, want, Options{}) })
+				t.Logf("n=%d %s: %d writes, %d API calls", n, s.name, res.Writes, c)
+				if res.Writes != 1 || c != 2 {
+					t.Errorf("%s: %d writes, %d calls; want 1 and 2", s.name, res.Writes, c)
+				}
+				want = withIDs(want, res)
+				assertEmuConverged(t, emu, want)
+			}
+		})
+	}
+}
+
+func TestEmulatorFaultsConverge(t *testing.T) {
+	applies := 100
+	if testing.Short() {
+		applies = 25
+	}
+	emu, api := startEmulator(t, 1)
+	acc := emulator.DefaultAccountID
+	others := func() []cfapi.Rule {
+		var out []cfapi.Rule
+		for _, r := range emuRules(emu) {
+			if !cfapi.IsEgress(r) {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
+	baseline := fmt.Sprint(others())
+	g := &gen{r: rand.New(rand.NewPCG(99, 1))}
+	var want []Desired
+	for i := 0; i < 20; i++ {
+		want = append(want, g.policy())
+	}
+	faults := emulator.Faults{Rate429: 0.1, Rate5xx: 0.1, RateDrop: 0.1, RateLostResponse: 0.1, RetryAfter: time.Second}
+	var firstFailed, secondFailed, pairsSingle, pairsMixed, writes, requests int
+	for k := 0; k < applies; k++ {
+		var kinds []string
+		for m := 1 + g.r.IntN(3); m > 0; m-- {
+			var kind string
+			want, kind = g.mutate(want)
+			kinds = append(kinds, kind)
+		}
+		start := emuRules(emu)
+		emu.ClearHistory()
+		before := emu.Stats().Requests
+		emu.SetFaults(faults)
+		res, err := Apply(ctx, api, acc, want, Options{})
+		if err != nil {
+			firstFailed++
+			t.Logf("apply %d (%v) failed, re-applying: %v", k, kinds, err)
+			res, err = Apply(ctx, api, acc, withIDs(want, res), Options{})
+			if err != nil {
+				secondFailed++
+				t.Logf("apply %d: re-apply failed too, once more without faults: %v", k, err)
+				emu.SetFaults(emulator.Faults{})
+				if res, err = Apply(ctx, api, acc, withIDs(want, res), Options{}); err != nil {
+					t.Fatalf("apply %d: %v", k, err)
+				}
+			}
+		}
+		emu.SetFaults(emulator.Faults{})
+		requests += emu.Stats().Requests - before
+		writes += res.Writes
+		assertEmuConverged(t, emu, want)
+		if got := fmt.Sprint(others()); got != baseline {
+			t.Fatalf("apply %d: non-egress rules changed:\n%s\n%s", k, got, baseline)
+		}
+		history := [][]cfapi.Rule{start}
+		for _, h := range emu.History(acc) {
+			var rs []cfapi.Rule
+			for _, r := range h {
+				rs = append(rs, fromEmu(r))
+			}
+			history = append(history, rs)
+		}
+		for _, h := range history {
+			seen := map[uint64]bool{}
+			for _, r := range h {
+				if seen[r.Precedence] {
+					t.Fatalf("apply %d: precedence %d used twice in an intermediate list", k, r.Precedence)
+				}
+				seen[r.Precedence] = true
+			}
+		}
+		if len(history) > 1 {
+			history = append(history, emuRules(emu))
+		}
+		pairs, _ := misrouted(t, history, 40)
+		if len(kinds) == 1 && kinds[0] != "edit" && kinds[0] != "rename" {
+			pairsSingle += pairs
+		} else {
+			pairsMixed += pairs
+		}
+		want = withIDs(want, res)
+	}
+	st := emu.Stats()
+	keys := make([]string, 0, len(st.Faults))
+	for k := range st.Faults {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var fs []string
+	for _, k := range keys {
+		fs = append(fs, fmt.Sprintf("%s=%d", k, st.Faults[k]))
+	}
+	t.Logf("%d applies under faults %v: %d first applies failed (re-applied), %d re-applies failed; %d writes, %d API requests; misrouted flow-states: single insert/delete/move %d, mixed %d",
+		applies, fs, firstFailed, secondFailed, writes, requests, pairsSingle, pairsMixed)
+	if secondFailed > 0 {
+		t.Errorf("%d applies did not converge after one re-apply under faults", secondFailed)
+	}
+	if pairsSingle != 0 {
+		t.Errorf("single insert/delete/move misrouted %d flow-states", pairsSingle)
+	}
+}
