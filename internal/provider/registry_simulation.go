@@ -11,6 +11,7 @@ func dataSourceConstructors() []func() datasource.DataSource {
 		NewColosDataSource,
 		NewEgressDecisionDataSource,
 		NewEgressMatrixDataSource,
+		NewEgressPoliciesDataSource,
 	}
 }
 
