@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -75,6 +76,13 @@ var authCodes = map[int]bool{
 	10001: true, // Unable to authenticate request
 }
 
+// Cloudflare's routing errors: "Could not route to ..., perhaps your object
+// identifier is invalid?" and "No route for that URI".
+const (
+	codeRoute   = 7003
+	codeNoRoute = 7000
+)
+
 // codeInvalidToken is "Invalid access token" (authentication) but also
 // "Unauthorized to access requested resource" (authorization): Cloudflare
 // uses 9109 for both, so its message decides.
@@ -137,7 +145,11 @@ func (e *Error) Error() string {
 			fmt.Fprintf(&b, "invalid request: %s", e.detailOr("no details"))
 			break
 		}
-		fmt.Fprintf(&b, "Cloudflare rejected the request (%s): fix the rule's attributes named in the message", what)
+		hint := "fix the rule's attributes named in the message"
+		if slices.Contains(e.Codes, codeRoute) || slices.Contains(e.Codes, codeNoRoute) {
+			hint = "check account_id (Cloudflare account IDs are 32 hexadecimal characters) and the rule ID"
+		}
+		fmt.Fprintf(&b, "Cloudflare rejected the request (%s): %s", what, hint)
 	case KindRateLimited:
 		fmt.Fprintf(&b, "rate limited by Cloudflare (%s) after %d attempts: lower requests_per_second (Cloudflare allows 1,200 requests per 5 minutes per user) or try again in a few minutes", what, e.Attempts)
 	case KindServer:
