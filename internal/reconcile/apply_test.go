@@ -533,3 +533,71 @@ func TestReadAndDelete(t *testing.T) {
 		t.Errorf("Read of an unknown account: %v", err)
 	}
 }
+
+// TestWritesTable logs API writes and calls per scenario at 10/100/500
+// policies, for lists this package numbered (spaced) and for imported
+// dense numbering (1, 2, 3, ... with non-egress rules interleaved).
+func TestWritesTable(t *testing.T) {
+	scen := []struct {
+		name   string
+		change func([]Desired) []Desired
+	}{
+		{"no change", func(p []Desired) []Desired { return p }},
+		{"insert middle", func(p []Desired) []Desired { return insertAt(p, len(p)/2, pol("new", 9)) }},
+		{"insert top", func(p []Desired) []Desired { return insertAt(p, 0, pol("new", 9)) }},
+		{"append", func(p []Desired) []Desired { return append(append([]Desired(nil), p...), pol("new", 9)) }},
+		{"move bottom to top", func(p []Desired) []Desired { return append([]Desired{p[len(p)-1]}, p[:len(p)-1]...) }},
+		{"move top to bottom", func(p []Desired) []Desired { return append(append([]Desired(nil), p[1:]...), p[0]) }},
+		{"delete one", func(p []Desired) []Desired { return append(append([]Desired(nil), p[:len(p)/2]...), p[len(p)/2+1:]...) }},
+		{"swap two adjacent", func(p []Desired) []Desired {
+			q := append([]Desired(nil), p...)
+			q[len(q)/2], q[len(q)/2+1] = q[len(q)/2+1], q[len(q)/2]
+			return q
+		}},
+		{"reverse", func(p []Desired) []Desired {
+			q := make([]Desired, len(p))
+			for i := range p {
+				q[len(p)-1-i] = p[i]
+			}
+			return q
+		}},
+	}
+	for _, s := range scen {
+		line := fmt.Sprintf("%-20s", s.name)
+		for _, dense := range []bool{false, true} {
+			for _, n := range []int{10, 100, 500} {
+				var f *fakeClient
+				var prior []Desired
+				if dense {
+					var rules []cfapi.Rule
+					for i, d := range pols("p", n) {
+						r := ruleFor(d, fmt.Sprintf("e%d", i), uint64(2*i+1))
+						rules = append(rules, r, otherRule(fmt.Sprintf("o%d", i), "other", uint64(2*i+2)))
+						d.ID = r.ID
+						prior = append(prior, d)
+					}
+					f = newFake(rules...)
+					f.resetCounters()
+				} else {
+					f, prior = setup(t, pols("p", n))
+				}
+				want := s.change(prior)
+				res, err := Apply(ctx, f, "acc", want, Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				assertConverged(t, f, want)
+				f.checkHealthy(t, false)
+				if !dense && s.name != "reverse" && s.name != "no change" && res.Writes != 1 {
+					t.Errorf("spaced %d %s: %d writes, want 1", n, s.name, res.Writes)
+				}
+				if s.name == "no change" && (res.Writes != 0 || f.calls() != 1) {
+					t.Errorf("%d no change: %d writes %d calls", n, res.Writes, f.calls())
+				}
+				line += fmt.Sprintf(" %5d/%-5d", res.Writes, f.calls())
+			}
+		}
+		t.Log(line)
+	}
+	t.Logf("%-20s %s", "writes/calls", "spaced n=10, 100, 500 | dense n=10, 100, 500")
+}

@@ -2,8 +2,8 @@
 // Cloudflare account's Gateway rules with as few API writes as possible,
 // without ever colliding with another rule's precedence and without sending
 // live traffic to the wrong place half way through. It is independent of
-// Terraform: the cfegress_egress_policies resource calls Apply, Read, Plan and
-// Delete.
+// Terraform: the cfegress_egress_policies resource calls Apply, Read, PlanFor
+// and Delete.
 //
 // # Precedence
 //
@@ -39,6 +39,10 @@
 //     policies after the last kept rule are spaced Spacing (1000) apart. A
 //     number is never reused within one apply: numbers of rules that move or
 //     are deleted stay taken, so no write can collide whatever the order.
+//     (Reuse could save writes only when reordering inside a densely
+//     numbered region, at the price of temporary moves that misroute
+//     traffic; the renumbered rules get spaced numbers, so that cost is paid
+//     once.)
 //  5. Write, make-before-break: rules moving up the list (to a lower number),
 //     lowest destination first; then creates; then content-only updates of
 //     rules that keep their number; then rules moving down, highest
@@ -58,6 +62,11 @@
 // Content is compared by meaning, so an unchanged rule is never written:
 // expressions by equivalence, IPs and CIDRs by their canonical form, and ""
 // equals unset. A no-op apply is exactly one API call (the list).
+//
+// Measured (tests in this package, fake and emulator): with numbers this
+// package assigned, inserting, deleting or moving one policy is one write and
+// two API calls at 10, 100 and 500 policies, and no intermediate list sends
+// any sample flow to neither its old nor its new decision.
 //
 // On error Apply returns, with the error, a Result describing what is in the
 // account for the desired policies at that point, so the caller can save

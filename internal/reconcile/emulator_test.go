@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"sort"
@@ -232,4 +233,44 @@ func TestEmulatorFaultsConverge(t *testing.T) {
 	if pairsSingle != 0 {
 		t.Errorf("single insert/delete/move misrouted %d flow-states", pairsSingle)
 	}
+}
+
+// racer is a Client whose first create races with another writer that takes
+// the same precedence just before it (through the emulator's back door).
+type racer struct {
+	cfapi.Client
+	emu  *emulator.Emulator
+	done bool
+}
+
+func (r *racer) CreateRule(c context.Context, acc string, rule cfapi.Rule) (cfapi.Rule, error) {
+	if !r.done {
+		r.done = true
+		if err := r.emu.SeedRules(acc, []emulator.Rule{{Name: "racing dns rule", Precedence: rule.Precedence, Enabled: true,
+			Action: "block", Filters: []string{"dns"}, Traffic: `any(dns.domains[*] == "race.example")`}}); err != nil {
+			return cfapi.Rule{}, err
+		}
+	}
+	return r.Client.CreateRule(c, acc, rule)
+}
+
+func TestEmulatorPrecedenceClashReplans(t *testing.T) {
+	emu, api := startEmulator(t, 5)
+	acc := emulator.DefaultAccountID
+	want := overlapping(10, 60)
+	res, err := Apply(ctx, api, acc, want, Options{FailOnUnmanaged: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = insertAt(withIDs(want, res), 5, portsPol("new", nil, 8))
+	before := emu.Stats().Requests
+	res, err = Apply(ctx, &racer{Client: api, emu: emu}, acc, want, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// list, refused create, list, create.
+	if c := emu.Stats().Requests - before; res.Writes != 1 || c != 4 {
+		t.Errorf("%d writes, %d calls; want 1 and 4", res.Writes, c)
+	}
+	assertEmuConverged(t, emu, want)
 }

@@ -302,6 +302,8 @@ func PlanFor(current []cfapi.Rule, desired []Desired) Plan {
 		pos  int
 		prec uint64
 		w    int64
+		lt   uint64 // used numbers below prec
+		in   uint64 // 1 when prec itself is used
 	}
 	big := int64(n + 2) // an unchanged kept rule outweighs all changed ones
 	same := make([]bool, n)
@@ -324,6 +326,18 @@ func PlanFor(current []cfapi.Rule, desired []Desired) Plan {
 	}
 	nodes = append(nodes, node{pos: n + 1, prec: MaxPrecedence + 1})
 
+	for k := range nodes {
+		nd := &nodes[k]
+		nd.lt = uint64(sort.Search(len(space.used), func(i int) bool { return space.used[i] >= nd.prec }))
+		if space.isUsed(nd.prec) {
+			nd.in = 1
+		}
+	}
+	// free(a, b) in O(1): the numbers strictly between, minus the used ones.
+	freeBetween := func(a, b *node) uint64 {
+		return b.prec - a.prec - 1 - (b.lt - a.lt - a.in)
+	}
+
 	const none = int64(-1)
 	best := make([]int64, len(nodes))
 	prev := make([]int, len(nodes))
@@ -335,7 +349,7 @@ func PlanFor(current []cfapi.Rule, desired []Desired) Plan {
 				continue
 			}
 			need := uint64(nodes[k].pos - nodes[j].pos - 1)
-			if need > 0 && space.free(nodes[j].prec, nodes[k].prec) < need {
+			if need > 0 && freeBetween(&nodes[j], &nodes[k]) < need {
 				continue
 			}
 			if v := best[j] + nodes[k].w; v > best[k] {
