@@ -179,6 +179,10 @@ func (e *accEnv) needEmulator(t *testing.T) {
 // ProviderBlock is the provider configuration for this target.
 func (e *accEnv) ProviderBlock() string {
 	var b strings.Builder
+	// An explicit source: import steps run `terraform init` on the
+	// configuration alone, where the implicit hashicorp/cfegress would not
+	// match the provider under test.
+	b.WriteString("terraform {\n  required_providers {\n    cfegress = { source = \"cfegress/cfegress\" }\n  }\n}\n\n")
 	b.WriteString("provider \"cfegress\" {\n")
 	fmt.Fprintf(&b, "  api_token  = %q\n", e.Token)
 	fmt.Fprintf(&b, "  account_id = %q\n", e.AccountID)

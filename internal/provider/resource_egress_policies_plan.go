@@ -170,6 +170,12 @@ func (r *egressPoliciesResource) ModifyPlan(ctx context.Context, req resource.Mo
 		}
 	}
 	plan.ID = plan.AccountID
+	if r.data != nil && !r.data.unknown && r.data.err != nil {
+		// Known provider configuration without a usable client: say so at
+		// plan time rather than half way through an apply.
+		resp.Diagnostics.AddError("Cloudflare API not available", r.data.err.Error())
+		return
+	}
 	if state != nil && !plan.AccountID.IsUnknown() && !state.AccountID.IsNull() && state.AccountID.ValueString() != plan.AccountID.ValueString() {
 		resp.RequiresReplace = append(resp.RequiresReplace, path.Root("account_id"))
 		state = nil // a new resource in the other account

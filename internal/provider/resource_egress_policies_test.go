@@ -2,6 +2,7 @@ package provider
 
 import (
 	"fmt"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -94,7 +95,7 @@ func TestAccEgressPolicies_lifecycle(t *testing.T) {
 			},
 			// The emulator reformatted the expressions: no diff.
 			{
-				Config: policiesConfig(env, ps, ""),
+				Config:           policiesConfig(env, ps, ""),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
 			},
 			{
@@ -199,5 +200,218 @@ func TestAccEgressPolicies_update(t *testing.T) {
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
 			},
 		},
+	})
+}
+
+// TestAccEgressPolicies_drift: rules edited, deleted and added outside
+// Terraform show in the plan and the apply restores the declared list.
+func TestAccEgressPolicies_drift(t *testing.T) {
+	env := newAccEnv(t)
+	env.needEmulator(t)
+	ps := basePolicies()
+	cfg := policiesConfig(env, ps, "")
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: cfg},
+			{
+				PreConfig: func() {
+					rules := env.Emu.Rules(env.AccountID)
+					for _, r := range rules {
+						switch r.Name {
+						case "partners": // edited in the dashboard
+							r.Traffic = "net.dst.ip in {198.51.100.0/25}"
+							if _, err := env.Emu.PutRule(env.AccountID, r); err != nil {
+								t.Fatal(err)
+							}
+						case "web": // deleted in the dashboard
+							if err := env.Emu.DeleteRule(env.AccountID, r.ID); err != nil {
+								t.Fatal(err)
+							}
+						}
+					}
+					// added in the dashboard
+					if _, err := env.Emu.PutRule(env.AccountID, emulatorEgressRule("rogue", "net.dst.port == 22", nil)); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: cfg,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(policiesAddr, plancheck.ResourceActionUpdate),
+				}},
+				Check: func(*terraform.State) error {
+					rules := env.EgressRules(t)
+					var names []string
+					for _, r := range rules {
+						names = append(names, r.Name)
+					}
+					if got := strings.Join(names, ","); got != "partners,web,everything else" {
+						return fmt.Errorf("after repair the account has %s", got)
+					}
+					if !expressionsEquivalent(rules[0].Traffic, ps[0].traffic) {
+						return fmt.Errorf("partners traffic not restored: %q", rules[0].Traffic)
+					}
+					return nil
+				},
+			},
+			{Config: cfg, ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}}},
+			// Reordered outside Terraform: detected too.
+			{
+				PreConfig: func() {
+					rules := env.Emu.Rules(env.AccountID)
+					var first, second = -1, -1
+					for i, r := range rules {
+						if r.Name == "partners" {
+							first = i
+						}
+						if r.Name == "web" {
+							second = i
+						}
+					}
+					a, b := rules[first], rules[second]
+					a.Precedence, b.Precedence = b.Precedence, a.Precedence
+					for _, r := range []emulator.Rule{a, b} {
+						if _, err := env.Emu.PutRule(env.AccountID, r); err != nil {
+							t.Fatal(err)
+						}
+					}
+				},
+				Config: cfg,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(policiesAddr, plancheck.ResourceActionUpdate),
+				}},
+				Check: func(*terraform.State) error {
+					if got := strings.Join(env.EgressRuleNames(t), ","); got != "partners,web,everything else" {
+						return fmt.Errorf("after repair the account has %s", got)
+					}
+					return nil
+				},
+			},
+		},
+	})
+}
+
+// TestAccEgressPolicies_unmanagedAndImport: create fails where the account
+// has egress rules the configuration does not list, with an import hint;
+// import adopts them in order and the first apply makes no API write.
+func TestAccEgressPolicies_unmanagedAndImport(t *testing.T) {
+	seed := []emulator.Rule{
+		emulatorEgressRule("legacy partners", "net.dst.ip in {198.51.100.0/24}", &emulator.EgressSettings{IPv4: "203.0.113.10", IPv6: "2001:db8:10::/64", IPv4Fallback: "203.0.113.20"}),
+		emulatorEgressRule("rest", "net.dst.ip != 0.0.0.0", nil),
+	}
+	seed[0].Precedence, seed[1].Precedence = 7, 8
+	env := newAccEnv(t, accOptions{Seed: seed})
+	w := &writesCounter{env: env, t: t}
+	imported := []testPolicy{
+		{name: "legacy partners", traffic: "net.dst.ip in {198.51.100.0/24}", dedicated: true},
+		{name: "rest", traffic: "net.dst.ip != 0.0.0.0"},
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config:      policiesConfig(env, basePolicies(), ""),
+				ExpectError: regexp.MustCompile(`(?s)egress rules this configuration does not manage.*legacy partners.*terraform import\s+cfegress_egress_policies`),
+			},
+		},
+	})
+	if got := env.Writes(t); got != 0 {
+		t.Fatalf("the failed create wrote %d times to the account", got)
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				PreConfig:          w.start,
+				Config:             policiesConfig(env, imported, ""),
+				ResourceName:       policiesAddr,
+				ImportState:        true,
+				ImportStateId:      env.AccountID,
+				ImportStatePersist: true,
+				ImportStateCheck: func(s []*terraform.InstanceState) error {
+					if len(s) != 1 || s[0].Attributes["policies.#"] != "2" || s[0].Attributes["policies.0.name"] != "legacy partners" {
+						return fmt.Errorf("imported %v", s)
+					}
+					return nil
+				},
+			},
+			{
+				Config: policiesConfig(env, imported, ""),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					// Only config-only attributes change (dedicated_egress_ips).
+					plancheck.ExpectResourceAction(policiesAddr, plancheck.ResourceActionUpdate),
+					expectPoliciesDiff{addr: policiesAddr},
+				}},
+				Check: w.expect(0),
+			},
+			{Config: policiesConfig(env, imported, ""), ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}}},
+		},
+	})
+}
+
+// TestAccEgressPolicies_adoptByName: rules whose names are in the
+// configuration are adopted on create (a retried create never duplicates).
+func TestAccEgressPolicies_adoptByName(t *testing.T) {
+	seed := []emulator.Rule{emulatorEgressRule("web", "net.dst.port in {443 80}", &emulator.EgressSettings{IPv4: "203.0.113.10", IPv6: "2001:db8:10::/64", IPv4Fallback: "203.0.113.20"})}
+	env := newAccEnv(t, accOptions{Seed: seed})
+	w := &writesCounter{env: env, t: t}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			PreConfig: w.start,
+			Config:    policiesConfig(env, basePolicies(), ""),
+			Check: resource.ComposeAggregateTestCheckFunc(w.expect(2), func(*terraform.State) error {
+				rules := env.EgressRules(t)
+				if len(rules) != 3 || rules[1].Name != "web" || rules[1].ID != env.Emu.Rules(env.AccountID)[1].ID {
+					return fmt.Errorf("rules %v", env.EgressRuleNames(t))
+				}
+				return nil
+			}),
+		}},
+	})
+}
+
+// TestAccEgressPolicies_insertInto100 inserts one policy in the middle of a
+// 100-policy list: the plan changes that element only, the apply makes one
+// API write.
+func TestAccEgressPolicies_insertInto100(t *testing.T) {
+	env := newAccEnv(t)
+	env.needEmulator(t)
+	w := &writesCounter{env: env, t: t}
+	var ps []testPolicy
+	for i := 0; i < 100; i++ {
+		ps = append(ps, testPolicy{name: fmt.Sprintf("p%03d", i), traffic: fmt.Sprintf("net.dst.port == %d", 1000+i), dedicated: true})
+	}
+	ps = append(ps, testPolicy{name: "rest", traffic: "net.dst.ip != 0.0.0.0"})
+	ins := append(append(append([]testPolicy{}, ps[:50]...), testPolicy{name: "inserted", traffic: "net.dst.port == 2000", dedicated: true}), ps[50:]...)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: policiesConfig(env, ps, "")},
+			{
+				PreConfig: w.start,
+				Config:    policiesConfig(env, ins, ""),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					expectPoliciesDiff{addr: policiesAddr, changed: []int{50}},
+				}},
+				Check: w.expect(1),
+			},
+			{Config: policiesConfig(env, ins, ""), ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}}},
+		},
+	})
+}
+
+func TestAccEgressPolicies_missingToken(t *testing.T) {
+	env := newAccEnv(t)
+	if os.Getenv(envAPIToken) != "" {
+		t.Skip("CLOUDFLARE_API_TOKEN is set in the environment")
+	}
+	cfg := fmt.Sprintf("provider \"cfegress\" {\n  account_id = %q\n  base_url = %q\n}\n", env.AccountID, env.BaseURL) +
+		`resource "cfegress_egress_policies" "this" {
+  policies = [{ name = "all", egress = { method = "default" } }]
+}`
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps:                    []resource.TestStep{{Config: cfg, ExpectError: regexp.MustCompile(`cfegress needs an API token: set api_token`)}},
 	})
 }
