@@ -14,6 +14,11 @@ type testMatcher struct {
 	ports  []PortRange
 	protos []string
 	email  string // "" = no identity condition
+
+	countries []string // net.src.geo.country in {...}
+	domains   []string // any(net.fqdn.domains[*] in {...})
+	groups    []string // any(identity.groups.name[*] in {...})
+	noKeys    bool     // do not report Keys hints (only IP/port/protocol)
 }
 
 func (m *testMatcher) Match(f *Flow) (Tri, string) {
@@ -50,15 +55,65 @@ func (m *testMatcher) Match(f *Flow) (Tri, string) {
 			return No, ""
 		}
 	}
-	if m.email != "" {
-		if f.Email == "" {
-			return Unknown, "identity.email"
+	// Three-valued AND (Kleene): No if any condition is No, else Unknown
+	// if any needs a missing field, else Yes. This is what makes the Keys
+	// hints valid supersets.
+	res, missing := Yes, ""
+	unknown := func(field string) {
+		if res == Yes {
+			res, missing = Unknown, field
 		}
-		if f.Email != m.email {
+	}
+	if m.countries != nil {
+		if f.SourceCountry == "" {
+			unknown("net.src.geo.country")
+		} else if !contains(m.countries, f.SourceCountry) {
 			return No, ""
 		}
 	}
-	return Yes, ""
+	if m.domains != nil {
+		if f.FQDNDomains == nil {
+			unknown("net.fqdn.domains")
+		} else {
+			ok := false
+			for _, d := range f.FQDNDomains {
+				ok = ok || contains(m.domains, d)
+			}
+			if !ok {
+				return No, ""
+			}
+		}
+	}
+	if m.groups != nil {
+		if f.Groups == nil {
+			unknown("identity.groups.name")
+		} else {
+			ok := false
+			for _, g := range f.Groups {
+				ok = ok || contains(m.groups, g.Name)
+			}
+			if !ok {
+				return No, ""
+			}
+		}
+	}
+	if m.email != "" {
+		if f.Email == "" {
+			unknown("identity.email")
+		} else if f.Email != m.email {
+			return No, ""
+		}
+	}
+	return res, missing
+}
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
 }
 
 func (m *testMatcher) Hints() Hints {
@@ -71,6 +126,21 @@ func (m *testMatcher) Hints() Hints {
 	}
 	h.DstPorts = m.ports
 	h.Protocols = m.protos
+	if !m.noKeys {
+		h.Keys = map[string][]string{}
+		if m.email != "" {
+			h.Keys["identity.email"] = []string{m.email}
+		}
+		if m.countries != nil {
+			h.Keys["net.src.geo.country"] = m.countries
+		}
+		if m.domains != nil {
+			h.Keys["net.fqdn.domains"] = m.domains
+		}
+		if m.groups != nil {
+			h.Keys["identity.groups.name"] = m.groups
+		}
+	}
 	return h
 }
 

@@ -188,6 +188,7 @@ type policyIndex struct {
 	proto    map[string]row
 	protoAny row // policies without a protocol hint
 	tcp, udp row // proto["tcp"], proto["udp"] (or protoAny): no map lookup
+	keys     []keyDim
 }
 
 func setBit(b []uint64, p int) { b[p>>6] |= 1 << (uint(p) & 63) }
@@ -279,6 +280,7 @@ func buildIndex(policies []Policy) *policyIndex {
 		}
 		r.summarize()
 	}
+	ix.keys = buildKeyDims(words, included, hints, hinted)
 	ix.all.summarize()
 	ix.protoAny.summarize()
 	ix.tcp, ix.udp = ix.protoAny, ix.protoAny
@@ -337,6 +339,19 @@ func hasUpper(s string) bool {
 // Unknown (with t and missing), or -1.
 func (ix *policyIndex) firstMatch(policies []Policy, f *Flow) (int, Tri, string) {
 	a, b, c := ix.candidates(f)
+	if len(ix.keys) > 0 {
+		var ex singles
+		if ix.scalarKeyRows(f, &ex) {
+			return ix.firstMatchSingles(policies, f, a, b, c, &ex)
+		}
+		// The flow carries a hinted array field: general product of sums.
+		var t terms
+		t.one(a)
+		t.one(b)
+		t.one(c)
+		ix.addKeyTerms(f, &t)
+		return ix.firstMatchTerms(policies, f, &t)
+	}
 	for s := range a.sum {
 		m := a.sum[s] & b.sum[s] & c.sum[s]
 		for m != 0 {

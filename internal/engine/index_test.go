@@ -46,6 +46,16 @@ func randomPolicies(r *rand.Rand, n int) []Policy {
 		if r.Intn(8) == 0 {
 			m.email = fmt.Sprintf("u%d@example.com", r.Intn(3))
 		}
+		if r.Intn(6) == 0 {
+			m.countries = []string{[]string{"JP", "US", "MX"}[r.Intn(3)]}
+		}
+		if r.Intn(6) == 0 {
+			m.domains = []string{fmt.Sprintf("svc%d.example.com", r.Intn(4)), fmt.Sprintf("svc%d.example.com", r.Intn(4))}
+		}
+		if r.Intn(8) == 0 {
+			m.groups = []string{[]string{"Eng", "Ops", "Fin"}[r.Intn(3)]}
+		}
+		m.noKeys = r.Intn(5) == 0
 		var match Matcher = m
 		if r.Intn(10) == 0 {
 			match = MatcherFunc(m.Match) // no Hinter: must be a candidate everywhere
@@ -89,6 +99,30 @@ func randomFlow(r *rand.Rand) *Flow {
 	f.Protocol = []string{"tcp", "udp", "", "TCP", "sctp"}[r.Intn(5)]
 	if r.Intn(2) == 0 {
 		f.Email = fmt.Sprintf("u%d@example.com", r.Intn(3))
+	}
+	f.SourceCountry = []string{"JP", "US", "MX", "", "DE"}[r.Intn(5)]
+	switch r.Intn(4) {
+	case 0: // no FQDN: unknown for domain policies
+	case 1:
+		f.FQDNDomains = []string{}
+	default:
+		for k := r.Intn(4); k >= 0; k-- {
+			f.FQDNDomains = append(f.FQDNDomains, fmt.Sprintf("svc%d.example.com", r.Intn(6)))
+		}
+	}
+	switch r.Intn(3) {
+	case 0:
+	case 1:
+		f.Groups = []Group{}
+	default:
+		for k := r.Intn(3); k >= 0; k-- {
+			f.Groups = append(f.Groups, Group{Name: []string{"Eng", "Ops", "Fin", "HR"}[r.Intn(4)]})
+		}
+	}
+	if r.Intn(30) == 0 { // more elements than the index keeps per term
+		for k := 0; k < 60; k++ {
+			f.FQDNDomains = append(f.FQDNDomains, fmt.Sprintf("svc%d.example.com", k))
+		}
 	}
 	return f
 }

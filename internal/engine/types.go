@@ -90,6 +90,27 @@ type Hints struct {
 	DstIPs    []IPRange   // destination IPs (v4 and v6 mixed), nil = any
 	DstPorts  []PortRange // destination ports, nil = any
 	Protocols []string    // lower case "tcp", "udp", nil = any
+
+	// Keys narrows string-valued fields, by field name (KeyHintFields lists
+	// the ones the index uses; others are ignored). Each value list is a
+	// SUPERSET of the field values for which Match can return Yes or
+	// Unknown when the flow carries the field, compared byte for byte (omit
+	// a field the matcher compares case-insensitively). For array fields
+	// (net.fqdn.domains, identity.groups.*) the policy can match only if
+	// at least one of the flow's elements is in the list. A missing entry
+	// means "any value". (Matchers evaluate AND with three-valued logic: a
+	// conjunct that is certainly false makes the match No even when another
+	// field is missing; that is what makes per-field supersets valid.)
+	Keys map[string][]string
+}
+
+// KeyHintFields are the Hints.Keys fields the policy index uses.
+func KeyHintFields() []string {
+	return []string{
+		"net.src.geo.country", "net.src.geo.continent", "net.dst.geo.country", "net.dst.geo.continent",
+		"net.vnet_id", "proxy.endpoint", "net.fqdn.host", "net.fqdn.domains",
+		"identity.email", "identity.name", "identity.groups.id", "identity.groups.name", "identity.groups.email",
+	}
 }
 
 // IPRange is an inclusive range of addresses of one family.
