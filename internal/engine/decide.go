@@ -197,6 +197,28 @@ func (e *Engine) inventoryList() string {
 // Decide returns the Decision for f with its trace, given the colos that are
 // down. An ingress colo that is down or not in the catalog is an error
 // (SPEC §2 rule 6), as is a flow without destination IP.
+//
+// How the Decision's fields are filled:
+//   - EgressIP is set only for IPv4 flows with a dedicated IP;
+//     EgressIPv6Range only for IPv6 flows with a dedicated range; both are
+//     zero for the shared pool (default egress) and for unavailable,
+//     indeterminate outcomes.
+//   - Method is the method actually used: a dedicated policy whose IPv4 colo
+//     is down with ipv4_fallback 0.0.0.0 reports Outcome policy with Method
+//     default; no_match reports dedicated (nearest dedicated IP) or default
+//     (no dedicated IPs at all).
+//   - For unavailable and indeterminate outcomes of a policy, PolicyIndex,
+//     PolicyName and PolicyID name it; EgressColo and GeoCountry are "".
+//   - Candidates is filled for no_match with dedicated IPs: every inventory
+//     entry, nearest first (ties by IPv4), with its distance and health.
+//   - Default egress leaves from the ingress colo when the user's country
+//     (SourceCountry) is the colo's; otherwise from the healthy colo of the
+//     user's country nearest the ingress colo; else from the ingress colo.
+//     Geolocation is the user's country (the ingress colo's when the flow
+//     has none).
+//   - Equidistant dedicated IPs (within 1 km of the nearest eligible one)
+//     are ordered by IPv4 address and the one at FlowHash(f) mod n is
+//     picked (see FiveTupleKey).
 func (e *Engine) Decide(f *Flow, down ColoSet) (Decision, error) {
 	var d Decision
 	err := e.DecideInto(f, down, &d, true)
