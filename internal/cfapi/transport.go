@@ -148,7 +148,9 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		"duration_ms": time.Since(start).Milliseconds(),
 	}
 	if err != nil {
-		sent := gotConn.Load()
+		// A keep-alive connection the server had already closed carried
+		// nothing: not sent.
+		sent := gotConn.Load() && !strings.Contains(err.Error(), "server closed idle connection")
 		rec.endAttempt(0, nil, nil, err, sent)
 		fields["error"] = describeTransportErr(err)
 		t.api.log(ctx, "Cloudflare API request failed", fields)
