@@ -68,11 +68,16 @@ func findingDiagnostic(f lint.Finding) diag.Diagnostic {
 		p = path.Root("policies")
 	}
 	detail := f.Message
-	detail += fmt.Sprintf("\n\n(rule %s; silence it deliberately with lint_ignore = [%q] on the policy", f.Rule, f.Rule)
-	if f.Index < 0 {
-		detail += " (the last policy, for list-level findings)"
+	switch f.Rule {
+	case lint.RuleDuplicateName, lint.RuleEmptyName, lint.RuleExpressionSyntax, lint.RuleExpressionType:
+		detail += fmt.Sprintf("\n\n(rule %s)", f.Rule)
+	default:
+		detail += fmt.Sprintf("\n\n(rule %s; if this is deliberate, silence it with lint_ignore = [%q] on the policy", f.Rule, f.Rule)
+		if f.Index < 0 {
+			detail += " (the last policy, for list-level findings)"
+		}
+		detail += ".)"
 	}
-	detail += ".)"
 	if f.Severity == lint.SeverityError && !f.Possibly {
 		return diag.NewAttributeErrorDiagnostic(p, summary, detail)
 	}

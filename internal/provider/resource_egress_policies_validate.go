@@ -163,7 +163,7 @@ func (r *egressPoliciesResource) checkExpect(ctx context.Context, cfg egressPoli
 			continue
 		}
 		if msg := expectMismatch(e, flow, dec, pis); msg != "" {
-			diags.AddAttributeError(p, fmt.Sprintf("expect[%d]: %s", i, flowSummary(flow)), msg+"\n\nTrace:\n  "+strings.Join(dec.Trace, "\n  "))
+			diags.AddAttributeError(p, fmt.Sprintf("expect[%d]: %s is not decided as expected", i, flowSummary(flow)), msg+"\n\nTrace:\n  "+strings.Join(dec.Trace, "\n  "))
 		}
 	}
 }
