@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/function"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -27,10 +28,10 @@ const dedicatedIPsParamDesc = "The account's dedicated egress IPs: a list of obj
 func (f *decideFunction) Definition(_ context.Context, _ function.DefinitionRequest, resp *function.DefinitionResponse) {
 	resp.Definition = function.Definition{
 		Summary: "Where a flow leaves Cloudflare: the egress Decision of the engine.",
-		MarkdownDescription: "Runs the decision engine on one flow: the first enabled policy that matches decides (SPEC §2); " +
-			"with no match, the dedicated IP nearest the ingress colo is used. Returns an object with " +
-			"`outcome`, `policy`, `policy_index`, `method`, `egress_ip`, `egress_colo`, `geo_country`, `missing`, `candidates` and `trace`. " +
-			"Needs no credentials; usable in `check` blocks and outputs. When a value it needs is not known yet (plan), the result is unknown.",
+		MarkdownDescription: "Runs the decision engine on one flow: the first enabled policy that matches decides; " +
+			"with no match, the dedicated IP nearest the ingress colo is used (see the provider documentation for the rules). " +
+			"Needs no credentials; usable in `check` blocks and outputs. When a value it needs is not known yet (plan), the result is unknown.\n\n" +
+			"Returns an object with these attributes:\n\n" + decisionAttrDocs(),
 		Parameters: []function.Parameter{
 			function.DynamicParameter{Name: "policies", MarkdownDescription: policiesParamDesc, AllowNullValue: true, AllowUnknownValues: true},
 			function.DynamicParameter{Name: "dedicated_ips", MarkdownDescription: dedicatedIPsParamDesc, AllowNullValue: true, AllowUnknownValues: true},
@@ -94,4 +95,14 @@ func argError(err error, args map[string]int64) *function.FuncError {
 		}
 	}
 	return function.NewFuncError(fmt.Sprintf("cannot decide: %s", msg))
+}
+
+// decisionAttrDocs lists the Decision's attributes as Markdown.
+func decisionAttrDocs() string {
+	var b strings.Builder
+	for _, name := range []string{"outcome", "policy", "policy_index", "method", "egress_ip", "egress_colo", "geo_country", "missing", "candidates", "trace"} {
+		fmt.Fprintf(&b, "- `%s`: %s\n", name, decisionDescriptions[name])
+	}
+	b.WriteString("\nEach candidate is an object with `ipv4`, `ipv6_range`, `colo`, `distance_km` (from the ingress colo) and `down`.\n")
+	return b.String()
 }

@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/function"
@@ -34,12 +35,13 @@ func (f *lintFunction) Metadata(_ context.Context, _ function.MetadataRequest, r
 func (f *lintFunction) Definition(_ context.Context, _ function.DefinitionRequest, resp *function.DefinitionResponse) {
 	resp.Definition = function.Definition{
 		Summary: "The plan-time checks of an ordered list of egress policies, as a list of findings.",
-		MarkdownDescription: "Runs the checks `cfegress_egress_policies` runs at plan time (SPEC §4: names, expressions, egress settings, " +
+		MarkdownDescription: "Runs the checks `cfegress_egress_policies` runs at plan time (names, expressions, egress settings, " +
 			"IPs against the dedicated egress IPs, shadowed and redundant policies, catch-all placement) and returns the findings as a list of objects " +
 			"`{ rule, severity, policy, index, attribute, message }`, ordered by `index`. `severity` is `error` or `warning`; " +
 			"list-level findings (`missing_catch_all`, `inventory_too_small`) have null `policy` and `index`. " +
 			"A missing catch-all is a warning (the resource's default `catch_all = \"recommended\"`). `lint_ignore` on a policy silences its findings by rule ID. " +
-			"Values not known yet are never guessed: checks that depend on them are skipped. Needs no credentials.",
+			"Values not known yet are never guessed: checks that depend on them are skipped. Needs no credentials.\n\n" +
+			"Rule IDs: `" + strings.Join(lint.Rules(), "`, `") + "`.",
 		Parameters: []function.Parameter{
 			function.DynamicParameter{Name: "policies", MarkdownDescription: policiesParamDesc, AllowNullValue: true, AllowUnknownValues: true},
 			function.DynamicParameter{Name: "dedicated_ips", MarkdownDescription: dedicatedIPsParamDesc + " Null skips the checks against the inventory.", AllowNullValue: true, AllowUnknownValues: true},
