@@ -178,9 +178,13 @@ func unknownColoError(code string) error {
 			s = append(s, sug{co.Code, d})
 		}
 	}
+	anagram := func(c string) bool { return sortedLetters(c) == sortedLetters(q) }
 	sort.Slice(s, func(i, j int) bool {
 		if s[i].d != s[j].d {
 			return s[i].d < s[j].d
+		}
+		if ai, aj := anagram(s[i].code), anagram(s[j].code); ai != aj {
+			return ai // same letters, other order (a typo of order) first
 		}
 		return s[i].code < s[j].code
 	})
@@ -203,6 +207,27 @@ func unknownColoError(code string) error {
 		names[i] = s[i].code
 	}
 	return fmt.Errorf("unknown colo %q: did you mean %s?", code, strings.Join(names, ", "))
+}
+
+func sortedLetters(s string) string {
+	r := []rune(s)
+	sort.Slice(r, func(i, j int) bool { return r[i] < r[j] })
+	return string(r)
+}
+
+// NewColoSet builds the set of colos that are down from codes
+// (case-insensitive), rejecting unknown codes with suggestions. ColoSet keys
+// are upper-case IATA codes; the engine looks them up as such.
+func NewColoSet(codes ...string) (ColoSet, error) {
+	s := ColoSet{}
+	for _, code := range codes {
+		co, err := LookupColo(code)
+		if err != nil {
+			return nil, err
+		}
+		s[co.Code] = true
+	}
+	return s, nil
 }
 
 // editDistance is the optimal-string-alignment distance: insertions,

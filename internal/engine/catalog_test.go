@@ -70,7 +70,8 @@ func TestLookupColo(t *testing.T) {
 		}
 	}
 	for _, tc := range []struct{ in, want string }{
-		{"NTR", `unknown colo "NTR": did you mean NRT`}, // transposition
+		{"NTR", `unknown colo "NTR": did you mean NRT`}, // transposition first
+		{"RNT", `unknown colo "RNT": did you mean NRT`},
 		{"LXA", "LAX"},
 		{"FRB", "FRA"},
 		{"ZZZZZZ", "not a Cloudflare data center"},
@@ -79,6 +80,16 @@ func TestLookupColo(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("LookupColo(%q) err = %v, want it to contain %q", tc.in, err, tc.want)
 		}
+	}
+}
+
+func TestNewColoSet(t *testing.T) {
+	s, err := NewColoSet("nrt", "LAX")
+	if err != nil || !s["NRT"] || !s["LAX"] || len(s) != 2 {
+		t.Errorf("NewColoSet = %v, %v", s, err)
+	}
+	if _, err := NewColoSet("NRT", "NTR"); err == nil || !strings.Contains(err.Error(), `unknown colo "NTR"`) {
+		t.Errorf("err = %v", err)
 	}
 }
 
