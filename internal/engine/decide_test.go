@@ -475,3 +475,27 @@ func TestCatalogCoversMexicanColos(t *testing.T) {
 		t.Errorf("Mexican colos = %v, want at least QRO, MEX, GDL", mx)
 	}
 }
+
+// An Engine is shared by concurrent callers (run with -race).
+func TestEngineConcurrentUse(t *testing.T) {
+	e, err := Compile([]Policy{partners()}, invNRTLAX())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := e.Decide(flow("LAX", "US", dst4, false), nil)
+	done := make(chan Decision, 8)
+	for g := 0; g < 8; g++ {
+		go func() {
+			var d Decision
+			for i := 0; i < 200; i++ {
+				_ = e.DecideInto(flow("LAX", "US", dst4, false), nil, &d, i%2 == 0)
+			}
+			done <- d
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		if d := <-done; d.EgressIP != want.EgressIP || d.EgressColo != want.EgressColo {
+			t.Errorf("concurrent decision %+v, want %+v", d, want)
+		}
+	}
+}
