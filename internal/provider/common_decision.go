@@ -60,8 +60,7 @@ var decisionDescriptions = map[string]string{
 // attributes.
 func decisionDataSourceAttributes() map[string]dschema.Attribute {
 	m := map[string]dschema.Attribute{}
-	for name, t := range decisionAttrTypes() {
-		desc := decisionDescriptions[name]
+	for name, desc := range decisionDescriptions {
 		switch name {
 		case "policy_index":
 			m[name] = dschema.Int64Attribute{Computed: true, MarkdownDescription: desc}
@@ -78,7 +77,6 @@ func decisionDataSourceAttributes() map[string]dschema.Attribute {
 				},
 			}}
 		default:
-			_ = t
 			m[name] = dschema.StringAttribute{Computed: true, MarkdownDescription: desc}
 		}
 	}
@@ -162,10 +160,6 @@ type simulation struct {
 	// ("" when everything is known); eng is nil then.
 	unknown string
 }
-
-// errUnknownInput is returned (wrapped) when an input needed for a decision is
-// not known yet: callers return an unknown result.
-var errUnknownInput = errors.New("value not known yet")
 
 // newSimulation decodes the policies and dedicated_ips values (named by
 // their argument/attribute names in error paths) and compiles them.

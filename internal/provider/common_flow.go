@@ -9,8 +9,8 @@ package provider
 // API for other files of this package:
 //   - flowResourceAttribute(desc) / flowResourceAttributes(): resource schema
 //   - flowDataSourceAttributes(): data-source schema (input attributes)
-//   - flowAttrTypes() / flowObjectType(): the object type
-//   - flowFromObject(ctx, types.Object) / flowFromAttrs(ctx, map[string]attr.Value)
+//   - flowAttrTypes(): the object's attribute types
+//   - flowFromObject(ctx, types.Object)
 //   - flowFromValue(ctx, attr.Value, name): also types.Dynamic (functions)
 // All decoders return (engine.Flow, engine.ColoSet, error); the error is a
 // *DecodeError whose Path names the flow attribute (e.g. groups[1]), with
@@ -254,9 +254,6 @@ func flowAttrTypes() map[string]attr.Type {
 	return m
 }
 
-// flowObjectType is the flow object's type.
-func flowObjectType() types.ObjectType { return types.ObjectType{AttrTypes: flowAttrTypes()} }
-
 // flowResourceAttributes returns the flow's attributes for a resource schema
 // (all input: Required or Optional).
 func flowResourceAttributes() map[string]rschema.Attribute {
@@ -378,17 +375,4 @@ func flowFromValue(ctx context.Context, v attr.Value, name string) (engine.Flow,
 // resource). Error paths are relative to the flow object.
 func flowFromObject(ctx context.Context, obj types.Object) (engine.Flow, engine.ColoSet, error) {
 	return flowFromValue(ctx, obj, "")
-}
-
-// flowFromAttrs decodes a flow given as its attributes (types.Object.Attributes()).
-func flowFromAttrs(ctx context.Context, attrs map[string]attr.Value) (engine.Flow, engine.ColoSet, error) {
-	m := make(map[string]dv, len(attrs))
-	for k, v := range attrs {
-		d, err := rootValue(ctx, v, k)
-		if err != nil {
-			return engine.Flow{}, nil, err
-		}
-		m[k] = d
-	}
-	return decodeFlowAttrs(m, nil)
 }

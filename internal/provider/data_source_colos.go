@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
@@ -85,7 +86,7 @@ func (d *colosDataSource) Read(ctx context.Context, req datasource.ReadRequest, 
 	}
 	country := strings.ToUpper(strings.TrimSpace(m.Country.ValueString()))
 	continent := strings.ToUpper(strings.TrimSpace(m.Continent.ValueString()))
-	if continent != "" && !contains(continents, continent) {
+	if continent != "" && !slices.Contains(continents, continent) {
 		resp.Diagnostics.AddAttributeError(path.Root("continent"), "Unknown continent",
 			fmt.Sprintf("continent %q is not one of %s.", m.Continent.ValueString(), strings.Join(continents, ", ")))
 		return
@@ -116,13 +117,4 @@ func (d *colosDataSource) Read(ctx context.Context, req datasource.ReadRequest, 
 	}
 	m.Codes = l
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
-}
-
-func contains(l []string, s string) bool {
-	for _, x := range l {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
