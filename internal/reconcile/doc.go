@@ -43,15 +43,22 @@
 //     numbered region, at the price of temporary moves that misroute
 //     traffic; the renumbered rules get spaced numbers, so that cost is paid
 //     once.)
-//  5. Write, make-before-break: rules moving up the list (to a lower number),
-//     lowest destination first; then creates; then content-only updates of
-//     rules that keep their number; then rules moving down, highest
-//     destination first; deletes last, bottom first. A delete goes before the
+//  5. Write, make-before-break. An intermediate list misroutes some flow
+//     (sends it to neither its old nor its new decision) exactly when one of
+//     its rules has a rule ahead of it in the old list that is not ahead of
+//     it now, and also one ahead of it in the new list that is not ahead of
+//     it now, or when an old rule is gone while a new one is not there yet
+//     (see order.go; checked against every set of matched rules in tests).
+//     The default order: rules moving up the list (to a lower number), lowest
+//     destination first; then creates; then content-only updates of rules
+//     that keep their number; then rules moving down, highest destination
+//     first; deletes last, bottom first (a delete goes before the
 //     down-moves only when a rule would otherwise move past a rule that is
-//     about to be deleted. With this order every intermediate list decides
-//     each flow as either the old or the new list does, for any
-//     insert/delete/move (pairwise: no two rules are ever in an order that
-//     neither list has).
+//     about to be deleted). When that order has a misrouting intermediate
+//     list and the apply has at most 64 writes, a greedy search picks, at each
+//     step, a write whose resulting list is safe. Any single insert, delete or
+//     move, and in the tests every combination of them, never misroutes;
+//     several content edits at once can (they cannot be made atomic).
 //  6. Recover: a write refused for a precedence clash (another writer took
 //     the number) makes Apply re-list and re-plan once; a write whose response
 //     was lost (it may have been applied) or an update of a rule that vanished

@@ -459,5 +459,11 @@ func PlanFor(current []cfapi.Rule, desired []Desired) Plan {
 		p.Ops = append(p.Ops, ups...)
 		p.Ops = append(p.Ops, dels...)
 	}
+	egress := egressInOrder(current)
+	old := make([]cfapi.Rule, len(egress))
+	for k, j := range egress {
+		old[k] = current[j]
+	}
+	p.Ops = safeOrder(old, &p, p.Ops)
 	return p
 }

@@ -18,7 +18,6 @@ func TestPlanPure(t *testing.T) {
 	}
 	a, b, c := pol("A", 1), pol("B", 2), pol("C", 3)
 	a.ID = "a" // b and c are paired by name
-	c.Description = "changed"
 	p := PlanFor(cur, []Desired{c, a, pol("N", 9), b})
 	var got []string
 	for _, o := range p.Ops {
@@ -27,7 +26,7 @@ func TestPlanPure(t *testing.T) {
 	// C moves above A (midpoint of 0..1000), N goes between A and B (1500 is
 	// the DNS rule's: next free), the stray rule is deleted last.
 	want := []string{
-		`update "C" (c) and move 3000 -> 500`,
+		`move "C" (c) 3000 -> 500`,
 		`create "N" at 1501`,
 		`delete "stray" (s) at 4000`,
 	}
@@ -46,6 +45,12 @@ func TestPlanPure(t *testing.T) {
 	}
 	if cr, up, de := p.Counts(); cr != 1 || up != 1 || de != 1 || p.Writes() != 3 {
 		t.Errorf("counts %d %d %d", cr, up, de)
+	}
+	// Content and place change in one PUT.
+	c.Description = "changed"
+	p = PlanFor(cur, []Desired{c, a, b})
+	if len(p.Ops) != 2 || p.Ops[0].String() != `update "C" (c) and move 3000 -> 500` || p.Ops[0].Rule.Description != "changed" {
+		t.Errorf("ops %v", p.Ops)
 	}
 }
 
