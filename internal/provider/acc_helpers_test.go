@@ -177,7 +177,15 @@ func (e *accEnv) needEmulator(t *testing.T) {
 }
 
 // ProviderBlock is the provider configuration for this target.
-func (e *accEnv) ProviderBlock() string {
+func (e *accEnv) ProviderBlock() string { return e.ProviderBlockWith("") }
+
+// ConfigWith is Config with extra provider arguments (e.g. "max_retries = 0").
+func (e *accEnv) ConfigWith(providerExtra, body string) string {
+	return e.ProviderBlockWith(providerExtra) + "\n" + body
+}
+
+// ProviderBlockWith is ProviderBlock with extra provider arguments.
+func (e *accEnv) ProviderBlockWith(extra string) string {
 	var b strings.Builder
 	// An explicit source: import steps run `terraform init` on the
 	// configuration alone, where the implicit hashicorp/cfegress would not
@@ -191,6 +199,9 @@ func (e *accEnv) ProviderBlock() string {
 	}
 	if e.Emu != nil {
 		b.WriteString("  requests_per_second = 1000\n")
+	}
+	if extra != "" {
+		b.WriteString("  " + extra + "\n")
 	}
 	b.WriteString("}\n")
 	return b.String()
