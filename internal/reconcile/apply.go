@@ -32,7 +32,8 @@ type Result struct {
 	// Unmanaged are egress rules still in the account that no desired
 	// policy pairs with (empty after a successful Apply).
 	Unmanaged []cfapi.Rule
-	// Successful writes, and every API call made (lists included).
+	// Successful writes, and every API call Apply made (lists included; the
+	// API layer's own retries are not counted).
 	Writes, Creates, Updates, Deletes, Calls int
 }
 
