@@ -124,3 +124,33 @@ resource "cfegress_egress_policies" "this" {
 		}
 	}
 }
+
+// TestAccEgressPolicies_unknownNotGuessed: a policy whose expression is not
+// known at plan time (computed by another resource) may match anything or
+// nothing, so order findings that depend on it are not reported; the same
+// configuration with the value known is an error.
+func TestAccEgressPolicies_unknownNotGuessed(t *testing.T) {
+	env := newAccEnv(t)
+	policies := func(first string) string {
+		return env.Config(`
+resource "terraform_data" "computed" {
+  input = "net.dst.port == 25"
+}
+
+resource "cfegress_egress_policies" "this" {
+  dedicated_egress_ips = ` + validationInventory + `
+  policies = [
+    { name = "mail", traffic = ` + first + `, egress = ` + nrtEgress + ` },
+    { name = "smtp", traffic = "net.dst.port == 25", egress = { method = "default" } },
+    { name = "rest", egress = { method = "default" } },
+  ]
+}`)
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: policies(`terraform_data.computed.output`), PlanOnly: true, ExpectNonEmptyPlan: true},
+			{Config: policies(`"net.dst.port == 25"`), PlanOnly: true, ExpectError: regexp.MustCompile(`Policy "smtp" \(policies\[1\]\): policy can never match`)},
+		},
+	})
+}
