@@ -9,10 +9,10 @@ import (
 	_ "github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	_ "github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	_ "github.com/hashicorp/terraform-plugin-log/tflog"
+	_ "github.com/hashicorp/terraform-plugin-testing/config"
 	_ "github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	_ "github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	_ "github.com/hashicorp/terraform-plugin-testing/plancheck"
 	_ "github.com/hashicorp/terraform-plugin-testing/statecheck"
-	_ "github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	_ "github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
-	_ "github.com/hashicorp/terraform-plugin-testing/config"
 )
