@@ -415,3 +415,25 @@ func TestAccEgressPolicies_missingToken(t *testing.T) {
 		Steps:                    []resource.TestStep{{Config: cfg, ExpectError: regexp.MustCompile(`cfegress needs an API token: set api_token`)}},
 	})
 }
+
+// TestAccExamples_resources applies the documentation examples of the resources
+// against the emulator (their inventory is the emulator's default one).
+func TestAccExamples_resources(t *testing.T) {
+	env := newAccEnv(t)
+	env.needEmulator(t)
+	var steps []resource.TestStep
+	for _, f := range []string{
+		"../../examples/resources/cfegress_dedicated_egress_ip/resource.tf",
+		"../../examples/resources/cfegress_egress_policies/resource.tf",
+	} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		steps = append(steps,
+			resource.TestStep{Config: env.Config(string(b))},
+			resource.TestStep{Config: env.Config(string(b)), ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}}},
+		)
+	}
+	resource.Test(t, resource.TestCase{ProtoV6ProviderFactories: testAccProtoV6ProviderFactories, Steps: steps})
+}
