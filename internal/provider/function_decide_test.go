@@ -6,6 +6,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 	"github.com/hashicorp/terraform-plugin-testing/tfversion"
@@ -159,4 +160,49 @@ func TestAccFunctionDecide_errors(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestAccFunctionDecide_unknownAtPlan: values the engine does not use (id,
+// precedence) may be unknown at plan time and the decision is known then;
+// an unknown expression makes the result unknown (never guessed).
+func TestAccFunctionDecide_unknownAtPlan(t *testing.T) {
+	cfg := testSimProvider + testSimInventory + `
+resource "terraform_data" "later" {
+  input = "net.dst.port == 443"
+}
+
+locals {
+  known_rules = [{
+    name = "web", id = terraform_data.later.id, precedence = null, traffic = "net.dst.port == 443",
+    egress = { method = "dedicated", ipv4 = "203.0.113.20", ipv6 = "2a09:bac0:1000:20::/64", ipv4_fallback = "203.0.113.10" }
+  }]
+  unknown_rules = [{
+    name = "web", traffic = terraform_data.later.output,
+    egress = { method = "dedicated", ipv4 = "203.0.113.20", ipv6 = "2a09:bac0:1000:20::/64", ipv4_fallback = "203.0.113.10" }
+  }]
+  flow = { ingress_colo = "NRT", destination_ip = "198.51.100.7", destination_port = 443, protocol = "tcp" }
+}
+
+output "known" { value = provider::cfegress::decide(local.known_rules, local.ips, local.flow).egress_colo }
+output "unknown" { value = provider::cfegress::decide(local.unknown_rules, local.ips, local.flow).egress_colo }
+output "lint" { value = length(provider::cfegress::lint(local.unknown_rules, local.ips)) }
+`
+	resource.Test(t, resource.TestCase{
+		TerraformVersionChecks:   skipBelowTF18(),
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: cfg,
+			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+				plancheck.ExpectKnownOutputValue("known", knownvalue.StringExact("LAX")),
+				plancheck.ExpectUnknownOutputValue("unknown"),
+				// Lint never guesses: an unknown expression might be a catch-all.
+				plancheck.ExpectUnknownOutputValue("lint"),
+			}},
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownOutputValue("unknown", knownvalue.StringExact("LAX")),
+				// Known now: "net.dst.port == 443" is not a catch-all.
+				statecheck.ExpectKnownOutputValue("lint", knownvalue.Int64Exact(1)),
+			},
+		}},
+	})
 }

@@ -40,7 +40,7 @@ func (f *lintFunction) Definition(_ context.Context, _ function.DefinitionReques
 			"`{ rule, severity, policy, index, attribute, message }`, ordered by `index`. `severity` is `error` or `warning`; " +
 			"list-level findings (`missing_catch_all`, `inventory_too_small`) have null `policy` and `index`. " +
 			"A missing catch-all is a warning (the resource's default `catch_all = \"recommended\"`). `lint_ignore` on a policy silences its findings by rule ID. " +
-			"Values not known yet are never guessed: checks that depend on them are skipped. Needs no credentials.\n\n" +
+			"While part of an argument is not known yet (plan), the result is unknown: findings are never guessed. Needs no credentials.\n\n" +
 			"Rule IDs: `" + strings.Join(lint.Rules(), "`, `") + "`.",
 		Parameters: []function.Parameter{
 			function.DynamicParameter{Name: "policies", MarkdownDescription: policiesParamDesc, AllowNullValue: true, AllowUnknownValues: true},
@@ -55,6 +55,16 @@ func (f *lintFunction) Run(ctx context.Context, req function.RunRequest, resp *f
 	resp.Error = function.ConcatFuncErrors(resp.Error, req.Arguments.Get(ctx, &policies, &ips))
 	if resp.Error != nil {
 		return
+	}
+	// A function's known result must not change once its arguments are
+	// known, and findings can depend on any value: while part of an argument
+	// is unknown the result is unknown. (The resource's plan-time checks do
+	// report what is already known.)
+	for _, v := range []types.Dynamic{policies, ips} {
+		if tv, err := v.ToTerraformValue(ctx); err == nil && !tv.IsFullyKnown() {
+			resp.Error = resp.Result.Set(ctx, types.ListUnknown(types.ObjectType{AttrTypes: findingAttrTypes}))
+			return
+		}
 	}
 	in, err := lintInput(ctx, policies, ips)
 	if err != nil {
