@@ -26,6 +26,7 @@ type egressMatrixModel struct {
 	IngressColos []types.String   `tfsdk:"ingress_colos"`
 	ColosDown    []types.String   `tfsdk:"colos_down"`
 	Rows         []matrixRowModel `tfsdk:"rows"`
+	Text         types.String     `tfsdk:"text"`
 }
 
 type matrixRowModel struct {
@@ -67,6 +68,10 @@ func (d *egressMatrixDataSource) Schema(_ context.Context, _ datasource.SchemaRe
 			"colos_down": schema.ListAttribute{
 				Optional: true, ElementType: types.StringType,
 				MarkdownDescription: "IATA codes of colos to treat as down (shows the `ipv4_fallback` at work).",
+			},
+			"text": schema.StringAttribute{
+				Computed:            true,
+				MarkdownDescription: "The same matrix as a plain-text table for people (`terraform output -raw`), with a header that explains the columns.",
 			},
 			"rows": schema.ListNestedAttribute{
 				Computed:            true,
@@ -129,6 +134,7 @@ func (d *egressMatrixDataSource) Read(ctx context.Context, req datasource.ReadRe
 		resp.Diagnostics.AddError("Cannot build the egress matrix", err.Error())
 		return
 	}
+	m.Text = types.StringValue(engine.FormatMatrix(rows))
 	m.Rows = make([]matrixRowModel, 0, len(rows))
 	for _, r := range rows {
 		row := matrixRowModel{

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"regexp"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -48,6 +49,9 @@ data "cfegress_egress_matrix" "m" {
 					row("policy", "IPv6 orange", "KIX", lax6, "US"),
 				})),
 				statecheck.ExpectKnownValue("data.cfegress_egress_matrix.m", tfjsonpath.New("rows").AtSliceIndex(4).AtMapKey("policy"), knownvalue.StringExact("via LAX")),
+				// The text table carries the same rows for people.
+				statecheck.ExpectKnownValue("data.cfegress_egress_matrix.m", tfjsonpath.New("text"),
+					knownvalue.StringRegexp(regexp.MustCompile(`(?s)KIX.*IPv4 grey.*NRT.*203\.0\.113\.10.*via LAX.*IPv4 grey.*LAX.*203\.0\.113\.20`))),
 			},
 		}},
 	})
