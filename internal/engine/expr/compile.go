@@ -80,12 +80,28 @@ func (p *Program) Match(f *engine.Flow) (engine.Tri, string) {
 }
 
 // Hints implements engine.Hinter: conservative supersets of the destination
-// IPs, destination ports and protocols of the flows that can match (Yes or
-// Unknown). A nil field means "any". The hints assume the flow carries the
-// field: an index must not skip a policy for a flow whose destination port
-// or protocol is missing (port 0, protocol ""), since such a flow's match
-// can be Unknown.
-func (p *Program) Hints() engine.Hints { return p.hints }
+// IPs, destination ports, protocols and string-field values (Keys, for the
+// engine.KeyHintFields fields; see hints_keys.go) of the flows that can
+// match (Yes or Unknown). A nil field means "any". The hints assume the flow
+// carries the field: an index must not skip a policy for a flow whose
+// destination port, protocol or string field is missing (port 0, protocol
+// "", empty string, nil array), since such a flow's match can be Unknown.
+//
+// Each call returns fresh copies, so a caller may keep or change them.
+func (p *Program) Hints() engine.Hints {
+	h := engine.Hints{
+		DstIPs:    slices.Clone(p.hints.DstIPs),
+		DstPorts:  slices.Clone(p.hints.DstPorts),
+		Protocols: slices.Clone(p.hints.Protocols),
+	}
+	if p.hints.Keys != nil {
+		h.Keys = make(map[string][]string, len(p.hints.Keys))
+		for name, vs := range p.hints.Keys {
+			h.Keys[name] = append([]string{}, vs...)
+		}
+	}
+	return h
+}
 
 // Expr returns the checked AST the program was compiled from: the three
 // expressions ANDed, nil when all were empty.
@@ -653,6 +669,7 @@ type hint struct {
 	ips    ipSet
 	ports  intSet
 	protos []string // sorted, deduplicated
+	keys   keyHints // string fields (hints_keys.go)
 }
 
 func hintsOf(n Node) engine.Hints {
@@ -673,6 +690,7 @@ func hintsOf(n Node) engine.Hints {
 	if h.protos != nil {
 		out.Protocols = slices.Clone(h.protos)
 	}
+	out.Keys = h.keys.engineKeys()
 	return out
 }
 
@@ -701,6 +719,9 @@ func hintOf(n Node, neg bool) hint {
 }
 
 func leafHint(fr FieldRef, op Op, vals []Value, neg bool) hint {
+	if _, ok := keyHintField[fr.Name]; ok {
+		return hint{keys: keyLeafHint(fr, op, vals, neg)}
+	}
 	if fr.Name == "net.dst.ip" {
 		set, err := ipSetOf(op, vals, Pos{})
 		if err != nil {
@@ -766,6 +787,7 @@ func intersectHints(xs []Node, neg bool) hint {
 				h.protos = both
 			}
 		}
+		h.keys = h.keys.and(c.keys)
 	}
 	return h
 }
@@ -795,6 +817,7 @@ func unionHints(xs []Node, neg bool) hint {
 		} else {
 			h.protos = nil
 		}
+		h.keys = h.keys.or(c.keys)
 	}
 	return h
 }

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"reflect"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -40,7 +42,8 @@ func TestHintsTight(t *testing.T) {
 		{`net.protocol == "tcp"`, ``, engine.Hints{Protocols: []string{"tcp"}}},
 		{`net.protocol in {"udp" "tcp"}`, ``, engine.Hints{Protocols: []string{"tcp", "udp"}}},
 		{`net.dst.ip in {10.0.0.0/8} and net.dst.port == 443 and net.protocol == "tcp"`, `identity.email == "a"`,
-			engine.Hints{DstIPs: []engine.IPRange{ipr("10.0.0.0", "10.255.255.255")}, DstPorts: ports(443, 443), Protocols: []string{"tcp"}}},
+			engine.Hints{DstIPs: []engine.IPRange{ipr("10.0.0.0", "10.255.255.255")}, DstPorts: ports(443, 443), Protocols: []string{"tcp"},
+				Keys: map[string][]string{"identity.email": {"a"}}}},
 		{`net.dst.ip != 0.0.0.0`, ``, engine.Hints{DstIPs: allButZero}},
 		{`net.dst.port == 80 or net.dst.port == 443`, ``, engine.Hints{DstPorts: ports(80, 80, 443, 443)}},
 		{`net.dst.port == 80 or identity.email == "x"`, ``, engine.Hints{}},
@@ -86,7 +89,79 @@ var (
 
 func pick[T any](r *rand.Rand, xs []T) T { return xs[r.IntN(len(xs))] }
 
+// String fields for the Keys part: scalar and array fields of
+// engine.KeyHintFields, values with case variants (comparison is byte for
+// byte, so "jp" never matches "JP").
+var (
+	randKeyScalars = []struct {
+		field string
+		vals  []string
+	}{
+		{"net.src.geo.country", []string{"JP", "US", "jp"}},
+		{"identity.email", []string{"a", "b", "A"}},
+		{"net.fqdn.host", []string{"x.example", "y.example"}},
+	}
+	randKeyArrays = []struct {
+		field, wild string
+		vals        []string
+	}{
+		{"net.fqdn.domains", "net.fqdn.domains[*]", []string{"d1", "d2", "D1", "d3"}},
+		{"identity.groups.name", "identity.groups[*].name", []string{"g1", "g2", "G1", "g3"}},
+	}
+)
+
+func randStrSet(r *rand.Rand, vals []string) string {
+	var el []string
+	for i := r.IntN(3) + 1; i > 0; i-- {
+		el = append(el, fmt.Sprintf("%q", pick(r, vals)))
+	}
+	return "{" + strings.Join(el, " ") + "}"
+}
+
+// randKeyLeaf is a condition on a string key field, in every form the
+// language has: ==, !=, in, matches, $list, any(...), f[*], f in {...}.
+func randKeyLeaf(r *rand.Rand) string {
+	if r.IntN(2) == 0 {
+		k := pick(r, randKeyScalars)
+		field := k.field
+		if r.IntN(6) == 0 {
+			field += "[*]" // a scalar field written as a one-element array
+		}
+		switch r.IntN(6) {
+		case 0, 1:
+			return fmt.Sprintf("%s == %q", field, pick(r, k.vals))
+		case 2:
+			return fmt.Sprintf("%s != %q", field, pick(r, k.vals))
+		case 3, 4:
+			return field + " in " + randStrSet(r, k.vals)
+		default:
+			return fmt.Sprintf("%s matches %q", field, "^"+pick(r, k.vals)[:1])
+		}
+	}
+	k := pick(r, randKeyArrays)
+	var body string
+	switch r.IntN(6) {
+	case 0, 1:
+		body = fmt.Sprintf("%s == %q", k.wild, pick(r, k.vals))
+	case 2:
+		body = fmt.Sprintf("%s != %q", k.wild, pick(r, k.vals))
+	case 3:
+		body = k.wild + " in " + randStrSet(r, k.vals)
+	case 4:
+		return k.field + " in " + randStrSet(r, k.vals) // the array form without [*]
+	default:
+		body = fmt.Sprintf("%s matches %q", k.wild, pick(r, k.vals)[1:]+"$")
+	}
+	if r.IntN(3) == 0 {
+		return body // f[*] op v outside any(...)
+	}
+	return "any(" + body + ")"
+}
+
 func randLeaf(r *rand.Rand) string {
+	if r.IntN(2) == 0 {
+		return randKeyLeaf(r)
+	}
 	switch r.IntN(9) {
 	case 0:
 		return fmt.Sprintf("net.dst.ip %s %s", pick(r, cmpOps), pick(r, randIPs))
@@ -134,17 +209,19 @@ func randLeaf(r *rand.Rand) string {
 	}
 }
 
-func randExpr(r *rand.Rand, depth int) string {
+func randExpr(r *rand.Rand, depth int) string { return randExprOf(r, depth, randLeaf) }
+
+func randExprOf(r *rand.Rand, depth int, leaf func(*rand.Rand) string) string {
 	if depth == 0 || r.IntN(3) == 0 {
-		return randLeaf(r)
+		return leaf(r)
 	}
 	switch r.IntN(3) {
 	case 0:
-		return "not(" + randExpr(r, depth-1) + ")"
+		return "not(" + randExprOf(r, depth-1, leaf) + ")"
 	case 1:
-		return "(" + randExpr(r, depth-1) + " and " + randExpr(r, depth-1) + ")"
+		return "(" + randExprOf(r, depth-1, leaf) + " and " + randExprOf(r, depth-1, leaf) + ")"
 	default:
-		return "(" + randExpr(r, depth-1) + " or " + randExpr(r, depth-1) + ")"
+		return "(" + randExprOf(r, depth-1, leaf) + " or " + randExprOf(r, depth-1, leaf) + ")"
 	}
 }
 
@@ -166,8 +243,33 @@ func randFlow(r *rand.Rand) engine.Flow {
 		f.DestinationPort = uint16(r.IntN(65536))
 	}
 	f.Protocol = pick(r, randProto)
-	f.Email = pick(r, []string{"a", "b", ""})
+	f.Email = pick(r, []string{"a", "b", "A", ""})
+	f.SourceCountry = pick(r, []string{"JP", "US", "jp", "MX", ""})
+	f.FQDNHost = pick(r, []string{"x.example", "y.example", ""})
+	f.FQDNDomains = randStrs(r, randKeyArrays[0].vals)
+	f.Groups = nil
+	if gs := randStrs(r, randKeyArrays[1].vals); gs != nil {
+		f.Groups = []engine.Group{}
+		for _, g := range gs {
+			f.Groups = append(f.Groups, engine.Group{ID: "id-" + g, Name: g})
+		}
+	}
 	return f
+}
+
+// randStrs is a nil (missing), empty or 1-3 element array.
+func randStrs(r *rand.Rand, vals []string) []string {
+	switch r.IntN(5) {
+	case 0:
+		return nil
+	case 1:
+		return []string{}
+	}
+	var out []string
+	for i := r.IntN(3) + 1; i > 0; i-- {
+		out = append(out, pick(r, vals))
+	}
+	return out
 }
 
 // refEval is an independent AST interpreter (no compiled sets) used to
@@ -211,6 +313,23 @@ func refEval(n Node, f *engine.Flow) (engine.Tri, string) {
 		return t, m
 	case *InList:
 		return engine.Unknown, "$" + n.ListID + " (Gateway list)"
+	case *Any:
+		return refEval(n.Body, f)
+	case *Matches:
+		re := regexp.MustCompile(n.Regex)
+		xs, array, ok := refValues(n.Field.Name, f)
+		if !ok {
+			return engine.Unknown, n.Field.Name
+		}
+		if !array {
+			return tri(re.MatchString(xs[0].(string))), ""
+		}
+		for _, x := range xs {
+			if re.MatchString(x.(string)) {
+				return engine.Yes, ""
+			}
+		}
+		return engine.No, ""
 	case *In:
 		return refLeaf(n.Field.Name, f, func(v Value, x any) bool { return refEq(v, x) }, n.Set, OpEq)
 	case *Compare:
@@ -237,32 +356,54 @@ func refEq(v Value, x any) bool {
 	return false
 }
 
-func refLeaf(field string, f *engine.Flow, _ func(Value, any) bool, vals []Value, op Op) (engine.Tri, string) {
-	var x any
+// refValues returns the flow's value(s) of field: one for a scalar field,
+// the elements for an array field; ok false when the flow lacks the field.
+func refValues(field string, f *engine.Flow) (xs []any, array, ok bool) {
+	str := func(s string) ([]any, bool, bool) { return []any{s}, false, s != "" }
 	switch field {
 	case "net.dst.ip":
-		if !f.DestinationIP.IsValid() {
-			return engine.Unknown, field
-		}
-		x = f.DestinationIP.Unmap()
+		return []any{f.DestinationIP.Unmap()}, false, f.DestinationIP.IsValid()
 	case "net.dst.port":
-		if f.DestinationPort == 0 {
-			return engine.Unknown, field
-		}
-		x = int64(f.DestinationPort)
+		return []any{int64(f.DestinationPort)}, false, f.DestinationPort != 0
 	case "net.protocol":
-		if f.Protocol == "" {
-			return engine.Unknown, field
-		}
-		x = f.Protocol
+		return str(f.Protocol)
 	case "identity.email":
-		if f.Email == "" {
-			return engine.Unknown, field
+		return str(f.Email)
+	case "net.src.geo.country":
+		return str(f.SourceCountry)
+	case "net.fqdn.host":
+		return str(f.FQDNHost)
+	case "net.fqdn.domains":
+		for _, d := range f.FQDNDomains {
+			xs = append(xs, d)
 		}
-		x = f.Email
-	default:
-		panic(field)
+		return xs, true, f.FQDNDomains != nil
+	case "identity.groups.name":
+		for _, g := range f.Groups {
+			xs = append(xs, g.Name)
+		}
+		return xs, true, f.Groups != nil
 	}
+	panic(field)
+}
+
+func refLeaf(field string, f *engine.Flow, _ func(Value, any) bool, vals []Value, op Op) (engine.Tri, string) {
+	xs, array, ok := refValues(field, f)
+	if !ok {
+		return engine.Unknown, field
+	}
+	if array { // some element satisfies the comparison
+		for _, x := range xs {
+			if t, _ := refCompare(x, vals, op); t == engine.Yes {
+				return engine.Yes, ""
+			}
+		}
+		return engine.No, ""
+	}
+	return refCompare(xs[0], vals, op)
+}
+
+func refCompare(x any, vals []Value, op Op) (engine.Tri, string) {
 	any := false
 	for _, v := range vals {
 		if refEq(v, x) {
@@ -330,9 +471,12 @@ func TestHintsSoundAndEvalAgrees(t *testing.T) {
 	if testing.Short() {
 		exprs = 300
 	}
-	matched := 0
+	matched, pruned := 0, 0
 	for i := 0; i < exprs; i++ {
 		src := randExpr(r, 3)
+		if i%3 == 2 { // string key fields only: more conditions on one field
+			src = randExprOf(r, 3, randKeyLeaf)
+		}
 		n, err := ParseAndCheck(src)
 		if err != nil {
 			t.Fatalf("%s: %v", src, err)
@@ -363,9 +507,41 @@ func TestHintsSoundAndEvalAgrees(t *testing.T) {
 			if h.Protocols != nil && f.Protocol != "" && !contains(strings.Join(h.Protocols, ","), f.Protocol) {
 				t.Fatalf("%s: flow protocol %q matches (%v) but is outside Protocols hint %v", src, f.Protocol, got, h.Protocols)
 			}
+			for field, list := range h.Keys {
+				xs, _, carried := refValues(field, &f)
+				if !carried {
+					continue // the index does not narrow by a field the flow lacks
+				}
+				in := false
+				for _, x := range xs {
+					in = in || slices.Contains(list, x.(string))
+				}
+				if !in {
+					t.Fatalf("%s: flow %s=%v matches (%v) but no value is in the Keys hint %q", src, field, xs, got, list)
+				}
+			}
+		}
+		// Keys prune: count the carried-field samples a key hint rules out
+		// (the evaluator must say No for all of them, checked above).
+		for j := 0; j < 5; j++ {
+			f := randFlow(r)
+			for field, list := range h.Keys {
+				xs, _, carried := refValues(field, &f)
+				in := false
+				for _, x := range xs {
+					in = in || slices.Contains(list, x.(string))
+				}
+				if carried && !in {
+					pruned++
+				}
+			}
 		}
 	}
 	if matched < exprs*flows/10 {
 		t.Errorf("only %d matching samples: generator too narrow", matched)
 	}
+	if pruned < exprs/10 {
+		t.Errorf("Keys ruled out only %d samples: key hints too weak or generator too narrow", pruned)
+	}
+	t.Logf("%d matching samples, %d samples ruled out by Keys", matched, pruned)
 }
