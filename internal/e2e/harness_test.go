@@ -169,9 +169,19 @@ func randomHex(t testing.TB, n int) string {
 const requiredProviders = "terraform {\n  required_providers {\n    cfegress = { source = \"cfegress/cfegress\" }\n  }\n}\n\n"
 
 // providerBlock is the provider configuration for the emulator.
-func (w *tf) providerBlock() string {
-	return requiredProviders + fmt.Sprintf("provider \"cfegress\" {\n  api_token           = %q\n  account_id          = %q\n  base_url            = %q\n  requests_per_second = 1000\n}\n\n",
-		w.tok, w.acct, w.url)
+func (w *tf) providerBlock() string { return w.providerBlockWith(w.tok, w.url, "") }
+
+// providerBlockWith is a provider configuration with the given token ("":
+// none in the block), base URL and extra attributes.
+func (w *tf) providerBlockWith(token, url, extra string) string {
+	var b strings.Builder
+	b.WriteString(requiredProviders)
+	b.WriteString("provider \"cfegress\" {\n")
+	if token != "" {
+		fmt.Fprintf(&b, "  api_token           = %q\n", token)
+	}
+	fmt.Fprintf(&b, "  account_id          = %q\n  base_url            = %q\n  requests_per_second = 1000\n%s}\n\n", w.acct, url, extra)
+	return b.String()
 }
 
 // write replaces main.tf.

@@ -82,9 +82,11 @@ const inventoryHCL = `[
 // resource holding ps. Lint warnings that generated lists trip on purpose
 // (no catch-all, fallback to default egress, redundant policies) are
 // silenced, so the output stays readable.
-func (w *tf) policiesConfig(ps []pol) string {
+func (w *tf) policiesConfig(ps []pol) string { return w.providerBlock() + resourceHCL(ps) }
+
+// resourceHCL is the cfegress_egress_policies resource holding ps.
+func resourceHCL(ps []pol) string {
 	var b strings.Builder
-	b.WriteString(w.providerBlock())
 	b.WriteString("resource \"cfegress_egress_policies\" \"all\" {\n  catch_all = \"off\"\n  dedicated_egress_ips = " + inventoryHCL + "\n  policies = [\n")
 	for _, p := range ps {
 		b.WriteString(p.hcl())

@@ -1,0 +1,116 @@
+package e2e
+
+import (
+	"context"
+	"slices"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cfegress/terraform-provider-cfegress/internal/emulator"
+)
+
+// TestInterruptedApply kills terraform and the provider (SIGKILL to the
+// process group: no chance to save state) half way through an apply, while
+// the emulator answers slowly, then checks that the next `terraform apply`
+// converges from what was left: every policy once, in order, nothing lost,
+// nothing duplicated, and a plan afterwards shows no change.
+func TestInterruptedApply(t *testing.T) {
+	terraformPath(t)
+	t.Run("create", func(t *testing.T) {
+		t.Parallel()
+		w := newTF(t, emuOptions{Seed: 11, SeedRules: dnsRules()})
+		ps := newGen(11).list(20)
+		w.write(w.policiesConfig(ps))
+		n := w.killDuringApply(6)
+		got := egressRules(w.emu)
+		t.Logf("killed after %d writes; the account holds %d of the %d policies and terraform has no state for them", n, len(got), len(ps))
+		if len(got) == 0 || len(got) >= len(ps) {
+			t.Fatalf("the apply was not interrupted half way: %d of %d policies written", len(got), len(ps))
+		}
+		w.converges(ps)
+	})
+	t.Run("update", func(t *testing.T) {
+		t.Parallel()
+		w := newTF(t, emuOptions{Seed: 12, SeedRules: dnsRules()})
+		g := newGen(12)
+		ps := g.list(20)
+		w.write(w.policiesConfig(ps))
+		w.mustApply()
+		// A change of many writes: reverse the list, drop 3, add 4.
+		next := slices.Clone(ps)
+		slices.Reverse(next)
+		next = slices.Delete(next, 5, 8)
+		next = slices.Insert(next, 2, g.policy(), g.policy())
+		next = append(next, g.policy(), g.policy())
+		w.write(w.policiesConfig(next))
+		before := writes(w.emu)
+		n := w.killDuringApply(before + 4)
+		d := compare(egressRules(w.emu), next)
+		t.Logf("killed after %d writes of the update; the account is half way: %s", n-before, d)
+		if d.ok() {
+			t.Fatalf("the apply was not interrupted half way")
+		}
+		w.converges(next)
+	})
+}
+
+// killDuringApply starts terraform apply with 150 ms of latency on every
+// API request, kills the process group once the emulator has answered
+// `after` writes in total, and returns the number of writes once it is
+// dead. It fails the test if terraform finished first or if anything still
+// writes after the kill.
+func (w *tf) killDuringApply(after int) int {
+	w.t.Helper()
+	w.emu.SetFaults(emulator.Faults{Latency: 150 * time.Millisecond})
+	defer w.emu.SetFaults(emulator.Faults{})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	c, so, se := w.cmd(ctx, nil, "apply", "-auto-approve", "-input=false", "-no-color")
+	if err := c.Start(); err != nil {
+		w.t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- c.Wait() }()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for writes(w.emu) < after {
+		select {
+		case err := <-done:
+			w.t.Fatalf("terraform finished before it could be interrupted (%v):\n%s\n%s", err, so, se)
+		case <-tick.C:
+		}
+	}
+	if err := syscall.Kill(-c.Process.Pid, syscall.SIGKILL); err != nil {
+		w.t.Fatalf("killing terraform's process group: %v", err)
+	}
+	<-done
+	// Requests already in flight finish (their latency), then nothing more.
+	time.Sleep(500 * time.Millisecond)
+	n := writes(w.emu)
+	time.Sleep(time.Second)
+	if m := writes(w.emu); m != n {
+		w.t.Fatalf("writes went on after the kill (%d -> %d): the provider survived", n, m)
+	}
+	return n
+}
+
+// converges runs terraform apply (no faults) and checks that the account
+// equals ps and that a plan afterwards shows no change.
+func (w *tf) converges(ps []pol) {
+	w.t.Helper()
+	others := otherRules(w.emu)
+	r := w.apply()
+	if r.code != 0 {
+		w.t.Fatalf("the apply after the interruption failed:\n%s", r)
+	}
+	if d := compare(egressRules(w.emu), ps); !d.ok() {
+		w.t.Fatalf("after the interruption and one apply: %s", d)
+	}
+	if otherRules(w.emu) != others {
+		w.t.Errorf("the DNS rules changed")
+	}
+	if code := w.planExit(); code != 0 {
+		w.t.Errorf("a plan after the converging apply shows changes:\n%s", w.plan().stdout)
+	}
+}
