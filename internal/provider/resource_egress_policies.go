@@ -250,9 +250,31 @@ func (r *egressPoliciesResource) Schema(ctx context.Context, _ resource.SchemaRe
 				Optional:            true,
 				NestedObject:        schema.NestedAttributeObject{Attributes: expectAttrs},
 			},
-			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
+			"timeouts": timeoutsAttribute(ctx),
 		},
 	}
+}
+
+// timeoutsAttribute is the `timeouts` attribute with Markdown descriptions.
+func timeoutsAttribute(ctx context.Context) schema.Attribute {
+	const d = "Go duration (`30s`, `20m`, `1h`) for %s, default 30m. Rate limits (429 with Retry-After) are waited out within it."
+	a, ok := timeouts.Attributes(ctx, timeouts.Opts{
+		Create: true, Update: true, Delete: true,
+		CreateDescription: fmt.Sprintf(d, "creating the policies"),
+		UpdateDescription: fmt.Sprintf(d, "updating the policies"),
+		DeleteDescription: fmt.Sprintf(d, "deleting the policies"),
+	}).(schema.SingleNestedAttribute)
+	if !ok {
+		return timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true, Delete: true})
+	}
+	a.MarkdownDescription = "How long an apply may take."
+	for k, v := range a.Attributes {
+		if sa, ok := v.(schema.StringAttribute); ok {
+			sa.MarkdownDescription = sa.Description
+			a.Attributes[k] = sa
+		}
+	}
+	return a
 }
 
 func (r *egressPoliciesResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
