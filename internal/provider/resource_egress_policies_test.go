@@ -437,3 +437,97 @@ func TestAccExamples_resources(t *testing.T) {
 	}
 	resource.Test(t, resource.TestCase{ProtoV6ProviderFactories: testAccProtoV6ProviderFactories, Steps: steps})
 }
+
+// TestAccEgressPolicies_otherRulesUntouched: DNS/network/HTTP rules that
+// share the precedence space are never written, and an insert avoids their
+// numbers (the plan predicts the numbers from the last read).
+func TestAccEgressPolicies_otherRulesUntouched(t *testing.T) {
+	env := newAccEnv(t)
+	env.needEmulator(t)
+	w := &writesCounter{env: env, t: t}
+	ps := basePolicies()
+	withNew := []testPolicy{ps[0], {name: "new", traffic: "net.dst.ip in {192.0.2.0/24}", dedicated: true}, ps[1], ps[2]}
+	var dnsBefore emulator.Rule
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: policiesConfig(env, ps, ""),
+				Check: func(*terraform.State) error {
+					rules := env.EgressRules(t)
+					// A DNS rule right at the midpoint between the first two
+					// egress rules, where an insert would go.
+					mid := (rules[0].Precedence + rules[1].Precedence) / 2
+					r, err := env.Emu.PutRule(env.AccountID, emulator.Rule{
+						Name: "block malware", Enabled: true, Action: "block", Filters: []string{"dns"},
+						Traffic: `any(dns.content_category[*] in {80})`, Precedence: mid,
+					})
+					dnsBefore = r
+					return err
+				},
+			},
+			{
+				PreConfig: w.start,
+				Config:    policiesConfig(env, withNew, ""),
+				Check: resource.ComposeAggregateTestCheckFunc(w.expect(1), accountMatches(t, env, withNew), func(*terraform.State) error {
+					for _, r := range env.Emu.Rules(env.AccountID) {
+						if r.ID == dnsBefore.ID {
+							if r.Precedence != dnsBefore.Precedence || r.Version != dnsBefore.Version {
+								return fmt.Errorf("the DNS rule was changed: %+v -> %+v", dnsBefore, r)
+							}
+							return nil
+						}
+					}
+					return fmt.Errorf("the DNS rule is gone")
+				}),
+			},
+			{Config: policiesConfig(env, withNew, ""), ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}}},
+		},
+	})
+}
+
+// TestAccEgressPolicies_denseImported: rules imported with consecutive
+// precedences (no free number between them): an insert renumbers the fewest
+// rules, and the plan marks exactly those precedences unknown (the apply's
+// result matches the plan).
+func TestAccEgressPolicies_denseImported(t *testing.T) {
+	ps := basePolicies()
+	var seed []emulator.Rule
+	for i, p := range ps {
+		var eg *emulator.EgressSettings
+		if p.dedicated {
+			eg = &emulator.EgressSettings{IPv4: "203.0.113.10", IPv6: "2001:db8:10::/64", IPv4Fallback: "203.0.113.20"}
+		}
+		r := emulatorEgressRule(p.name, p.traffic, eg)
+		r.Precedence = uint64(i + 1)
+		seed = append(seed, r)
+	}
+	env := newAccEnv(t, accOptions{Seed: seed})
+	w := &writesCounter{env: env, t: t}
+	withNew := []testPolicy{ps[0], {name: "new", traffic: "net.dst.ip in {192.0.2.0/24}", dedicated: true}, ps[1], ps[2]}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config:             policiesConfig(env, ps, ""),
+				ResourceName:       policiesAddr,
+				ImportState:        true,
+				ImportStateId:      env.AccountID,
+				ImportStatePersist: true,
+			},
+			{
+				PreConfig: w.start,
+				Config:    policiesConfig(env, withNew, ""),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectKnownValue(policiesAddr, tfjsonpath.New("policies").AtSliceIndex(0).AtMapKey("precedence"), knownvalue.Int64Exact(1)),
+					plancheck.ExpectUnknownValue(policiesAddr, tfjsonpath.New("policies").AtSliceIndex(1).AtMapKey("precedence")),
+				}},
+				// 1, 2, 3 leave no number below 2 or between 1 and 3 for two
+				// policies: the fewest writes keep partners at 1 and move web
+				// and rest up (create + 2 moves).
+				Check: resource.ComposeAggregateTestCheckFunc(w.expect(3), accountMatches(t, env, withNew)),
+			},
+			{Config: policiesConfig(env, withNew, ""), ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}}},
+		},
+	})
+}
