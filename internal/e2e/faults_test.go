@@ -68,6 +68,7 @@ type faultReport struct {
 // (must be 0 for insert, delete, move and edit).
 func TestFaultsConverge(t *testing.T) {
 	terraformPath(t)
+	providerDir(t) // build first: the time reported is the applies'
 	chains, perChain := 4, 25
 	if testing.Short() {
 		perChain = 5
