@@ -119,8 +119,14 @@ func (r *egressPoliciesResource) checkExpect(ctx context.Context, cfg egressPoli
 	if cfg.Expect.IsNull() || cfg.Expect.IsUnknown() {
 		return
 	}
-	if !invKnown && !cfg.DedicatedEgressIPs.IsNull() {
-		return // inventory not known yet
+	if cfg.DedicatedEgressIPs.IsNull() {
+		diags.AddAttributeError(path.Root("expect"), "expect needs dedicated_egress_ips",
+			"The engine simulates where traffic leaves from the account's dedicated egress IPs (dedicated policies, and the nearest IP when no policy matches): "+
+				"set dedicated_egress_ips, e.g. [cfegress_dedicated_egress_ip.nrt, cfegress_dedicated_egress_ip.lax].")
+		return
+	}
+	if !invKnown {
+		return // inventory not known yet (or invalid: reported above)
 	}
 	policies := make([]engine.Policy, 0, len(pis))
 	for _, pi := range pis {

@@ -96,21 +96,26 @@ func TestAccEgressPolicies_validation(t *testing.T) {
     { name = "rest", egress = { method = "default" } },`,
 			`  expect = [{ flow = { ingress_colo = "LAX", destination_ip = "192.0.2.1", destination_port = 22, protocol = "tcp", source_country = "US" }, policy = "web" }]` + "\n",
 			`(?s)expect\[0\]: flow from LAX to 192.0.2.1:22.*expected policy "web" \(policies\[0\]\), but the flow is decided by policy "rest"`},
+		{"expect without inventory", `
+    { name = "rest", egress = { method = "default" } },`,
+			`  expect = [{ flow = { ingress_colo = "LAX", destination_ip = "192.0.2.1" }, policy = "rest" }]` + "\n", `expect needs dedicated_egress_ips`},
 		{"bad inventory colo", `
     { name = "rest", egress = { method = "default" } },`,
 			"", `did you mean`},
 	}
 	var steps []resource.TestStep
 	for _, c := range cases {
-		inv := validationInventory
-		if c.name == "bad inventory colo" {
-			inv = `[{ ipv4 = "203.0.113.10", ipv6_range = "2001:db8:10::/64", colo = "NTR" }]`
+		inv := "  dedicated_egress_ips = " + validationInventory + "\n"
+		switch c.name {
+		case "bad inventory colo":
+			inv = `  dedicated_egress_ips = [{ ipv4 = "203.0.113.10", ipv6_range = "2001:db8:10::/64", colo = "NTR" }]` + "\n"
+		case "expect without inventory":
+			inv = ""
 		}
 		steps = append(steps, resource.TestStep{
 			Config: env.Config(`
 resource "cfegress_egress_policies" "this" {
-  dedicated_egress_ips = ` + inv + `
-` + c.extra + `  policies = [` + c.policies + `
+` + inv + c.extra + `  policies = [` + c.policies + `
   ]
 }`),
 			PlanOnly:    true,
@@ -153,4 +158,29 @@ resource "cfegress_egress_policies" "this" {
 			{Config: policies(`"net.dst.port == 25"`), PlanOnly: true, ExpectError: regexp.MustCompile(`Policy "smtp" \(policies\[1\]\): policy can never match`)},
 		},
 	})
+}
+
+// TestAccEgressPolicies_apiProblemsAtPlan: a wrong token and an unreachable
+// API are reported at plan time, naming what to fix.
+func TestAccEgressPolicies_apiProblemsAtPlan(t *testing.T) {
+	env := newAccEnv(t)
+	env.needEmulator(t)
+	body := `
+resource "cfegress_egress_policies" "this" {
+  policies = [{ name = "rest", egress = { method = "default" } }]
+}`
+	wrong := *env
+	wrong.Token = "cfegress-wrong-token"
+	unreachable := *env
+	unreachable.BaseURL = "http://127.0.0.1:1"
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: wrong.Config(body), PlanOnly: true, ExpectError: regexp.MustCompile(`(?s)Cannot list the account's Gateway rules.*authentication`)},
+			{Config: unreachable.ConfigWith("max_retries = 0", body), PlanOnly: true, ExpectError: regexp.MustCompile(`(?s)Cannot list the account's Gateway rules.*127\.0\.0\.1:1`)},
+		},
+	})
+	if n := env.Writes(t); n != 0 {
+		t.Fatalf("%d writes", n)
+	}
 }
