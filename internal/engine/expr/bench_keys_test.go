@@ -103,6 +103,8 @@ func BenchmarkDecideIdentity(b *testing.B) {
 			}
 			b.Logf("mean deciding policy index %.0f of %d", float64(sum)/float64(len(flows)), len(ps))
 			b.ReportAllocs()
+			var cpu cpuMeter
+			cpu.start()
 			i := 0
 			for b.Loop() {
 				if err := e.DecideInto(&flows[i&1023], nil, &d, false); err != nil {
@@ -110,6 +112,7 @@ func BenchmarkDecideIdentity(b *testing.B) {
 				}
 				i++
 			}
+			cpu.stop(b)
 		})
 	}
 }
