@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
 )
 
 // testAccProtoV6ProviderFactories instantiates the provider for acceptance tests.
@@ -140,5 +142,46 @@ resource "cfegress_dedicated_egress_ip" "x" {
 }`,
 			},
 		},
+	})
+}
+
+// TestAccProvider_unknownConfigAtPlan: a provider configuration computed
+// from another resource is unknown at plan time; the plan works and the
+// apply uses the known values.
+func TestAccProvider_unknownConfigAtPlan(t *testing.T) {
+	env := newAccEnv(t)
+	env.needEmulator(t)
+	cfg := fmt.Sprintf(`
+terraform {
+  required_providers {
+    cfegress = { source = "cfegress/cfegress" }
+  }
+}
+
+resource "terraform_data" "token" {
+  input = %q
+}
+
+provider "cfegress" {
+  api_token  = terraform_data.token.output
+  account_id = %q
+  base_url   = %q
+}
+
+resource "cfegress_egress_policies" "this" {
+  policies = [{ name = "rest", traffic = "net.dst.ip != 0.0.0.0", egress = { method = "default" } }]
+}
+`, env.Token, env.AccountID, env.BaseURL)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: cfg,
+			Check: func(*terraform.State) error {
+				if names := env.EgressRuleNames(t); len(names) != 1 || names[0] != "rest" {
+					return fmt.Errorf("account has %v", names)
+				}
+				return nil
+			},
+		}},
 	})
 }
