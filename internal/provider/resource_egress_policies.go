@@ -476,7 +476,7 @@ func (r *egressPoliciesResource) Create(ctx context.Context, req resource.Create
 		// No state on a failed create: state with an error would taint the
 		// resource and the next apply would delete every rule. The retried
 		// create adopts the rules this one made, by name.
-		resp.Diagnostics.AddError("Creating the egress policies failed", applyErrorDetail(err, account, res))
+		resp.Diagnostics.AddError("Creating the egress policies failed", applyErrorDetail(err, account))
 		return
 	}
 	r.setApplied(ctx, &plan, policies, res, &resp.Diagnostics)
@@ -484,7 +484,6 @@ func (r *egressPoliciesResource) Create(ctx context.Context, req resource.Create
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
-	r.savePrivate(ctx, res, resp.Private)
 }
 
 func (r *egressPoliciesResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -512,7 +511,7 @@ func (r *egressPoliciesResource) Update(ctx context.Context, req resource.Update
 
 	res, err := reconcile.Apply(ctx, client, account, desiredOf(policies), r.applyOptions(ctx, false))
 	if err != nil {
-		resp.Diagnostics.AddError("Updating the egress policies failed", applyErrorDetail(err, account, res))
+		resp.Diagnostics.AddError("Updating the egress policies failed", applyErrorDetail(err, account))
 		// Save what was done, so the next plan starts from the truth.
 		partial := prior
 		partial.Timeouts = plan.Timeouts
@@ -529,7 +528,6 @@ func (r *egressPoliciesResource) Update(ctx context.Context, req resource.Update
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
-	r.savePrivate(ctx, res, resp.Private)
 }
 
 func (r *egressPoliciesResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -616,7 +614,7 @@ func (r *egressPoliciesResource) ImportState(ctx context.Context, req resource.I
 // Apply helpers
 
 // applyErrorDetail explains a failed apply.
-func applyErrorDetail(err error, account string, _ reconcile.Result) string {
+func applyErrorDetail(err error, account string) string {
 	var ue *reconcile.UnmanagedError
 	if errors.As(err, &ue) {
 		return unmanagedDetail(account, ue.Rules)

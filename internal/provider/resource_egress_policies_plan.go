@@ -100,10 +100,6 @@ func (r *egressPoliciesResource) setApplied(ctx context.Context, m *egressPolici
 	})
 }
 
-// savePrivate is a hook for keeping apply results in private state (the
-// next refresh re-reads the account, so nothing is needed today).
-func (r *egressPoliciesResource) savePrivate(context.Context, reconcile.Result, privateStore) {}
-
 // partialPolicies is the state after a failed update: the account's managed
 // and not-yet-deleted egress rules as Apply left them, in precedence order.
 func partialPolicies(res reconcile.Result, planned, prior []policyModel) []policyModel {
