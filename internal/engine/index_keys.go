@@ -269,9 +269,13 @@ type singles struct {
 	n    int
 }
 
-// scalarKeyRows collects the rows of the scalar key fields f carries. It
-// returns false when f carries a hinted array field (the caller then uses
-// the general terms). Fields beyond the capacity are left out (wider).
+// scalarKeyRows collects one row per key field f carries. For an array field
+// that row is the row of the one hinted value the flow's elements hit (each
+// row already includes the policies without a hint for the field), or the
+// field's "any" row when none hits. It returns false when the elements hit
+// two or more different values (the candidates are then a union of rows, and
+// the caller uses the general terms). Fields beyond the capacity are left out
+// (a wider candidate set, never a narrower one).
 func (ix *policyIndex) scalarKeyRows(f *Flow, ex *singles) bool {
 	for i := range ix.keys {
 		kd := &ix.keys[i]
@@ -296,14 +300,50 @@ func (ix *policyIndex) scalarKeyRows(f *Flow, ex *singles) bool {
 		case kName:
 			v = f.Name
 		case kFQDNDomains:
-			if f.FQDNDomains != nil {
-				return false
+			if f.FQDNDomains == nil || ex.n == len(ex.rows) {
+				continue
 			}
+			var hit row
+			found := false
+			for _, e := range f.FQDNDomains {
+				if r, ok := kd.rows[e]; ok {
+					if found && &r.bits[0] != &hit.bits[0] {
+						return false
+					}
+					hit, found = r, true
+				}
+			}
+			if !found {
+				hit = kd.any
+			}
+			ex.rows[ex.n] = hit
+			ex.n++
 			continue
 		case kGroupsID, kGroupsName, kGroupsEmail:
-			if f.Groups != nil {
-				return false
+			if f.Groups == nil || ex.n == len(ex.rows) {
+				continue
 			}
+			var hit row
+			found := false
+			for g := range f.Groups {
+				e := f.Groups[g].ID
+				if kd.field == kGroupsName {
+					e = f.Groups[g].Name
+				} else if kd.field == kGroupsEmail {
+					e = f.Groups[g].Email
+				}
+				if r, ok := kd.rows[e]; ok {
+					if found && &r.bits[0] != &hit.bits[0] {
+						return false
+					}
+					hit, found = r, true
+				}
+			}
+			if !found {
+				hit = kd.any
+			}
+			ex.rows[ex.n] = hit
+			ex.n++
 			continue
 		}
 		if v == "" || ex.n == len(ex.rows) {
