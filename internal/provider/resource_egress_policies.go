@@ -135,7 +135,7 @@ func (r *egressPoliciesResource) Schema(ctx context.Context, _ resource.SchemaRe
 		MarkdownDescription: "The account's **whole ordered list** of Gateway egress policies, in one resource. " +
 			"The order of `policies` is the evaluation order (the first policy that matches decides); the provider owns the precedence numbers, " +
 			"renumbers as few rules as it can when the list changes and writes make-before-break, so live traffic never goes to a place neither the old nor the new list sends it.\n\n" +
-			"Every rule of SPEC §4 is checked at plan time (and in `terraform validate` for what is known), with diagnostics that name the policy and its index. " +
+			"The list is checked at plan time (and in `terraform validate` for what is already known) before any API call: unique names, expressions that parse and type-check, dedicated IPs from the inventory with a fallback in another colo, policies shadowed by earlier ones, a misplaced or missing catch-all, redundant policies and the `expect` assertions; diagnostics name the policy and its index. " +
 			"The resource owns all of the account's egress rules: creating it where egress rules not in the configuration exist fails with an import hint. " +
 			"Egress rules changed outside Terraform show up as drift. Other Gateway rules (DNS, network, HTTP) are never touched.",
 		Attributes: map[string]schema.Attribute{
@@ -226,7 +226,7 @@ func (r *egressPoliciesResource) Schema(ctx context.Context, _ resource.SchemaRe
 						},
 					},
 					"lint_ignore": schema.SetAttribute{
-						MarkdownDescription: "Plan-time validation rule IDs to silence for this policy (see the provider documentation for the list).",
+						MarkdownDescription: "Plan-time validation rule IDs to silence deliberately for this policy (on the last policy, also the list-level ones): " + quoted(lint.Rules()) + ".",
 						Optional:            true,
 						ElementType:         types.StringType,
 						Validators:          []validator.Set{setvalidator.ValueStringsAre(stringvalidator.OneOf(lint.Rules()...))},
