@@ -3,6 +3,7 @@ package lint
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 
@@ -369,6 +370,11 @@ func FuzzCovers(f *testing.F) {
 		checkMembership(t, B, flows)
 		cov := a.Covers(A.set, B.set)
 		emptyB := a.IsEmpty(B.set)
+		a.noWitness = true
+		if exact := a.Covers(A.set, B.set); exact != cov && exact != engine.Unknown && cov != engine.Unknown {
+			t.Fatalf("Covers(%q ⊇ %q): %v with witnesses, %v by subtraction alone", A.src, B.src, cov, exact)
+		}
+		a.noWitness = false
 		for _, fl := range flows {
 			mb, _ := B.m.Match(fl)
 			ma, _ := A.m.Match(fl)
@@ -407,6 +413,11 @@ func FuzzLintOrder(f *testing.F) {
 		}
 		in := Input{Policies: ps, Inventory: inv, InventoryKnown: true}
 		fs := Lint(in)
+		in.noWitness = true
+		if a, b := summary(fs), summary(Lint(in)); !slices.Equal(a, b) {
+			t.Fatalf("findings with witnesses %q, by subtraction alone %q\n%s", a, b, srcs(ps))
+		}
+		in.noWitness = false
 		flows := genFlows(r, 200)
 		// decide returns the index of the first matching policy (skipping
 		// skip), -1 for no match, -2 when a match is Unknown.
@@ -499,7 +510,13 @@ func TestAgreesWithEvaluator(t *testing.T) {
 				}
 			}
 		}
-		switch a.Covers(A.set, B.set) {
+		cov := a.Covers(A.set, B.set)
+		a.noWitness = true
+		if exact := a.Covers(A.set, B.set); exact != cov {
+			t.Fatalf("Covers(%q ⊇ %q): %v with witnesses, %v by subtraction alone", A.src, B.src, cov, exact)
+		}
+		a.noWitness = false
+		switch cov {
 		case engine.Yes:
 			yes++
 			for _, fl := range flows {

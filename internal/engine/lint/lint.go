@@ -123,6 +123,8 @@ type Input struct {
 	CatchAll       CatchAllMode
 	// Budget bounds the work of one set question (0: DefaultBudget).
 	Budget int
+
+	noWitness bool // tests: decide by subtraction alone
 }
 
 // Finding is one lint result.
@@ -178,7 +180,7 @@ func Lint(in Input) []Finding {
 // LintWithStats is Lint that also reports how many questions it decided.
 func LintWithStats(in Input) ([]Finding, Stats) {
 	l := &linter{in: in, an: NewAnalyzer()}
-	l.an.Budget = in.Budget
+	l.an.Budget, l.an.noWitness = in.Budget, in.noWitness
 	l.run()
 	return l.result(), l.stats
 }

@@ -322,7 +322,7 @@ func (l *linter) redundant(i int, en []int, ov []int) {
 			}
 			continue
 		}
-		if len(l.sets[j].boxes) == 0 || !slices.Contains(ov, j) {
+		if _, found := slices.BinarySearch(ov, j); len(l.sets[j].boxes) == 0 || !found {
 			continue
 		}
 		switch {

@@ -18,6 +18,8 @@ type Analyzer struct {
 	sp *space
 	// Budget bounds the work of one question; 0 means DefaultBudget.
 	Budget int
+
+	noWitness bool // tests: answer by subtraction alone
 }
 
 // NewAnalyzer returns an empty Analyzer.
@@ -182,6 +184,8 @@ type question struct {
 	used    []int
 	usedSet map[int]bool
 	endOK   bool
+
+	noWitness bool
 }
 
 type item struct {
@@ -192,7 +196,7 @@ type item struct {
 
 func (a *Analyzer) newQuestion() *question {
 	n := a.budget()
-	return &question{sp: a.sp, ops: n, scans: 64 * n, usedSet: map[int]bool{}}
+	return &question{sp: a.sp, ops: n, scans: 64 * n, usedSet: map[int]bool{}, noWitness: a.noWitness}
 }
 
 func (q *question) add(s *Set, owner int, obstacle bool) {
@@ -205,9 +209,19 @@ func (q *question) add(s *Set, owner int, obstacle bool) {
 // every item (No for a coverage question).
 func (q *question) run(bs fset, end engine.Tri) engine.Tri {
 	q.endOK = end == engine.Yes
+	// Cheap witnesses first: most questions are answered No.
+	for _, b := range bs {
+		if !q.noWitness && q.witness(b, 0) == engine.No {
+			return engine.No
+		}
+	}
+	all := make([]int, len(q.seq))
+	for i := range all {
+		all[i] = i
+	}
 	res := engine.Yes
 	for _, b := range bs {
-		switch q.dfs(b, 0) {
+		switch q.dfs(b, all) {
 		case engine.No:
 			return engine.No
 		case engine.Unknown:
@@ -217,38 +231,71 @@ func (q *question) run(bs fset, end engine.Tri) engine.Tri {
 	return res
 }
 
-func (q *question) dfs(b box, k int) engine.Tri {
-	for k < len(q.seq) {
+func (q *question) use(owner int) {
+	if !q.usedSet[owner] {
+		q.usedSet[owner] = true
+		q.used = append(q.used, owner)
+	}
+}
+
+// dfs answers for the box b, which still has to pass the items cands
+// (indices into seq, ascending, a superset of the items overlapping b).
+func (q *question) dfs(b box, cands []int) engine.Tri {
+	// Keep the items overlapping b: b's pieces only need those. If a
+	// subtract item before any overlapping obstacle contains b whole, b is
+	// removed without splitting. Otherwise subtract one of the subtract
+	// items before the first overlapping obstacle (flows they remove never
+	// reach it, whatever their order), the one that cuts b least.
+	var over []int
+	best, bestScore := -1, 1<<30
+	sawObstacle := false
+	for _, m := range cands {
 		q.scans--
 		if q.scans < 0 {
 			return engine.Unknown
 		}
-		if boxOverlap(b, q.seq[k].b) {
-			break
+		it := &q.seq[m]
+		if !boxOverlap(b, it.b) {
+			continue
 		}
-		k++
+		if it.obstacle {
+			if best < 0 {
+				return engine.No
+			}
+			sawObstacle = true
+			over = append(over, m)
+			continue
+		}
+		if !sawObstacle {
+			sc := q.sp.cutScore(b, it.b)
+			if sc == 0 {
+				q.use(it.owner)
+				return engine.Yes
+			}
+			if sc < bestScore {
+				best, bestScore = len(over), sc
+			}
+		}
+		over = append(over, m)
 	}
-	if k == len(q.seq) {
+	if best < 0 {
 		if q.endOK {
 			return engine.Yes
 		}
 		return engine.No
 	}
-	it := q.seq[k]
-	if it.obstacle {
-		return engine.No
-	}
+	it := q.seq[over[best]]
 	q.ops--
 	if q.ops < 0 {
 		return engine.Unknown
 	}
-	if !q.usedSet[it.owner] {
-		q.usedSet[it.owner] = true
-		q.used = append(q.used, it.owner)
-	}
+	q.use(it.owner)
+	rest := make([]int, 0, len(over)-1)
+	rest = append(rest, over[:best]...)
+	rest = append(rest, over[best+1:]...)
 	res := engine.Yes
 	for _, p := range q.sp.boxMinus(b, it.b) {
-		switch q.dfs(p, k+1) {
+		switch q.dfs(p, rest) {
 		case engine.No:
 			return engine.No
 		case engine.Unknown:
@@ -256,6 +303,29 @@ func (q *question) dfs(b box, k int) engine.Tri {
 		}
 	}
 	return res
+}
+
+// cutScore rates subtracting a from b: 0 when a contains b; otherwise
+// 16 per dimension a constrains and b does not (a thin slice of b), plus
+// one per dimension where b sticks out of a.
+func (sp *space) cutScore(b, a box) int {
+	score := 0
+	i := 0
+	for _, y := range a {
+		for i < len(b) && b[i].dim < y.dim {
+			i++
+		}
+		if i == len(b) || b[i].dim != y.dim {
+			if !sp.dims[y.dim].univ.subsetOf(y.c) {
+				score += 17
+			}
+			continue
+		}
+		if !b[i].c.subsetOf(y.c) {
+			score++
+		}
+	}
+	return score
 }
 
 // strict returns a copy of s for proofs that must not depend on opaque atoms:

@@ -205,6 +205,19 @@ func (s ivset) subsetOf(t ivset) bool {
 }
 
 func (s ivset) overlaps(t ivset) bool {
+	if len(s) < len(t) {
+		s, t = t, s
+	}
+	if len(s) > 8 && len(t) <= 4 {
+		// Binary search each of t's few intervals in the long list s.
+		for _, x := range t {
+			i := sort.Search(len(s), func(i int) bool { return s[i].hi.cmp(x.lo) >= 0 })
+			if i < len(s) && s[i].lo.cmp(x.hi) <= 0 {
+				return true
+			}
+		}
+		return false
+	}
 	i, j := 0, 0
 	for i < len(s) && j < len(t) {
 		if s[i].hi.cmp(t[j].lo) < 0 {
@@ -358,7 +371,7 @@ func (s strset) sample() (string, bool) {
 	}
 	for i := 0; ; i++ {
 		c := "x" + strings.Repeat("z", i)
-		if !s.has(c) {
+		if s.has(c) {
 			return c, true
 		}
 	}
