@@ -73,11 +73,17 @@ func (l *linter) order() {
 	}
 	l.catchAllNotLast(en, catchAll)
 	l.missingCatchAll(en, catchAll)
+	var unknown []int // policies that may be enabled with an unknown set
+	for i := 0; i < n; i++ {
+		if l.sets[i] == nil && en[i] != enOff {
+			unknown = append(unknown, i)
+		}
+	}
 	for i := 0; i < n; i++ {
 		if l.sets[i] == nil || en[i] != enOn || shadowed[i] || !l.egress[i].known {
 			continue
 		}
-		l.redundant(i, en, ov[i])
+		l.redundant(i, en, ov[i], unknown)
 	}
 }
 
@@ -289,7 +295,7 @@ func (s *Set) optimistic() *Set { return s.strict(true) }
 // redundant reports policy i when removing it changes no decision: every
 // flow that reaches it is decided the same way by the first later policy
 // that matches it, or by the no-match behaviour.
-func (l *linter) redundant(i int, en []int, ov []int) {
+func (l *linter) redundant(i int, en []int, ov, unknown []int) {
 	ps := l.in.Policies
 	s := l.sets[i]
 	me := l.egress[i]
@@ -311,7 +317,20 @@ func (l *linter) redundant(i int, en []int, ov []int) {
 	}
 	// Later ones: the same decision removes flows, a different (or unknown)
 	// one that can match a remaining flow refutes redundancy.
-	for j := i + 1; j < len(ps); j++ {
+	// Only the overlapping ones and those with unknown expressions matter.
+	var later []int
+	for _, j := range ov {
+		if j > i {
+			later = append(later, j)
+		}
+	}
+	for _, j := range unknown {
+		if j > i {
+			later = append(later, j)
+		}
+	}
+	slices.Sort(later)
+	for _, j := range later {
 		if en[j] == enOff {
 			continue
 		}
@@ -320,9 +339,6 @@ func (l *linter) redundant(i int, en []int, ov []int) {
 			if !same {
 				steps = append(steps, step{j, l.an.Universe(), true})
 			}
-			continue
-		}
-		if _, found := slices.BinarySearch(ov, j); len(l.sets[j].boxes) == 0 || !found {
 			continue
 		}
 		switch {
@@ -358,13 +374,13 @@ func (l *linter) redundant(i int, en []int, ov []int) {
 	if ans != engine.Yes {
 		return
 	}
-	var later []int
+	var deciders []int
 	for _, j := range q.used {
 		if j > i {
-			later = append(later, j)
+			deciders = append(deciders, j)
 		}
 	}
-	slices.Sort(later)
+	slices.Sort(deciders)
 	possibly := false
 	var involved []int
 	for _, st := range steps {
@@ -375,16 +391,16 @@ func (l *linter) redundant(i int, en []int, ov []int) {
 	}
 	by := ""
 	switch {
-	case len(later) > 0 && endOK:
-		by = fmt.Sprintf("later policy %s or, for flows no policy matches, the no-match behaviour", refs(ps, later))
-	case len(later) > 0:
-		by = fmt.Sprintf("later policy %s", refs(ps, later))
+	case len(deciders) > 0 && endOK:
+		by = fmt.Sprintf("later policy %s or, for flows no policy matches, the no-match behaviour", refs(ps, deciders))
+	case len(deciders) > 0:
+		by = fmt.Sprintf("later policy %s", refs(ps, deciders))
 	default:
 		by = "the no-match behaviour (the account's only dedicated egress IP, or default egress without dedicated IPs)"
 	}
 	msg := fmt.Sprintf("removing it changes no decision: every flow it decides gets the same egress from %s; remove it, or change its egress if it should differ", by)
 	f := l.add(i, RuleRedundant, SeverityWarning, "", msg)
-	f.Covering = later
+	f.Covering = deciders
 	if possibly {
 		f.Possibly = true
 		f.Message = "possibly redundant (the analyser treats `matches`/$list conditions as opaque): " + msg
