@@ -198,6 +198,9 @@ type result struct {
 	stdout, stderr string
 	code           int
 	took           time.Duration
+	// cpu is the user+system CPU time of terraform and the provider it ran
+	// (the provider is reaped by terraform, so its usage is included).
+	cpu time.Duration
 }
 
 func (r result) String() string {
@@ -227,6 +230,9 @@ func (w *tf) run(extraEnv []string, args ...string) result {
 	start := time.Now()
 	err := c.Run()
 	r := result{args: args, stdout: so.String(), stderr: se.String(), took: time.Since(start)}
+	if ps := c.ProcessState; ps != nil {
+		r.cpu = ps.UserTime() + ps.SystemTime()
+	}
 	var ee *exec.ExitError
 	switch {
 	case err == nil:
