@@ -44,7 +44,11 @@ cp examples/demo/*.tf "$work/"
 cd "$work"
 
 echo "==> terraform apply (the plan validates the policy list before anything is written)"
-terraform apply -auto-approve -no-color -compact-warnings 2>&1 | grep -vE '^(│ |╷|╵)?\s*$' | sed -n '/Warning: Provider development overrides/,/^$/!p'
+if ! terraform apply -auto-approve -no-color -compact-warnings >"$work/apply.log" 2>&1; then
+  cat "$work/apply.log" >&2; exit 1
+fi
+grep -E '^  # |^Plan:|Creation complete|^Apply complete|^- ' "$work/apply.log" | grep -v 'development overrides' || true
+echo "    (full output: $work/apply.log)"
 
 echo
 echo "==> where traffic leaves Cloudflare (data.cfegress_egress_matrix)"
@@ -54,12 +58,34 @@ echo "==> decisions for a few users (provider::cfegress::decide)"
 terraform output -raw decisions
 echo
 echo "==> the egress rules now in the (emulated) account"
-curl -fsS "$url/__emulator/accounts/$account/rules" | python3 -m json.tool 2>/dev/null | grep -E '"(name|precedence|traffic|ipv4|ipv6|ipv4_fallback)"' || true
+rules=$(curl -fsS "$url/__emulator/accounts/$account/rules")
+if command -v python3 >/dev/null; then
+  printf '%s' "$rules" | python3 -c '
+import json, sys
+for r in json.load(sys.stdin)["result"]:
+    eg = ((r.get("rule_settings") or {}).get("egress") or {})
+    how = "dedicated %s / %s, fallback %s" % (eg.get("ipv4"), eg.get("ipv6"), eg.get("ipv4_fallback")) if eg.get("ipv4") else "default egress (shared pool)"
+    print("  %6d  %-38s %s\n          traffic: %s" % (r["precedence"], r["name"], how, r.get("traffic", "")))'
+else
+  printf '%s\n' "$rules"
+fi
 echo
 echo "==> simulated Network Session Log records (emulator, same engine)"
-curl -fsS -X POST "$url/__emulator/accounts/$account/sessions" -H 'Content-Type: application/json' \
-  --data @"$root/examples/demo/flows.json"
-echo
+sessions=$(curl -fsS -X POST "$url/__emulator/accounts/$account/sessions" -H 'Content-Type: application/json' \
+  --data @"$root/examples/demo/flows.json")
+if command -v python3 >/dev/null; then
+  printf '%s' "$sessions" | python3 -c '
+import json, sys
+keys = ["Email", "IngressColoName", "OriginIP", "EgressRuleName", "EgressColoName", "EgressIP"]
+for rec in json.load(sys.stdin)["result"]:
+    print("  " + "  ".join("%s=%s" % (k, json.dumps(rec[k])) for k in keys))'
+else
+  printf '%s\n' "$sessions"
+fi
 echo "==> a second plan changes nothing:"
 terraform plan -detailed-exitcode -no-color >/dev/null 2>&1 && echo "    no changes" || echo "    (plan reported changes or failed: run terraform plan in $work)"
+echo
+echo "==> a list with mistakes is stopped before any API call (examples/demo/mistake, terraform validate):"
+mkdir -p "$work/mistake" && cp "$root/examples/demo/mistake/main.tf" "$work/mistake/"
+(cd "$work/mistake" && terraform validate -no-color 2>&1 | grep -E '^(Error|Warning):|^  with |^[A-Z].*\.$' | grep -v 'development overrides' | sed 's/^/    /') || true
 echo "==> API calls the emulator served: $(curl -fsS "$url/__emulator/stats" | grep -oE '"requests": *[0-9]+' || true)"

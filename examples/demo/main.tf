@@ -99,8 +99,15 @@ output "egress_matrix" {
   value = data.cfegress_egress_matrix.this.text
 }
 
+locals {
+  decisions = { for who, flow in local.users :
+    who => provider::cfegress::decide(cfegress_egress_policies.this.policies, local.dedicated_ips, flow)
+  }
+}
+
 output "decisions" {
-  value = join("\n", [for who, flow in local.users :
-    format("%-36s -> %s", who, jsonencode(provider::cfegress::decide(cfegress_egress_policies.this.policies, local.dedicated_ips, flow)))
+  value = join("\n", [for who, d in local.decisions :
+    format("%-36s %-14s %-36s leaves %s as %s (geo %s)", who, d.outcome, d.policy == null ? "-" : d.policy,
+    coalesce(d.egress_colo, "-"), coalesce(d.egress_ip, "the shared pool"), coalesce(d.geo_country, "-"))
   ])
 }
