@@ -24,8 +24,9 @@ type dim struct {
 
 // space registers dimensions; sets built in one space can be compared.
 type space struct {
-	dims   []dim
-	byName map[string]int
+	dims     []dim
+	byName   map[string]int
+	defaults []pval // a point of the universe, per dimension
 }
 
 func newSpace() *space { return &space{byName: map[string]int{}} }

@@ -220,6 +220,8 @@ func TestLintRules(t *testing.T) {
 		{name: "missing_catch_all required", in: inv(Input{CatchAll: CatchAllRequired, Policies: []Policy{
 			pol("https", `net.dst.port == 443`, nrt),
 		}}), want: []string{"-1:missing_catch_all:error"}},
+		{name: "empty list: nothing recommended", in: inv(Input{})},
+		{name: "empty list: a catch-all is required", in: inv(Input{CatchAll: CatchAllRequired}), want: []string{"-1:missing_catch_all:error"}},
 		{name: "missing_catch_all off", in: inv(Input{CatchAll: CatchAllOff, Policies: []Policy{
 			pol("https", `net.dst.port == 443`, nrt),
 		}})},

@@ -41,25 +41,7 @@ func (l *linter) order() {
 	for i := range ps {
 		en[i] = l.enabled(i)
 	}
-	// Prefilter: the policies whose hull overlaps each policy's hull.
-	ov := make([][]int, n)
-	for i := 0; i < n; i++ {
-		if l.sets[i] == nil || en[i] == enOff || len(l.sets[i].boxes) == 0 {
-			continue
-		}
-		for j := i + 1; j < n; j++ {
-			if l.sets[j] == nil || en[j] == enOff || len(l.sets[j].boxes) == 0 {
-				continue
-			}
-			if boxOverlap(l.sets[i].hull, l.sets[j].hull) {
-				ov[i] = append(ov[i], j)
-				ov[j] = append(ov[j], i)
-			}
-		}
-	}
-	for i := range ov {
-		slices.Sort(ov[i])
-	}
+	ov := l.overlaps(en)
 
 	shadowed := make([]bool, n)
 	catchAll := make([]engine.Tri, n) // Yes: certain, Unknown: possibly, No
@@ -128,6 +110,7 @@ func (l *linter) shadowed(i int, en []int, ov []int) bool {
 	}
 	build := func(strict bool) *question {
 		q := l.an.newQuestion()
+		q.seq = make([]item, 0, len(cands)+8)
 		for _, j := range cands {
 			sj := l.sets[j]
 			if strict {
@@ -242,7 +225,16 @@ func (l *linter) missingCatchAll(en []int, catchAll []engine.Tri) {
 		mode = CatchAllRecommended
 	}
 	ps := l.in.Policies
-	if mode == CatchAllOff || len(ps) == 0 {
+	if mode == CatchAllOff {
+		return
+	}
+	if len(ps) == 0 {
+		// Nothing to attach a warning to, and an empty list is a choice;
+		// but "required" asked for a catch-all.
+		if mode == CatchAllRequired {
+			l.add(-1, RuleMissingCatchAll, SeverityError, "",
+				"the list has no egress policies, so all traffic leaves from the account's dedicated egress IP nearest the user's colo: add a catch-all policy (traffic = `net.protocol in {\"tcp\" \"udp\"}`), or set catch_all = \"recommended\"")
+		}
 		return
 	}
 	var on []int
@@ -352,6 +344,7 @@ func (l *linter) redundant(i int, en []int, ov, unknown []int) {
 	}
 	build := func(strict bool) *question {
 		q := l.an.newQuestion()
+		q.seq = make([]item, 0, len(steps)+8)
 		for _, st := range steps {
 			set := st.set
 			if strict {
@@ -405,4 +398,76 @@ func (l *linter) redundant(i int, en []int, ov, unknown []int) {
 		f.Possibly = true
 		f.Message = "possibly redundant (the analyser treats `matches`/$list conditions as opaque): " + msg
 	}
+}
+
+// overlaps returns, per policy, the other analysable, possibly enabled
+// policies whose hulls overlap its hull (sorted). Policies whose hulls
+// constrain the destination IP are paired by a sweep over their address
+// ranges, so disjoint CIDRs cost nothing; the others are tested against all.
+func (l *linter) overlaps(en []int) [][]int {
+	n := len(l.sets)
+	ov := make([][]int, n)
+	live := func(i int) bool { return l.sets[i] != nil && en[i] != enOff && len(l.sets[i].boxes) > 0 }
+	check := func(i, j int) {
+		if boxOverlap(l.sets[i].hull, l.sets[j].hull) {
+			ov[i] = append(ov[i], j)
+			ov[j] = append(ov[j], i)
+		}
+	}
+	type span struct {
+		lo, hi u128
+		i      int
+	}
+	var v4, v6 []span
+	var free []int // no destination-IP bound
+	dst, hasDst := l.an.sp.byName["net.dst.ip"]
+	for i := 0; i < n; i++ {
+		if !live(i) {
+			continue
+		}
+		c, ok := cons{}, false
+		if hasDst {
+			c, ok = l.sets[i].hull.get(dst)
+		}
+		if !ok {
+			free = append(free, i)
+			continue
+		}
+		if len(c.v4) > 0 {
+			v4 = append(v4, span{c.v4[0].lo, c.v4[len(c.v4)-1].hi, i})
+		}
+		if len(c.v6) > 0 {
+			v6 = append(v6, span{c.v6[0].lo, c.v6[len(c.v6)-1].hi, i})
+		}
+	}
+	pairs := map[[2]int]bool{}
+	for _, list := range [][]span{v4, v6} {
+		slices.SortFunc(list, func(a, b span) int { return a.lo.cmp(b.lo) })
+		for x, a := range list {
+			for y := x + 1; y < len(list) && list[y].lo.cmp(a.hi) <= 0; y++ {
+				i, j := min(a.i, list[y].i), max(a.i, list[y].i)
+				if !pairs[[2]int{i, j}] {
+					pairs[[2]int{i, j}] = true
+					check(i, j)
+				}
+			}
+		}
+	}
+	for x, i := range free {
+		for _, j := range free[x+1:] {
+			check(i, j)
+		}
+		for j := 0; j < n; j++ {
+			if live(j) && j != i {
+				if _, isFree := slices.BinarySearch(free, j); !isFree {
+					check(i, j)
+				}
+			}
+		}
+	}
+	for i := range ov {
+		slices.Sort(ov[i])
+		ov[i] = slices.Compact(ov[i])
+	}
+	return ov
 }

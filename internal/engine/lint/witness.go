@@ -166,49 +166,61 @@ func (q *question) witness(b box, k int) engine.Tri {
 // items that catch it.
 func (q *question) probe(b box, k int) engine.Tri {
 	sp := q.sp
-	n := len(sp.dims)
-	p := make([]pval, n)
-	for d := 0; d < n; d++ {
-		c, ok := b.get(d)
-		if !ok {
-			c = sp.dims[d].univ
-		}
+	p := append([]pval(nil), sp.defaultPoint()...)
+	for _, x := range b {
 		var v pval
-		if c.kind == kArr {
-			v, ok = pickArr(c, cons{})
+		var ok bool
+		if x.c.kind == kArr {
+			v, ok = pickArr(x.c, cons{})
 		} else {
-			v, ok = pick(c, cons{})
+			v, ok = pick(x.c, cons{})
 		}
 		if !ok {
 			return engine.Unknown
 		}
-		p[d] = v
+		p[x.dim] = v
 	}
 	// Walk the sequence; when a subtract item catches the point, move the
-	// point out of it along one dimension where b allows it, and retry.
-	// tried guards against cycling: each dimension is moved at most once
-	// per item.
+	// point out of it along one dimension where b allows it and walk on.
+	// A move may put the point into an item already passed, so a walk that
+	// ends (at an obstacle or the end) re-checks the items before the last
+	// move. tried guards against cycling: each dimension is moved at most
+	// once per item.
 	type move struct{ item, dim int }
 	tried := map[move]bool{}
-	for round := 0; round < 32; round++ {
-		hit := -1
-		for m := k; m < len(q.seq); m++ {
+	first := func(from, to int) int {
+		for m := from; m < to; m++ {
 			q.scans--
 			if pointIn(p, q.seq[m].b) {
-				hit = m
-				break
+				return m
 			}
 		}
-		if hit < 0 {
-			if q.endOK {
-				return engine.Unknown
+		return -1
+	}
+	pos := k // items before pos were passed before the last move
+	for round := 0; round < 32; round++ {
+		hit := first(pos, len(q.seq))
+		end := hit
+		if end < 0 {
+			end = len(q.seq)
+		}
+		if hit < 0 || q.seq[hit].obstacle {
+			if h := first(k, min(pos, end)); h >= 0 {
+				hit = h
+			} else if hit < 0 {
+				if q.endOK {
+					return engine.Unknown
+				}
+				return engine.No
+			} else {
+				return engine.No
 			}
-			return engine.No
 		}
 		it := q.seq[hit]
 		if it.obstacle {
 			return engine.No
 		}
+		pos = hit + 1
 		moved := false
 		for _, x := range it.b {
 			if x.c.kind == kArr || tried[move{hit, x.dim}] {
@@ -236,4 +248,20 @@ func (q *question) probe(b box, k int) engine.Tri {
 		}
 	}
 	return engine.Unknown
+}
+
+// defaultPoint returns a point of the universe (cached; dimensions only
+// grow).
+func (sp *space) defaultPoint() []pval {
+	for d := len(sp.defaults); d < len(sp.dims); d++ {
+		u := sp.dims[d].univ
+		var v pval
+		if u.kind == kArr {
+			v, _ = pickArr(u, cons{})
+		} else {
+			v, _ = pick(u, cons{})
+		}
+		sp.defaults = append(sp.defaults, v)
+	}
+	return sp.defaults
 }
