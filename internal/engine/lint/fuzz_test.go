@@ -396,7 +396,7 @@ func FuzzLintOrder(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r := &rnd{b: data}
 		n := 2 + r.n(4)
-		var ps []Policy
+		var ps, real []Policy // what Lint sees, and the truth
 		var ms []engine.Matcher
 		for i := 0; i < n; i++ {
 			src := genExpr(r, 2)
@@ -404,7 +404,24 @@ func FuzzLintOrder(f *testing.F) {
 			if err != nil {
 				return
 			}
-			ps = append(ps, pol(fmt.Sprint("p", i), src, egresses[r.n(3)]))
+			e := egresses[r.n(3)]
+			if r.n(6) == 0 {
+				e = ded("203.0.113.1", "2001:db8:1::/64", "") // the no-match egress with one IP
+			}
+			truth := pol(fmt.Sprint("p", i), src, e)
+			if r.n(8) == 0 {
+				truth.Enabled = false
+			}
+			seen := truth
+			switch r.n(10) {
+			case 0:
+				seen.TrafficKnown, seen.Traffic = false, ""
+			case 1:
+				seen.EnabledKnown, seen.Enabled = false, false
+			case 2:
+				seen.FallbackKnown, seen.IPv4Fallback = false, ""
+			}
+			ps, real = append(ps, seen), append(real, truth)
 			ms = append(ms, p)
 		}
 		inv := testInv
@@ -423,7 +440,7 @@ func FuzzLintOrder(f *testing.F) {
 		// skip), -1 for no match, -2 when a match is Unknown.
 		decide := func(fl *engine.Flow, skip int) int {
 			for i, m := range ms {
-				if i == skip {
+				if i == skip || !real[i].Enabled {
 					continue
 				}
 				switch t, _ := m.Match(fl); t {
@@ -435,7 +452,7 @@ func FuzzLintOrder(f *testing.F) {
 			}
 			return -1
 		}
-		l := &linter{in: in}
+		l := &linter{in: Input{Policies: real, Inventory: inv, InventoryKnown: true}}
 		l.egress = make([]egressKey, len(ps))
 		for i := range ps {
 			l.egressRules(i)
@@ -454,6 +471,12 @@ func FuzzLintOrder(f *testing.F) {
 				for _, fl := range flows {
 					if decide(fl, -1) == fd.Index {
 						t.Fatalf("policy %d reported shadowed (%s) but decides flow %+v\n%s", fd.Index, fd.Message, *fl, srcs(ps))
+					}
+				}
+			case RuleCatchAllNotLast:
+				for _, fl := range flows {
+					if m, _ := ms[fd.Index].Match(fl); m == engine.No && !fd.Possibly {
+						t.Fatalf("policy %d reported a catch-all but does not match %+v\n%s", fd.Index, *fl, srcs(ps))
 					}
 				}
 			case RuleRedundant:
