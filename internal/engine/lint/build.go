@@ -31,9 +31,8 @@ type space struct {
 
 func newSpace() *space { return &space{byName: map[string]int{}} }
 
-var (
-	errTooComplex = errors.New("expression too complex to analyse")
-)
+// ErrTooComplex: a policy's set would need more than maxBoxes boxes.
+var ErrTooComplex = errors.New("expression too complex to analyse")
 
 // maxBoxes bounds the size of one policy's set (a DNF blow-up such as
 // (a or b) and (c or d) and ... is cut off here).
@@ -145,7 +144,7 @@ func (sp *space) singleNeg(d int, c cons) fset {
 
 func (sp *space) and(a, b fset) (fset, error) {
 	if len(a)*len(b) > maxBoxes*4 {
-		return nil, errTooComplex
+		return nil, ErrTooComplex
 	}
 	var out fset
 	for _, x := range a {
@@ -157,7 +156,7 @@ func (sp *space) and(a, b fset) (fset, error) {
 	}
 	out = sp.simplify(out)
 	if len(out) > maxBoxes {
-		return nil, errTooComplex
+		return nil, ErrTooComplex
 	}
 	return out, nil
 }
@@ -168,7 +167,7 @@ func (sp *space) or(a, b fset) (fset, error) {
 	out = append(out, b...)
 	out = sp.simplify(out)
 	if len(out) > maxBoxes {
-		return nil, errTooComplex
+		return nil, ErrTooComplex
 	}
 	return out, nil
 }

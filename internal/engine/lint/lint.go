@@ -4,6 +4,35 @@
 // policies — shadowed policies, misplaced or missing catch-alls and
 // redundant policies — proved with set analysis over the flow space.
 //
+// # The analysis
+//
+// A policy (traffic AND identity AND device_posture) becomes a set of flows:
+// a union of boxes. A box constrains some dimensions: IP fields (v4 and v6
+// interval sets), ports and numbers (interval sets), strings (finite or
+// co-finite sets), array fields ("contains an element of R", "contains no
+// element of F" — exact for any finite array), and opaque atoms. Negation
+// is pushed down to the atoms. Domains follow the engine: net.protocol is tcp
+// or udp, net.dst.ip excludes 0.0.0.0 and :: (so both documented catch-all
+// idioms are catch-alls), ports are 1..65535, scalar strings are non-empty.
+//
+// `matches` regexes and `$list` references are opaque: each distinct atom is
+// an independent boolean dimension, so proofs stay sound; a finding whose
+// proof needs one (it fails once the atoms are erased) is a warning that
+// says "possibly". Coverage (B ⊆ A1 ∪ … ∪ Ak) is decided by depth-first box
+// subtraction, subtracting first the box that cuts least, after a cheap
+// search for a witness flow; each question has a work bound past which the
+// answer is Unknown ("could not decide", reported as cannot_analyse), never
+// a wrong one. The fuzz tests check all of this against the evaluator.
+//
+// # Unknown values and silencing
+//
+// Values unknown at plan time are never guessed: a policy whose expression
+// (or enabled flag) is unknown never proves anything, and order findings
+// that such a policy could invalidate are not reported. Findings are
+// silenced per policy by rule ID (Policy.LintIgnore); the list-level ones
+// (missing_catch_all, inventory_too_small) by the last policy's LintIgnore,
+// since the catch-all belongs there.
+//
 // It imports only the standard library and the engine packages.
 package lint
 

@@ -52,7 +52,7 @@ func (a *Analyzer) Universe() *Set { return a.newSet(universeSet) }
 
 // Compile returns the set of flows matched by the ANDed, already
 // type-checked expressions (a nil node matches everything). The error is
-// errTooComplex-like when the set would need too many boxes.
+// ErrTooComplex when the set would need too many boxes.
 func (a *Analyzer) Compile(nodes ...expr.Node) (*Set, error) {
 	acc := universeSet
 	for _, n := range nodes {
