@@ -120,9 +120,9 @@ func faultChain(t *testing.T, seed uint64, applies int, rep *faultReport) {
 	others := otherRules(w.emu)
 	base := w.emu.Stats().Requests
 	for k := 0; k < applies; k++ {
-		kind := changeKinds[(k+int(seed))%len(changeKinds)]
 		old := egressRules(w.emu)
-		ps = g.change(ps, kind)
+		var kind string
+		ps, kind = g.change(ps, changeKinds[(k+int(seed))%len(changeKinds)])
 		w.write(w.policiesConfig(ps))
 		w.emu.ClearHistory()
 		w.emu.SetFaults(faultsUnderTest)

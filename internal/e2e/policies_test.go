@@ -134,8 +134,10 @@ const (
 
 var changeKinds = []string{kindInsert, kindDelete, kindMove, kindEdit, kindReorder, kindMixed}
 
-// change applies one change of the given kind to ps (5 to 25 policies).
-func (g *gen) change(ps []pol, kind string) []pol {
+// change applies one change of the given kind to ps (5 to 25 policies) and
+// returns the kind it made (an insert into 25 policies deletes instead, a
+// delete from 5 inserts).
+func (g *gen) change(ps []pol, kind string) ([]pol, string) {
 	ps = slices.Clone(ps)
 	switch kind {
 	case kindInsert:
@@ -143,13 +145,13 @@ func (g *gen) change(ps []pol, kind string) []pol {
 			return g.change(ps, kindDelete)
 		}
 		k := g.r.IntN(len(ps) + 1)
-		return slices.Insert(ps, k, g.policy())
+		return slices.Insert(ps, k, g.policy()), kind
 	case kindDelete:
 		if len(ps) <= 5 {
 			return g.change(ps, kindInsert)
 		}
 		k := g.r.IntN(len(ps))
-		return slices.Delete(ps, k, k+1)
+		return slices.Delete(ps, k, k+1), kind
 	case kindMove:
 		from := g.r.IntN(len(ps))
 		to := g.r.IntN(len(ps) - 1)
@@ -158,7 +160,7 @@ func (g *gen) change(ps []pol, kind string) []pol {
 		}
 		p := ps[from]
 		ps = slices.Delete(ps, from, from+1)
-		return slices.Insert(ps, to, p)
+		return slices.Insert(ps, to, p), kind
 	case kindEdit:
 		k := g.r.IntN(len(ps))
 		p := &ps[k]
@@ -177,19 +179,19 @@ func (g *gen) change(ps []pol, kind string) []pol {
 		default:
 			p.Desc = fmt.Sprintf("edited %d", g.r.IntN(1000))
 		}
-		return ps
+		return ps, kind
 	case kindReorder:
 		// Shuffle a window of 3 to 6 policies.
 		n := min(len(ps), 3+g.r.IntN(4))
 		at := g.r.IntN(len(ps) - n + 1)
 		w := ps[at : at+n]
 		g.r.Shuffle(len(w), func(i, j int) { w[i], w[j] = w[j], w[i] })
-		return ps
+		return ps, kind
 	default: // mixed: 2 to 4 random changes of the simple kinds
 		for m := 2 + g.r.IntN(3); m > 0; m-- {
-			ps = g.change(ps, changeKinds[g.r.IntN(4)])
+			ps, _ = g.change(ps, changeKinds[g.r.IntN(4)])
 		}
-		return ps
+		return ps, kindMixed
 	}
 }
 

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"os"
+	"slices"
 	"testing"
 	"time"
 )
@@ -10,28 +11,32 @@ import (
 // goal < 5 s on this machine).
 const scaleN = 1000
 
-// applyScale applies scaleN policies and returns the working directory.
-func applyScale(t testing.TB) *tf {
+// applyScale applies scaleN policies and returns the working directory,
+// the generator and the policies.
+func applyScale(t testing.TB) (*tf, *gen, []pol) {
 	t.Helper()
 	w := newTF(t, emuOptions{Seed: 41, SeedRules: dnsRules()})
-	ps := newGen(41).list(scaleN)
+	g := newGen(41)
+	ps := g.list(scaleN)
 	w.write(w.policiesConfig(ps))
 	r := w.mustApply()
 	if d := compare(egressRules(w.emu), ps); !d.ok() {
 		t.Fatalf("after creating %d policies: %s", scaleN, d)
 	}
 	t.Logf("terraform apply creating %d policies took %v", scaleN, r.took.Round(time.Millisecond))
-	return w
+	return w, g, ps
 }
 
 // TestPlan1000 times `terraform plan` with 1,000 policies against the
 // emulator (refresh, validation of the whole list, plan) and counts its API
 // calls. It logs the time instead of asserting it (shared CI machines);
-// BenchmarkTerraformPlan1000 reports the same in `make bench`.
+// BenchmarkTerraformPlan1000 reports the same in `make bench`. Then it
+// inserts one policy in the middle and checks that `terraform apply` writes
+// exactly once.
 func TestPlan1000(t *testing.T) {
 	terraformPath(t)
 	t.Parallel()
-	w := applyScale(t)
+	w, g, ps := applyScale(t)
 	before := w.emu.Stats().Requests
 	r := w.plan()
 	if r.code != 0 {
@@ -42,6 +47,20 @@ func TestPlan1000(t *testing.T) {
 		scaleN, r.took.Round(time.Millisecond), r.cpu.Round(time.Millisecond), calls)
 	if calls > 2 {
 		t.Errorf("a no-change plan made %d API calls, want at most 2", calls)
+	}
+
+	ps = slices.Insert(ps, scaleN/2, g.policy())
+	w.write(w.policiesConfig(ps))
+	before, wrote := w.emu.Stats().Requests, writes(w.emu)
+	r = w.mustApply()
+	calls, wrote = w.emu.Stats().Requests-before, writes(w.emu)-wrote
+	t.Logf("terraform apply inserting one policy in the middle of %d: %v wall time, %v CPU, %d API calls, %d writes (goal: 1 write)",
+		scaleN, r.took.Round(time.Millisecond), r.cpu.Round(time.Millisecond), calls, wrote)
+	if wrote != 1 {
+		t.Errorf("inserting one policy wrote %d times, want 1", wrote)
+	}
+	if d := compare(egressRules(w.emu), ps); !d.ok() {
+		t.Errorf("after the insert: %s", d)
 	}
 }
 
@@ -57,7 +76,7 @@ func BenchmarkTerraformPlan1000(b *testing.B) {
 	if os.Getenv("TF_ACC") == "" {
 		b.Setenv("TF_ACC", "1") // terraformPath skips without it
 	}
-	w := applyScale(b)
+	w, _, _ := applyScale(b)
 	before := w.emu.Stats().Requests
 	var cpu time.Duration
 	b.ResetTimer()
