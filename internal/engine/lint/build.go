@@ -173,29 +173,44 @@ func (sp *space) or(a, b fset) (fset, error) {
 }
 
 // simplify drops boxes contained in another box and merges boxes that differ
-// in one scalar dimension only.
+// in one scalar dimension only (a few O(k²) passes, never more).
 func (sp *space) simplify(s fset) fset {
 	if len(s) <= 1 || len(s) > 4*maxBoxes {
 		return s
 	}
-	for changed := true; changed; {
-		changed = false
-		for i := 0; i < len(s) && !changed; i++ {
-			for j := 0; j < len(s) && !changed; j++ {
-				if i == j {
-					continue
-				}
-				if sp.boxSubset(s[i], s[j]) {
-					s = append(s[:i], s[i+1:]...)
-					changed = true
+	for pass := 0; pass < 3; pass++ {
+		changed := false
+		keep := make([]bool, len(s))
+		for i := range keep {
+			keep[i] = true
+		}
+		for i := range s {
+			for j := range s {
+				if i != j && keep[j] && sp.boxSubset(s[i], s[j]) {
+					keep[i], changed = false, true
 					break
 				}
+			}
+		}
+		out := s[:0]
+		for i, b := range s {
+			if keep[i] {
+				out = append(out, b)
+			}
+		}
+		s = out
+		for i := 0; i < len(s); i++ {
+			for j := i + 1; j < len(s); j++ {
 				if m, ok := sp.merge(s[i], s[j]); ok {
 					s[i] = m
 					s = append(s[:j], s[j+1:]...)
+					j--
 					changed = true
 				}
 			}
+		}
+		if !changed {
+			break
 		}
 	}
 	return s

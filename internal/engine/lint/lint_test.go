@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cfegress/terraform-provider-cfegress/internal/engine"
 )
@@ -407,5 +408,29 @@ func TestDeterministicOrder(t *testing.T) {
 		if first[i-1].Index > first[i].Index || (first[i-1].Index == first[i].Index && first[i-1].Rule > first[i].Rule) {
 			t.Fatalf("not ordered by index, rule: %s", dump(first))
 		}
+	}
+}
+
+// TestPathologicalIsBounded: expressions built to blow up the box count are
+// cut off quickly (cannot_analyse), never hang.
+func TestPathologicalIsBounded(t *testing.T) {
+	var ps []Policy
+	for i := 0; i < 20; i++ {
+		ps = append(ps, pol(fmt.Sprint("p", i), complexExpr(7+i%5), nrt))
+		ps = append(ps, pol(fmt.Sprint("q", i), "not("+complexExpr(6)+") or net.dst.port == "+fmt.Sprint(i+1), kix))
+	}
+	start := time.Now()
+	fs, _ := LintWithStats(Input{Policies: ps, Inventory: testInv, InventoryKnown: true})
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("took %v", d)
+	}
+	n := 0
+	for _, f := range fs {
+		if f.Rule == RuleCannotAnalyse {
+			n++
+		}
+	}
+	if n == 0 {
+		t.Fatalf("expected cannot_analyse findings:\n%s", dump(fs))
 	}
 }
