@@ -176,3 +176,34 @@ func TestWitnessAgreesWithSubtraction(t *testing.T) {
 		t.Fatalf("only %d findings", len(a))
 	}
 }
+
+// TestSmallBudgetIsHonest: with a tiny work bound Lint decides less, says so
+// (cannot_analyse), and every order finding it still makes is one it makes
+// with the full bound.
+func TestSmallBudgetIsHonest(t *testing.T) {
+	in := benchCorpus(300)
+	full, fst := LintWithStats(in)
+	in.Budget = 1
+	small, sst := LintWithStats(in)
+	if sst.Decided >= fst.Decided || fst.Decided != fst.Questions {
+		t.Fatalf("decided: full %d/%d, budget 1 %d/%d", fst.Decided, fst.Questions, sst.Decided, sst.Questions)
+	}
+	want := map[string]bool{}
+	for _, f := range full {
+		want[f.String()] = true
+	}
+	undecided := 0
+	for _, f := range small {
+		switch f.Rule {
+		case RuleCannotAnalyse:
+			undecided++
+		case RuleShadowed, RuleRedundant, RuleCatchAllNotLast, RuleMissingCatchAll:
+			if !want[f.String()] {
+				t.Errorf("finding only under the small budget: %s", f)
+			}
+		}
+	}
+	if undecided != sst.Questions-sst.Decided {
+		t.Errorf("%d cannot_analyse findings for %d undecided questions", undecided, sst.Questions-sst.Decided)
+	}
+}

@@ -20,6 +20,10 @@ type Analyzer struct {
 	Budget int
 
 	noWitness bool // tests: answer by subtraction alone
+	// total, when set, is the work (subtractions, overlap tests) left for
+	// all questions together: Lint sets it so that a list of pathological
+	// policies cannot add up.
+	total *[2]int
 }
 
 // NewAnalyzer returns an empty Analyzer.
@@ -177,6 +181,8 @@ func (a *Analyzer) CoveredByUnion(b *Set, as []*Set) engine.Tri {
 // "obstacle" box or the end? The walk is depth-first, so a witness flow
 // (answer No) is found without building the whole remainder.
 type question struct {
+	a       *Analyzer
+	start   [2]int // ops and scans at the start
 	sp      *space
 	seq     []item
 	ops     int // box subtractions left
@@ -196,7 +202,12 @@ type item struct {
 
 func (a *Analyzer) newQuestion() *question {
 	n := a.budget()
-	return &question{sp: a.sp, ops: n, scans: 64 * n, usedSet: map[int]bool{}, noWitness: a.noWitness}
+	sc := 64 * n
+	if a.total != nil {
+		n = max(min(n, a.total[0]), 0)
+		sc = max(min(sc, a.total[1]), 0)
+	}
+	return &question{a: a, sp: a.sp, ops: n, scans: sc, start: [2]int{n, sc}, usedSet: map[int]bool{}, noWitness: a.noWitness}
 }
 
 func (q *question) add(s *Set, owner int, obstacle bool) {
@@ -209,6 +220,12 @@ func (q *question) add(s *Set, owner int, obstacle bool) {
 // every item (No for a coverage question).
 func (q *question) run(bs fset, end engine.Tri) engine.Tri {
 	q.endOK = end == engine.Yes
+	if q.a.total != nil {
+		defer func() {
+			q.a.total[0] -= q.start[0] - max(q.ops, 0)
+			q.a.total[1] -= q.start[1] - max(q.scans, 0)
+		}()
+	}
 	// Cheap witnesses first: most questions are answered No.
 	for _, b := range bs {
 		if !q.noWitness && q.witness(b, 0) == engine.No {

@@ -189,6 +189,9 @@ func (q *question) probe(b box, k int) engine.Tri {
 	type move struct{ item, dim int }
 	tried := map[move]bool{}
 	first := func(from, to int) int {
+		if q.scans < 0 {
+			return -2
+		}
 		for m := from; m < to; m++ {
 			q.scans--
 			if pointIn(p, q.seq[m].b) {
@@ -200,12 +203,17 @@ func (q *question) probe(b box, k int) engine.Tri {
 	pos := k // items before pos were passed before the last move
 	for round := 0; round < 32; round++ {
 		hit := first(pos, len(q.seq))
+		if hit == -2 {
+			return engine.Unknown
+		}
 		end := hit
 		if end < 0 {
 			end = len(q.seq)
 		}
 		if hit < 0 || q.seq[hit].obstacle {
-			if h := first(k, min(pos, end)); h >= 0 {
+			if h := first(k, min(pos, end)); h == -2 {
+				return engine.Unknown
+			} else if h >= 0 {
 				hit = h
 			} else if hit < 0 {
 				if q.endOK {
