@@ -42,18 +42,18 @@ type badInputCase struct {
 	want string
 }
 
-// policyList wraps policies in `policies = [...]`, with a catch-all last.
-func policyList(ps ...string) string {
+// badInputList wraps policies in `policies = [...]`, with a catch-all last.
+func badInputList(ps ...string) string {
 	return "  policies = [\n    " + strings.Join(append(ps, `{ name = "rest", egress = { method = "default" } }`), ",\n    ") + ",\n  ]\n"
 }
 
-// trafficPolicy is a policy "web" with the given traffic expression.
-func trafficPolicy(traffic string) string {
+// badInputTraffic is a policy "web" with the given traffic expression.
+func badInputTraffic(traffic string) string {
 	return fmt.Sprintf(`{ name = "web", traffic = %q, egress = %s }`, traffic, badInputEgress)
 }
 
-// egressPolicy is a policy "web" on port 443 with the given egress.
-func egressPolicy(egress string) string {
+// badInputEgressPolicy is a policy "web" on port 443 with the given egress.
+func badInputEgressPolicy(egress string) string {
 	return `{ name = "web", traffic = "net.dst.port == 443", egress = ` + egress + ` }`
 }
 
@@ -66,7 +66,7 @@ func badInputCases() []badInputCase {
   account_id = %[2]q
   base_url   = %[3]q
 }`,
-			resource: policyList(trafficPolicy("net.dst.port == 443")),
+			resource: badInputList(badInputTraffic("net.dst.port == 443")),
 			want:     `(?s)api_token.*CLOUDFLARE_API_TOKEN`},
 		{name: "wrong token",
 			provider: `provider "cfegress" {
@@ -74,7 +74,7 @@ func badInputCases() []badInputCase {
   account_id = %[2]q
   base_url   = %[3]q
 }`,
-			resource: policyList(trafficPolicy("net.dst.port == 443")),
+			resource: badInputList(badInputTraffic("net.dst.port == 443")),
 			want:     `(?s)authentication failed.*check that api_token / CLOUDFLARE_API_TOKEN is a valid, unexpired Cloudflare API token`},
 		{name: "token with whitespace",
 			provider: `provider "cfegress" {
@@ -82,7 +82,7 @@ func badInputCases() []badInputCase {
   account_id = %[2]q
   base_url   = %[3]q
 }`,
-			resource: policyList(trafficPolicy("net.dst.port == 443")),
+			resource: badInputList(badInputTraffic("net.dst.port == 443")),
 			want:     `(?s)token contains whitespace.*copy it again`},
 		{name: "unreachable base URL",
 			provider: `provider "cfegress" {
@@ -91,7 +91,7 @@ func badInputCases() []badInputCase {
   base_url    = "http://127.0.0.1:1"
   max_retries = 1
 }`,
-			resource: policyList(trafficPolicy("net.dst.port == 443")),
+			resource: badInputList(badInputTraffic("net.dst.port == 443")),
 			want:     `(?s)could not reach the Cloudflare API.*127\.0\.0\.1:1.*check network access and base_url`},
 		{name: "base URL not http",
 			provider: `provider "cfegress" {
@@ -99,17 +99,17 @@ func badInputCases() []badInputCase {
   account_id = %[2]q
   base_url   = "ftp://api.example.com"
 }`,
-			resource: policyList(trafficPolicy("net.dst.port == 443")),
+			resource: badInputList(badInputTraffic("net.dst.port == 443")),
 			want:     `(?s)base_url "ftp://api.example.com" is not an http\(s\) URL like https://api.cloudflare.com/client/v4`},
 		{name: "missing account ID",
 			provider: `provider "cfegress" {
   api_token = %[1]q
   base_url  = %[3]q
 }`,
-			resource: policyList(trafficPolicy("net.dst.port == 443")),
+			resource: badInputList(badInputTraffic("net.dst.port == 443")),
 			want:     `(?s)Missing account ID.*set account_id on the resource, account_id in the provider block, or the\s+CLOUDFLARE_ACCOUNT_ID`},
 		{name: "account the token does not own",
-			resource: `  account_id = "fedcba9876543210fedcba9876543210"` + "\n" + policyList(trafficPolicy("net.dst.port == 443")),
+			resource: `  account_id = "fedcba9876543210fedcba9876543210"` + "\n" + badInputList(badInputTraffic("net.dst.port == 443")),
 			want:     `(?s)Account fedcba9876543210fedcba9876543210: list rules: the API token is not allowed.*give the token the account permission "Zero Trust: Edit" on this account_id`},
 		{name: "requests_per_second zero",
 			provider: `provider "cfegress" {
@@ -118,7 +118,7 @@ func badInputCases() []badInputCase {
   base_url            = %[3]q
   requests_per_second = 0
 }`,
-			resource: policyList(trafficPolicy("net.dst.port == 443")),
+			resource: badInputList(badInputTraffic("net.dst.port == 443")),
 			want:     `(?s)requests_per_second.*at least 1`},
 		{name: "max_retries negative",
 			provider: `provider "cfegress" {
@@ -127,84 +127,84 @@ func badInputCases() []badInputCase {
   base_url    = %[3]q
   max_retries = -1
 }`,
-			resource: policyList(trafficPolicy("net.dst.port == 443")),
+			resource: badInputList(badInputTraffic("net.dst.port == 443")),
 			want:     `(?s)max_retries.*between 0 and 100`},
 
 		// IPs and CIDRs of the egress.
-		{name: "ipv4 out of range", resource: policyList(egressPolicy(`{ method = "dedicated", ipv4 = "203.0.113.300", ipv6 = "2001:db8:10::/64", ipv4_fallback = "203.0.113.20" }`)),
+		{name: "ipv4 out of range", resource: badInputList(badInputEgressPolicy(`{ method = "dedicated", ipv4 = "203.0.113.300", ipv6 = "2001:db8:10::/64", ipv4_fallback = "203.0.113.20" }`)),
 			want: `(?s)Invalid IPv4 address.*policies\[0\]\.egress\.ipv4.*not an IPv4 address`},
-		{name: "ipv4 given an IPv6 address", resource: policyList(egressPolicy(`{ method = "dedicated", ipv4 = "2001:db8::1", ipv6 = "2001:db8:10::/64", ipv4_fallback = "203.0.113.20" }`)),
+		{name: "ipv4 given an IPv6 address", resource: badInputList(badInputEgressPolicy(`{ method = "dedicated", ipv4 = "2001:db8::1", ipv6 = "2001:db8:10::/64", ipv4_fallback = "203.0.113.20" }`)),
 			want: `(?s)Invalid IPv4 address.*policies\[0\]\.egress\.ipv4`},
-		{name: "ipv6 range not a /64", resource: policyList(egressPolicy(`{ method = "dedicated", ipv4 = "203.0.113.10", ipv6 = "2001:db8:10::/48", ipv4_fallback = "203.0.113.20" }`)),
+		{name: "ipv6 range not a /64", resource: badInputList(badInputEgressPolicy(`{ method = "dedicated", ipv4 = "203.0.113.10", ipv6 = "2001:db8:10::/48", ipv4_fallback = "203.0.113.20" }`)),
 			want: `(?s)Invalid IPv6 range.*policies\[0\]\.egress\.ipv6.*/48`},
-		{name: "ipv6 range without prefix length", resource: policyList(egressPolicy(`{ method = "dedicated", ipv4 = "203.0.113.10", ipv6 = "2001:db8:10::", ipv4_fallback = "203.0.113.20" }`)),
+		{name: "ipv6 range without prefix length", resource: badInputList(badInputEgressPolicy(`{ method = "dedicated", ipv4 = "203.0.113.10", ipv6 = "2001:db8:10::", ipv4_fallback = "203.0.113.20" }`)),
 			want: `(?s)Invalid IPv6 range.*policies\[0\]\.egress\.ipv6`},
-		{name: "ipv6 range given an IPv4 CIDR", resource: policyList(egressPolicy(`{ method = "dedicated", ipv4 = "203.0.113.10", ipv6 = "203.0.113.0/24", ipv4_fallback = "203.0.113.20" }`)),
+		{name: "ipv6 range given an IPv4 CIDR", resource: badInputList(badInputEgressPolicy(`{ method = "dedicated", ipv4 = "203.0.113.10", ipv6 = "203.0.113.0/24", ipv4_fallback = "203.0.113.20" }`)),
 			want: `(?s)Invalid IPv6 range.*policies\[0\]\.egress\.ipv6`},
-		{name: "fallback not an address", resource: policyList(egressPolicy(`{ method = "dedicated", ipv4 = "203.0.113.10", ipv6 = "2001:db8:10::/64", ipv4_fallback = "nrt-backup" }`)),
+		{name: "fallback not an address", resource: badInputList(badInputEgressPolicy(`{ method = "dedicated", ipv4 = "203.0.113.10", ipv6 = "2001:db8:10::/64", ipv4_fallback = "nrt-backup" }`)),
 			want: `(?s)Invalid IPv4 address.*policies\[0\]\.egress\.ipv4_fallback`},
-		{name: "fallback in the same colo", resource: policyList(egressPolicy(`{ method = "dedicated", ipv4 = "203.0.113.10", ipv6 = "2001:db8:10::/64", ipv4_fallback = "203.0.113.11" }`)),
+		{name: "fallback in the same colo", resource: badInputList(badInputEgressPolicy(`{ method = "dedicated", ipv4 = "203.0.113.10", ipv6 = "2001:db8:10::/64", ipv4_fallback = "203.0.113.11" }`)),
 			want: web + `: fallback in the same colo`},
-		{name: "missing fallback", resource: policyList(egressPolicy(`{ method = "dedicated", ipv4 = "203.0.113.10", ipv6 = "2001:db8:10::/64" }`)),
+		{name: "missing fallback", resource: badInputList(badInputEgressPolicy(`{ method = "dedicated", ipv4 = "203.0.113.10", ipv6 = "2001:db8:10::/64" }`)),
 			want: `(?s)` + web + `: dedicated egress without its IPs.*ipv4_fallback`},
-		{name: "fallback equals primary", resource: policyList(egressPolicy(`{ method = "dedicated", ipv4 = "203.0.113.10", ipv6 = "2001:db8:10::/64", ipv4_fallback = "203.0.113.10" }`)),
+		{name: "fallback equals primary", resource: badInputList(badInputEgressPolicy(`{ method = "dedicated", ipv4 = "203.0.113.10", ipv6 = "2001:db8:10::/64", ipv4_fallback = "203.0.113.10" }`)),
 			want: web + `: fallback (equal to the primary IPv4|in the same colo)`},
-		{name: "dedicated without ipv4", resource: policyList(egressPolicy(`{ method = "dedicated", ipv6 = "2001:db8:10::/64", ipv4_fallback = "203.0.113.20" }`)),
+		{name: "dedicated without ipv4", resource: badInputList(badInputEgressPolicy(`{ method = "dedicated", ipv6 = "2001:db8:10::/64", ipv4_fallback = "203.0.113.20" }`)),
 			want: `(?s)` + web + `: dedicated egress without its IPs.*ipv4`},
-		{name: "default with IPs", resource: policyList(egressPolicy(`{ method = "default", ipv4 = "203.0.113.10" }`)),
+		{name: "default with IPs", resource: badInputList(badInputEgressPolicy(`{ method = "default", ipv4 = "203.0.113.10" }`)),
 			want: web + `: default egress with IPs`},
-		{name: "unknown method", resource: policyList(egressPolicy(`{ method = "dedicate" }`)),
+		{name: "unknown method", resource: badInputList(badInputEgressPolicy(`{ method = "dedicate" }`)),
 			want: `(?s)policies\[0\]\.egress\.method.*value must be one of:.*"default".*"dedicated"`},
-		{name: "IP not in the inventory", resource: policyList(egressPolicy(`{ method = "dedicated", ipv4 = "198.51.100.7", ipv6 = "2001:db8:10::/64", ipv4_fallback = "203.0.113.20" }`)),
+		{name: "IP not in the inventory", resource: badInputList(badInputEgressPolicy(`{ method = "dedicated", ipv4 = "198.51.100.7", ipv6 = "2001:db8:10::/64", ipv4_fallback = "203.0.113.20" }`)),
 			want: `(?s)` + web + `: IP is not one of the account's dedicated egress IPs.*use one of them, or add it to dedicated_egress_ips`},
 
 		// Inventory.
 		{name: "unknown colo in the inventory",
-			resource: `  dedicated_egress_ips = [{ ipv4 = "203.0.113.10", ipv6_range = "2001:db8:10::/64", colo = "NTR" }]` + "\n" + policyList(),
+			resource: `  dedicated_egress_ips = [{ ipv4 = "203.0.113.10", ipv6_range = "2001:db8:10::/64", colo = "NTR" }]` + "\n" + badInputList(),
 			want:     `(?s)dedicated_egress_ips\[0\]\.colo.*NTR.*did you mean`},
 		{name: "bad IPv4 in the inventory",
-			resource: `  dedicated_egress_ips = [{ ipv4 = "203.0.113", ipv6_range = "2001:db8:10::/64", colo = "NRT" }]` + "\n" + policyList(),
+			resource: `  dedicated_egress_ips = [{ ipv4 = "203.0.113", ipv6_range = "2001:db8:10::/64", colo = "NRT" }]` + "\n" + badInputList(),
 			want:     `(?s)Invalid IPv4 address.*dedicated_egress_ips\[0\]\.ipv4`},
 		{name: "inventory range not a /64",
-			resource: `  dedicated_egress_ips = [{ ipv4 = "203.0.113.10", ipv6_range = "2001:db8:10::/56", colo = "NRT" }]` + "\n" + policyList(),
+			resource: `  dedicated_egress_ips = [{ ipv4 = "203.0.113.10", ipv6_range = "2001:db8:10::/56", colo = "NRT" }]` + "\n" + badInputList(),
 			want:     `(?s)Invalid IPv6 range.*dedicated_egress_ips\[0\]\.ipv6_range.*/56`},
 
 		// Expressions.
-		{name: "expression: unclosed set", resource: policyList(trafficPolicy("net.dst.port in {443")),
+		{name: "expression: unclosed set", resource: badInputList(badInputTraffic("net.dst.port in {443")),
 			want: `(?s)` + web + `: expression does not parse.*1:\d+.*fix the traffic expression`},
-		{name: "expression: unknown operator", resource: policyList(trafficPolicy("net.dst.port === 443")),
+		{name: "expression: unknown operator", resource: badInputList(badInputTraffic("net.dst.port === 443")),
 			want: `(?s)` + web + `: expression does not parse.*1:\d+.*fix the traffic expression`},
-		{name: "expression: dangling and", resource: policyList(trafficPolicy("net.dst.port == 443 and")),
+		{name: "expression: dangling and", resource: badInputList(badInputTraffic("net.dst.port == 443 and")),
 			want: `(?s)` + web + `: expression does not parse.*1:\d+.*fix the traffic expression`},
-		{name: "expression: unknown field", resource: policyList(trafficPolicy("net.dst.prot == 443")),
+		{name: "expression: unknown field", resource: badInputList(badInputTraffic("net.dst.prot == 443")),
 			want: `(?s)` + web + `: expression does not.*net\.dst\.prot.*fix the traffic expression`},
-		{name: "expression: string for a port", resource: policyList(trafficPolicy(`net.dst.port == "https"`)),
+		{name: "expression: string for a port", resource: badInputList(badInputTraffic(`net.dst.port == "https"`)),
 			want: `(?s)` + web + `: expression does not type-check.*fix the traffic expression`},
-		{name: "expression: bad IP", resource: policyList(trafficPolicy("net.dst.ip == 10.0.0.300")),
+		{name: "expression: bad IP", resource: badInputList(badInputTraffic("net.dst.ip == 10.0.0.300")),
 			want: `(?s)` + web + `: expression does not (parse|type-check).*10\.0\.0\.300.*fix the traffic expression`},
-		{name: "expression: bad CIDR", resource: policyList(trafficPolicy("net.dst.ip in {10.0.0.0/33}")),
+		{name: "expression: bad CIDR", resource: badInputList(badInputTraffic("net.dst.ip in {10.0.0.0/33}")),
 			want: `(?s)` + web + `: expression does not (parse|type-check).*10\.0\.0\.0/33.*fix the traffic expression`},
-		{name: "expression: port out of range", resource: policyList(trafficPolicy("net.dst.port == 70000")),
+		{name: "expression: port out of range", resource: badInputList(badInputTraffic("net.dst.port == 70000")),
 			want: `(?s)` + web + `: expression does not (parse|type-check).*70000.*fix the traffic expression`},
-		{name: "expression: bad regex", resource: policyList(trafficPolicy(`net.fqdn.host matches "(["`)),
+		{name: "expression: bad regex", resource: badInputList(badInputTraffic(`net.fqdn.host matches "(["`)),
 			want: `(?s)` + web + `: expression does not (parse|type-check).*invalid regular expression.*fix the traffic expression`},
-		{name: "expression: matches on a number", resource: policyList(trafficPolicy(`net.dst.port matches "44.*"`)),
+		{name: "expression: matches on a number", resource: badInputList(badInputTraffic(`net.dst.port matches "44.*"`)),
 			want: `(?s)` + web + `: expression does not type-check.*fix the traffic expression`},
-		{name: "expression: wrong element type in any()", resource: policyList(trafficPolicy("any(net.fqdn.domains[*] == 5)")),
+		{name: "expression: wrong element type in any()", resource: badInputList(badInputTraffic("any(net.fqdn.domains[*] == 5)")),
 			want: `(?s)` + web + `: expression does not type-check.*fix the traffic expression`},
-		{name: "expression: list reference without an ID", resource: policyList(trafficPolicy("net.dst.ip in $")),
+		{name: "expression: list reference without an ID", resource: badInputList(badInputTraffic("net.dst.ip in $")),
 			want: `(?s)` + web + `: expression does not parse.*1:\d+.*list UUID.*fix the traffic expression`},
-		{name: "expression: port range upside down", resource: policyList(trafficPolicy("net.dst.port in {900..800}")),
+		{name: "expression: port range upside down", resource: badInputList(badInputTraffic("net.dst.port in {900..800}")),
 			want: `(?s)` + web + `: expression does not (parse|type-check).*900.*fix the traffic expression`},
-		{name: "expression: unknown protocol", resource: policyList(trafficPolicy(`net.protocol == "sctp"`)),
+		{name: "expression: unknown protocol", resource: badInputList(badInputTraffic(`net.protocol == "sctp"`)),
 			want: `(?s)` + web + `: expression does not type-check.*sctp.*fix the traffic expression`},
-		{name: "expression: array field compared without any()", resource: policyList(trafficPolicy(`net.fqdn.domains == "example.com"`)),
+		{name: "expression: array field compared without any()", resource: badInputList(badInputTraffic(`net.fqdn.domains == "example.com"`)),
 			want: `(?s)` + web + `: expression does not type-check.*(any|in|\[\*\]).*fix the traffic expression`},
-		{name: "expression: field alone as a condition", resource: policyList(trafficPolicy("net.dst.port")),
+		{name: "expression: field alone as a condition", resource: badInputList(badInputTraffic("net.dst.port")),
 			want: `(?s)` + web + `: expression does not (parse|type-check).*fix the traffic expression`},
-		{name: "expression: identity field in an identity expression with a bad value", resource: policyList(`{ name = "web", identity = "identity.email == 5", egress = { method = "default" } }`),
+		{name: "expression: identity field in an identity expression with a bad value", resource: badInputList(`{ name = "web", identity = "identity.email == 5", egress = { method = "default" } }`),
 			want: `(?s)` + web + `: expression does not type-check.*fix the identity expression`},
-		{name: "expression: empty traffic", resource: policyList(trafficPolicy("")),
+		{name: "expression: empty traffic", resource: badInputList(badInputTraffic("")),
 			want: `(?s)Empty value.*policies\[0\]\.traffic.*leave the attribute out`},
 
 		// Order and names.
@@ -213,24 +213,24 @@ func badInputCases() []badInputCase {
     { name = "ssh", traffic = "net.dst.port == 22", egress = { method = "default" } },
   ]
 `, want: `(?s)Policy "everything" \(policies\[0\]\): catch-all is not the last policy.*move it to the end of the list`},
-		{name: "shadowed policy", resource: policyList(trafficPolicy("net.dst.port in {443 80}"),
+		{name: "shadowed policy", resource: badInputList(badInputTraffic("net.dst.port in {443 80}"),
 			`{ name = "https", traffic = "net.dst.port == 443", egress = { method = "default" } }`),
 			want: `(?s)Policy "https" \(policies\[1\]\): policy can never match.*move it above them, narrow them, or remove it`},
-		{name: "duplicate names", resource: policyList(trafficPolicy("net.dst.port == 22"), trafficPolicy("net.dst.port == 23")),
+		{name: "duplicate names", resource: badInputList(badInputTraffic("net.dst.port == 22"), badInputTraffic("net.dst.port == 23")),
 			want: `Policy "web" \(policies\[1\]\): duplicate policy name`},
-		{name: "empty name", resource: policyList(`{ name = "", traffic = "net.dst.port == 22", egress = { method = "default" } }`),
+		{name: "empty name", resource: badInputList(`{ name = "", traffic = "net.dst.port == 22", egress = { method = "default" } }`),
 			want: `(?s)Policy "" \(policies\[0\]\): empty policy name.*set name to a unique, non-empty string`},
 		{name: "missing catch-all when required", resource: `  catch_all = "required"
-  policies = [` + trafficPolicy("net.dst.port == 443") + `]
+  policies = [` + badInputTraffic("net.dst.port == 443") + `]
 `, want: `Egress policies: no catch-all at the bottom`},
-		{name: "catch_all mode unknown", resource: `  catch_all = "always"` + "\n" + policyList(trafficPolicy("net.dst.port == 443")),
+		{name: "catch_all mode unknown", resource: `  catch_all = "always"` + "\n" + badInputList(badInputTraffic("net.dst.port == 443")),
 			want: `(?s)catch_all.*value must be one of`},
-		{name: "lint_ignore unknown rule", resource: policyList(`{ name = "web", egress = { method = "default" }, lint_ignore = ["shadowing"] }`),
+		{name: "lint_ignore unknown rule", resource: badInputList(`{ name = "web", egress = { method = "default" }, lint_ignore = ["shadowing"] }`),
 			want: `(?s)policies\[0\]\.lint_ignore.*value must be one of`},
-		{name: "expect not met", resource: policyList(trafficPolicy("net.dst.port == 443")) +
+		{name: "expect not met", resource: badInputList(badInputTraffic("net.dst.port == 443")) +
 			`  expect = [{ flow = { ingress_colo = "LAX", destination_ip = "192.0.2.1", destination_port = 22, protocol = "tcp", source_country = "US" }, policy = "web" }]` + "\n",
 			want: `(?s)expect\[0\]: flow from LAX to 192.0.2.1:22.*expected policy "web" \(policies\[0\]\), but the flow is decided by policy "rest"`},
-		{name: "expect with an unknown ingress colo", resource: policyList(trafficPolicy("net.dst.port == 443")) +
+		{name: "expect with an unknown ingress colo", resource: badInputList(badInputTraffic("net.dst.port == 443")) +
 			`  expect = [{ flow = { ingress_colo = "XXX", destination_ip = "192.0.2.1" }, policy = "web" }]` + "\n",
 			want: `(?s)expect\[0\].*XXX`},
 	}
