@@ -27,6 +27,7 @@ type space struct {
 	dims     []dim
 	byName   map[string]int
 	defaults []pval // a point of the universe, per dimension
+	scratch  []pval // witness search's working point (equal to defaults between probes)
 }
 
 func newSpace() *space { return &space{byName: map[string]int{}} }

@@ -231,6 +231,11 @@ type linter struct {
 	egress  []egressKey // per policy
 	inv     invIndex
 	noMatch egressKey
+
+	// scratch buffers reused across questions
+	ints  []int
+	seq   []item
+	steps []step
 }
 
 func (l *linter) add(i int, rule string, sev Severity, attr, msg string) *Finding {

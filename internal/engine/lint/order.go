@@ -99,7 +99,8 @@ func (l *linter) shadowed(i int, en []int, ov []int) bool {
 			"the policy's expressions match no flow at all (they contradict each other), so it never applies: fix or remove it")
 		return true
 	}
-	var cands []int
+	cands := l.ints[:0]
+	defer func() { l.ints = cands[:0] }()
 	for _, j := range ov {
 		if j >= i {
 			break
@@ -110,7 +111,8 @@ func (l *linter) shadowed(i int, en []int, ov []int) bool {
 	}
 	build := func(strict bool) *question {
 		q := l.an.newQuestion()
-		q.seq = make([]item, 0, len(cands)+8)
+		q.seq = l.seq[:0]
+		defer func() { l.seq = q.seq[:0] }()
 		for _, j := range cands {
 			sj := l.sets[j]
 			if strict {
@@ -292,12 +294,8 @@ func (l *linter) redundant(i int, en []int, ov, unknown []int) {
 	s := l.sets[i]
 	me := l.egress[i]
 	endOK := me.same(l.noMatch)
-	type step struct {
-		j        int
-		set      *Set
-		obstacle bool
-	}
-	var steps []step
+	steps := l.steps[:0]
+	defer func() { l.steps = steps[:0] }()
 	// Earlier enabled policies take their flows first.
 	for _, j := range ov {
 		if j >= i {
@@ -310,7 +308,8 @@ func (l *linter) redundant(i int, en []int, ov, unknown []int) {
 	// Later ones: the same decision removes flows, a different (or unknown)
 	// one that can match a remaining flow refutes redundancy.
 	// Only the overlapping ones and those with unknown expressions matter.
-	var later []int
+	later := l.ints[:0]
+	defer func() { l.ints = later[:0] }()
 	for _, j := range ov {
 		if j > i {
 			later = append(later, j)
@@ -344,7 +343,8 @@ func (l *linter) redundant(i int, en []int, ov, unknown []int) {
 	}
 	build := func(strict bool) *question {
 		q := l.an.newQuestion()
-		q.seq = make([]item, 0, len(steps)+8)
+		q.seq = l.seq[:0]
+		defer func() { l.seq = q.seq[:0] }()
 		for _, st := range steps {
 			set := st.set
 			if strict {
@@ -470,4 +470,11 @@ func (l *linter) overlaps(en []int) [][]int {
 		ov[i] = slices.Compact(ov[i])
 	}
 	return ov
+}
+
+// step is one policy of a redundancy walk.
+type step struct {
+	j        int
+	set      *Set
+	obstacle bool
 }

@@ -166,7 +166,16 @@ func (q *question) witness(b box, k int) engine.Tri {
 // items that catch it.
 func (q *question) probe(b box, k int) engine.Tri {
 	sp := q.sp
-	p := append([]pval(nil), sp.defaultPoint()...)
+	// The point lives in a scratch copy of the default point; the dimensions
+	// set here are restored on return (no allocation per probe).
+	sp.defaultPoint()
+	p := sp.scratch
+	var touched []int
+	defer func() {
+		for _, d := range touched {
+			p[d] = sp.defaults[d]
+		}
+	}()
 	for _, x := range b {
 		var v pval
 		var ok bool
@@ -179,6 +188,7 @@ func (q *question) probe(b box, k int) engine.Tri {
 			return engine.Unknown
 		}
 		p[x.dim] = v
+		touched = append(touched, x.dim)
 	}
 	// Walk the sequence; when a subtract item catches the point, move the
 	// point out of it along one dimension where b allows it and walk on.
@@ -248,6 +258,7 @@ func (q *question) probe(b box, k int) engine.Tri {
 			}
 			tried[move{hit, x.dim}] = true
 			p[x.dim] = v
+			touched = append(touched, x.dim)
 			moved = true
 			break
 		}
@@ -270,6 +281,7 @@ func (sp *space) defaultPoint() []pval {
 			v, _ = pick(u, cons{})
 		}
 		sp.defaults = append(sp.defaults, v)
+		sp.scratch = append(sp.scratch, v)
 	}
 	return sp.defaults
 }
