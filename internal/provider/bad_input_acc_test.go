@@ -215,7 +215,7 @@ func badInputCases() []badInputCase {
 `, want: `(?s)Policy "everything" \(policies\[0\]\): catch-all is not the last policy.*move it to the end of the list`},
 		{name: "shadowed policy", resource: badInputList(badInputTraffic("net.dst.port in {443 80}"),
 			`{ name = "https", traffic = "net.dst.port == 443", egress = { method = "default" } }`),
-			want: `(?s)Policy "https" \(policies\[1\]\): policy can never match.*move it above them, narrow them, or remove it`},
+			want: `(?s)Policy "https" \(policies\[1\]\): policy can never match.*policy\s+"web"\s+\(#0\)\s+before\s+it\s+already\s+matches.*move\s+this\s+policy\s+above\s+it`},
 		{name: "duplicate names", resource: badInputList(badInputTraffic("net.dst.port == 22"), badInputTraffic("net.dst.port == 23")),
 			want: `Policy "web" \(policies\[1\]\): duplicate policy name`},
 		{name: "empty name", resource: badInputList(`{ name = "", traffic = "net.dst.port == 22", egress = { method = "default" } }`),

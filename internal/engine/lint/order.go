@@ -76,6 +76,20 @@ func policyRef(ps []Policy, i int) string {
 	return fmt.Sprintf("#%d", i)
 }
 
+// policiesRef is refs with the noun: `policy "a" (#1)` or
+// `policies "a" (#1), "b" (#2)`.
+func policiesRef(ps []Policy, idx []int) string {
+	return verb(len(idx), "policy ", "policies ") + refs(ps, idx)
+}
+
+// verb picks the singular or plural form for n things.
+func verb(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
 func refs(ps []Policy, idx []int) string {
 	var s []string
 	for _, i := range idx {
@@ -144,12 +158,12 @@ func (l *linter) shadowed(i int, en []int, ov []int) bool {
 	}
 	if possibly {
 		f := l.add(i, RuleShadowed, SeverityWarning, "traffic",
-			fmt.Sprintf("possibly shadowed: policy %s before it match every flow it matches, if the `matches`/$list conditions they share behave alike (the analyser treats them as opaque); reorder, narrow the earlier policies, or remove this one", refs(ps, used)))
+			fmt.Sprintf("possibly shadowed: %s before it %s every flow it matches, if the `matches`/$list conditions they share behave alike (the analyser treats them as opaque); reorder, narrow the earlier %s, or remove this one", policiesRef(ps, used), verb(len(used), "matches", "match"), verb(len(used), "policy", "policies")))
 		f.Possibly, f.Covering = true, used
 		return true // redundant would only repeat this
 	}
 	f := l.add(i, RuleShadowed, SeverityError, "traffic",
-		fmt.Sprintf("no flow can reach it: policy %s before it match every flow it matches; move it above them, narrow them, or remove it", refs(ps, used)))
+		fmt.Sprintf("no flow can reach it: %s before it already %s every flow it matches; move this policy above %s, narrow %s, or remove this one", policiesRef(ps, used), verb(len(used), "matches", "match"), verb(len(used), "it", "them"), verb(len(used), "it", "them")))
 	f.Covering = used
 	return true
 }
@@ -209,12 +223,12 @@ func (l *linter) catchAllNotLast(en []int, catchAll []engine.Tri) {
 		}
 		if catchAll[i] == engine.Unknown {
 			f := l.add(i, RuleCatchAllNotLast, SeverityWarning, "traffic",
-				fmt.Sprintf("possibly a catch-all (if its `matches`/$list conditions are always true) that is not the last enabled policy: %s after it would never match; move it to the end of the list", refs(ps, after)))
+				fmt.Sprintf("possibly a catch-all (if its `matches`/$list conditions are always true) that is not the last enabled policy: %s after it would never match; move it to the end of the list", policiesRef(ps, after)))
 			f.Possibly, f.Covering = true, after
 			continue
 		}
 		f := l.add(i, RuleCatchAllNotLast, SeverityError, "traffic",
-			fmt.Sprintf("a catch-all (it matches every flow) that is not the last enabled policy: %s after it never match; move it to the end of the list or narrow its expression", refs(ps, after)))
+			fmt.Sprintf("a catch-all (it matches every flow) that is not the last enabled policy: %s after it can never match; move it to the end of the list or narrow its expression", policiesRef(ps, after)))
 		f.Covering = after
 	}
 }
