@@ -44,6 +44,7 @@ type mbb struct {
 type faultReport struct {
 	mu                               sync.Mutex
 	applies, firstFailed, reapplied2 int
+	outages                          int
 	div                              divergence
 	othersChanged, perpetualDiffs    int
 	plansChecked                     int
@@ -55,9 +56,10 @@ type faultReport struct {
 // TestFaultsConverge: 100 terraform applies of randomly changed policy
 // lists (5 to 25 policies: inserts, deletes, moves, edits, reorders, mixed)
 // under injected 429s with Retry-After, 5xx, latency, dropped connections
-// and writes whose response is lost, in 4 independent chains run in
-// parallel (most of the time is spent waiting for Retry-After and
-// backoff). After each apply (re-applied once when it fails) the account's
+// and writes whose response is lost, in 4 independent chains run
+// concurrently (most of the time is spent waiting for Retry-After and
+// backoff). About twice per chain the API goes down half way through an
+// apply, which must fail and be repaired by the re-apply. After each apply (re-applied once when it fails) the account's
 // egress rules must equal the configuration: none orphaned, duplicated,
 // wrongly ordered or with the wrong content, and the DNS rules untouched.
 // Every 5th apply is followed by a plan that must show no change.
@@ -78,14 +80,17 @@ func TestFaultsConverge(t *testing.T) {
 		rep.byKind[k] = &mbb{}
 	}
 	start := time.Now()
-	t.Run("chains", func(t *testing.T) {
-		for c := 0; c < chains; c++ {
-			t.Run(fmt.Sprint(c), func(t *testing.T) {
-				t.Parallel()
-				faultChain(t, uint64(c+1), perChain, rep)
-			})
-		}
-	})
+	// The chains run concurrently (goroutines, not t.Parallel, whose limit
+	// is GOMAXPROCS: they mostly wait for Retry-After and backoff).
+	var wg sync.WaitGroup
+	for c := 0; c < chains; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t.Run(fmt.Sprintf("chain%d", c), func(t *testing.T) { faultChain(t, uint64(c+1), perChain, rep) })
+		}()
+	}
+	wg.Wait()
 	took := time.Since(start)
 	var kinds []string
 	for _, k := range changeKinds {
@@ -97,9 +102,9 @@ func TestFaultsConverge(t *testing.T) {
 		fs = append(fs, fmt.Sprintf("%s=%d", k, v))
 	}
 	sort.Strings(fs)
-	t.Logf("%d applies in %v (%d chains in parallel): %d first applies failed and were re-applied, %d re-applies failed; "+
+	t.Logf("%d applies in %v (%d chains in parallel): %d first applies failed (%d of them in a forced API outage after their first write) and were re-applied, %d re-applies failed; "+
 		"%d API requests, faults injected %v; divergence after apply: %s; DNS rules changed %d times; %d/%d follow-up plans showed changes\n  make-before-break:\n  %s",
-		rep.applies, took.Round(time.Second), chains, rep.firstFailed, rep.reapplied2, rep.requests, fs, rep.div.String(), rep.othersChanged,
+		rep.applies, took.Round(time.Second), chains, rep.firstFailed, rep.outages, rep.reapplied2, rep.requests, fs, rep.div.String(), rep.othersChanged,
 		rep.perpetualDiffs, rep.plansChecked, strings.Join(kinds, "\n  "))
 	for _, k := range []string{kindInsert, kindDelete, kindMove, kindEdit} {
 		if m := rep.byKind[k]; m.misrouted != 0 {
@@ -126,10 +131,25 @@ func faultChain(t *testing.T, seed uint64, applies int, rep *faultReport) {
 		w.write(w.policiesConfig(ps))
 		w.emu.ClearHistory()
 		w.emu.SetFaults(faultsUnderTest)
+		// About twice per chain, for changes of several writes, the API goes
+		// down (every request 5xx) after the apply's first write, so the
+		// apply fails half way and the re-apply (under the usual faults)
+		// must converge from what it left.
+		outage := (kind == kindReorder || kind == kindMixed) && k%4 == 0
+		var stopOutage func() bool
+		if outage {
+			stopOutage = outageAfter(w.emu, writes(w.emu)+1)
+		}
 		r := w.apply()
 		first, second := r.code != 0, false
+		if outage {
+			// Counted when it broke the apply (a change of one write is
+			// complete before the outage begins).
+			outage = stopOutage() && first
+		}
 		if first {
 			t.Logf("apply %d (%s) failed, re-applying: %s", k, kind, errorLines(r.stderr))
+			w.emu.SetFaults(faultsUnderTest)
 			r = w.apply()
 			if second = r.code != 0; second {
 				t.Errorf("apply %d (%s): the re-apply failed too:\n%s", k, kind, r)
@@ -165,6 +185,9 @@ func faultChain(t *testing.T, seed uint64, applies int, rep *faultReport) {
 		if first {
 			rep.firstFailed++
 		}
+		if outage {
+			rep.outages++
+		}
 		if second {
 			rep.reapplied2++
 		}
@@ -195,6 +218,36 @@ func faultChain(t *testing.T, seed uint64, applies int, rep *faultReport) {
 		rep.faults[k] += v
 	}
 	rep.mu.Unlock()
+}
+
+// outageAfter makes every API request of emu fail with a 5xx once it has
+// answered `after` writes in total. The returned stop ends the watch and
+// reports whether the outage began.
+func outageAfter(emu *emulator.Emulator, after int) (stop func() bool) {
+	done := make(chan struct{})
+	began := make(chan bool, 1)
+	go func() {
+		tick := time.NewTicker(2 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				began <- false
+				return
+			case <-tick.C:
+				if writes(emu) >= after {
+					emu.SetFaults(emulator.Faults{Rate5xx: 1})
+					<-done
+					began <- true
+					return
+				}
+			}
+		}
+	}()
+	return func() bool {
+		close(done)
+		return <-began
+	}
 }
 
 // errorLines keeps the "Error:" lines of terraform's stderr.
