@@ -174,7 +174,7 @@ func unknownColoError(code string) error {
 	}
 	var s []sug
 	for _, co := range c.colos {
-		if d := editDistance(q, co.Code); d <= 2 {
+		if d := EditDistance(q, co.Code); d <= 2 {
 			s = append(s, sug{co.Code, d})
 		}
 	}
@@ -230,9 +230,11 @@ func NewColoSet(codes ...string) (ColoSet, error) {
 	return s, nil
 }
 
-// editDistance is the optimal-string-alignment distance: insertions,
-// deletions, substitutions and adjacent transpositions cost 1 (NTR -> NRT is 1).
-func editDistance(a, b string) int {
+// EditDistance is the optimal-string-alignment distance: insertions,
+// deletions, substitutions and adjacent transpositions cost 1 (NTR -> NRT is
+// 1). Every "did you mean" suggestion of the project (colo codes, expression
+// fields, attribute names) uses it.
+func EditDistance(a, b string) int {
 	ra, rb := []rune(a), []rune(b)
 	n, m := len(ra), len(rb)
 	d := make([][]int, n+1)

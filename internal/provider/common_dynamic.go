@@ -340,31 +340,11 @@ func rejectUnknownAttrs(m map[string]dv, allowed []string) error {
 func closest(s string, candidates []string) string {
 	best, bestD := "", 4
 	for _, c := range candidates {
-		if d := editDistance(s, c); d < bestD {
+		if d := engine.EditDistance(s, c); d < bestD {
 			best, bestD = c, d
 		}
 	}
 	return best
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := prev[j-1]
-			if a[i-1] != b[j-1] {
-				c++
-			}
-			cur[j] = min(c, prev[j]+1, cur[j-1]+1)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // rootValue turns any framework value (typed, custom or dynamic) into the

@@ -5,6 +5,8 @@ import (
 	"regexp/syntax"
 	"strconv"
 	"strings"
+
+	"github.com/cfegress/terraform-provider-cfegress/internal/engine"
 )
 
 // ParseAndCheck parses src and type-checks it. An empty source returns (nil, nil).
@@ -356,7 +358,7 @@ func convert(fi FieldInfo, v *Value, inSet, cidrOK bool) error {
 func closestField(name string) string {
 	best, bestD := "", 1<<30
 	for _, f := range FieldNames() {
-		d := levenshtein(name, f)
+		d := engine.EditDistance(name, f)
 		// Prefer a field that only differs by a [*]/.x placement or case.
 		if strings.EqualFold(name, f) {
 			d = 0
@@ -369,24 +371,4 @@ func closestField(name string) string {
 		return ""
 	}
 	return best
-}
-
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := 1
-			if a[i-1] == b[j-1] {
-				c = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
