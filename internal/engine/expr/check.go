@@ -117,11 +117,16 @@ func check(n Node, inAny bool) error {
 			}
 			return nil
 		}
+		// Convert every element before reporting the first error: the
+		// printer sorts set elements, so stopping half way would make what
+		// Check leaves behind depend on the order the user wrote.
+		var first error
 		for i := range n.Set {
-			if err := convert(fi, &n.Set[i], true, true); err != nil {
-				return err
+			if err := convert(fi, &n.Set[i], true, true); err != nil && first == nil {
+				first = err
 			}
 		}
+		return first
 	case *InList:
 		fi, err := lookup(n.Field)
 		if err != nil {
