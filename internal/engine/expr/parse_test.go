@@ -2,6 +2,7 @@ package expr
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -179,20 +180,42 @@ func TestParseErrors(t *testing.T) {
 }
 
 func TestParseDepthLimit(t *testing.T) {
-	src := ""
-	for i := 0; i < 500; i++ {
-		src += "("
+	wrap := func(open, inner, close string, n int) string {
+		return strings.Repeat(open, n) + inner + strings.Repeat(close, n)
 	}
-	src += "net.dst.port == 1"
-	for i := 0; i < 500; i++ {
-		src += ")"
+	for _, c := range []struct {
+		name, src string
+		ok        bool
+	}{
+		{"redundant parentheses are not depth", wrap("(", "net.dst.port == 1", ")", 500), true},
+		{"parentheses past the parser's bound", wrap("(", "net.dst.port == 1", ")", 1000), false},
+		{"not nested past the tree bound", wrap("not(", "net.dst.port == 1", ")", 300), false},
+		{"! nested past the tree bound", strings.Repeat("!", 300) + "net.dst.port == 1", false},
+		{"and/or alternating past the tree bound", wrap("net.dst.port == 1 or (net.dst.port == 2 and (", "net.dst.port == 3", "))", 120), false},
+		{"within the limit", "((((net.dst.port == 1))))", true},
+	} {
+		_, err := Parse(c.src)
+		if c.ok && err != nil {
+			t.Errorf("%s: %v", c.name, err)
+		}
+		if !c.ok && (err == nil || !contains(err.Error(), "nested too deeply")) {
+			t.Errorf("%s: err = %v, want nested too deeply", c.name, err)
+		}
 	}
-	if _, err := Parse(src); err == nil || !contains(err.Error(), "nested too deeply") {
-		t.Fatalf("deep nesting: err = %v", err)
-	}
-	// Within the limit it parses.
-	if _, err := Parse("((((net.dst.port == 1))))"); err != nil {
-		t.Fatal(err)
+	// Regression (FuzzParse): what parses must parse again once printed,
+	// although the printer spells `!x` as `not(x)` and adds parentheses
+	// around an "and" inside an "or".
+	for _, src := range []string{
+		strings.Repeat("!", maxDepth-1) + "net.dst.port == 1",
+		wrap("net.dst.port == 1 or net.dst.port == 2 and (", "net.dst.port == 3", ")", maxDepth/2-1),
+	} {
+		n, err := Parse(src)
+		if err != nil {
+			t.Fatalf("%.40s...: %v", src, err)
+		}
+		if _, err := Parse(Format(n)); err != nil {
+			t.Fatalf("canonical form of %.40s... does not parse: %v", src, err)
+		}
 	}
 }
 

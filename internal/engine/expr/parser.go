@@ -6,8 +6,16 @@ import (
 	"strings"
 )
 
-// maxDepth bounds nesting so hostile input cannot exhaust the stack.
-const maxDepth = 200
+// maxDepth bounds how deeply and/or/not nest in the parsed expression, so
+// hostile input cannot exhaust the stack of anything that walks the tree.
+// maxSyntaxDepth bounds the parser's own recursion (parentheses and
+// not/! prefixes). It is well above 2*maxDepth because the canonical printer
+// may spell one level of the tree as two (`!x` as `not(x)`, `a or b and c`
+// as `a or (b and c)`): whatever parses must parse again once printed.
+const (
+	maxDepth       = 200
+	maxSyntaxDepth = 4*maxDepth + 8
+)
 
 // Parse parses a traffic, identity or device posture expression.
 //
@@ -46,7 +54,35 @@ func Parse(src string) (Node, error) {
 		}
 		return nil, p.errAt(t, `expected "and", "or" or end of expression`)
 	}
+	if deep := tooDeep(n, 1); deep != nil {
+		return nil, &Error{Pos: deep.Position(), Msg: "expression nested too deeply"}
+	}
 	return n, nil
+}
+
+// tooDeep returns the first node below n nested deeper than maxDepth
+// and/or/not levels (n itself at depth d), or nil.
+func tooDeep(n Node, d int) Node {
+	if d > maxDepth {
+		return n
+	}
+	switch x := n.(type) {
+	case *And:
+		for _, c := range x.X {
+			if deep := tooDeep(c, d+1); deep != nil {
+				return deep
+			}
+		}
+	case *Or:
+		for _, c := range x.X {
+			if deep := tooDeep(c, d+1); deep != nil {
+				return deep
+			}
+		}
+	case *Not:
+		return tooDeep(x.X, d+1)
+	}
+	return nil
 }
 
 type parser struct {
@@ -78,7 +114,7 @@ func (p *parser) isXor(t token) bool { return t.kind == tXor || isWord(t, "xor")
 
 func (p *parser) enter(t token) error {
 	p.depth++
-	if p.depth > maxDepth {
+	if p.depth > maxSyntaxDepth {
 		return &Error{Pos: t.pos, Msg: "expression nested too deeply"}
 	}
 	return nil
