@@ -459,17 +459,11 @@ func (r *egressPoliciesResource) Create(ctx context.Context, req resource.Create
 	}
 	timeout, d := plan.Timeouts.Create(ctx, defaultApplyTimeout)
 	resp.Diagnostics.Append(d...)
-	account := r.accountFor(plan.AccountID, &resp.Diagnostics)
-	client := r.client(&resp.Diagnostics)
-	policies, d := policiesFromList(ctx, plan.Policies)
-	resp.Diagnostics.Append(d...)
+	ctx, cancel, account, client, policies := r.startApply(ctx, plan, timeout, "creating", &resp.Diagnostics)
+	defer cancel()
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	ctx = tflog.SetField(ctx, "account_id", account)
-	tflog.Info(ctx, "creating egress policies", map[string]any{"policies": len(policies)})
 
 	res, err := reconcile.Apply(ctx, client, account, desiredOf(policies), r.applyOptions(ctx, true))
 	if err != nil {
@@ -495,19 +489,13 @@ func (r *egressPoliciesResource) Update(ctx context.Context, req resource.Update
 	}
 	timeout, d := plan.Timeouts.Update(ctx, defaultApplyTimeout)
 	resp.Diagnostics.Append(d...)
-	account := r.accountFor(plan.AccountID, &resp.Diagnostics)
-	client := r.client(&resp.Diagnostics)
-	policies, d := policiesFromList(ctx, plan.Policies)
-	resp.Diagnostics.Append(d...)
 	priorPolicies, d := policiesFromList(ctx, prior.Policies)
 	resp.Diagnostics.Append(d...)
+	ctx, cancel, account, client, policies := r.startApply(ctx, plan, timeout, "updating", &resp.Diagnostics)
+	defer cancel()
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	ctx = tflog.SetField(ctx, "account_id", account)
-	tflog.Info(ctx, "updating egress policies", map[string]any{"policies": len(policies)})
 
 	res, err := reconcile.Apply(ctx, client, account, desiredOf(policies), r.applyOptions(ctx, false))
 	if err != nil {
@@ -528,6 +516,22 @@ func (r *egressPoliciesResource) Update(ctx context.Context, req resource.Update
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+}
+
+// startApply gathers what Create and Update both need from the plan (the
+// account, the API client, the planned policies) and bounds ctx by the
+// operation's timeout. Problems go to diags; cancel is always safe to call.
+func (r *egressPoliciesResource) startApply(ctx context.Context, plan egressPoliciesModel, timeout time.Duration, verb string, diags *diag.Diagnostics) (context.Context, context.CancelFunc, string, cfapi.Client, []policyModel) {
+	account := r.accountFor(plan.AccountID, diags)
+	client := r.client(diags)
+	policies, d := policiesFromList(ctx, plan.Policies)
+	diags.Append(d...)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx = tflog.SetField(ctx, "account_id", account)
+	if !diags.HasError() {
+		tflog.Info(ctx, verb+" egress policies", map[string]any{"policies": len(policies)})
+	}
+	return ctx, cancel, account, client, policies
 }
 
 func (r *egressPoliciesResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
