@@ -450,10 +450,6 @@ type policyInput struct {
 	Unknown map[string]bool
 }
 
-// policyAttrs are the attributes a policy may carry that the engine reads.
-// Others (id, precedence, anything the resource adds) are ignored.
-var policyAttrs = []string{"name", "description", "enabled", "traffic", "identity", "device_posture", "egress", "lint_ignore"}
-
 // decodePolicies reads a list of policies as the resource's `policies`
 // attribute holds them. Unknown values are recorded, not errors.
 func decodePolicies(d dv) ([]policyInput, error) {

@@ -144,10 +144,6 @@ func semNull(k semKind) semStringValue {
 	return semStringValue{StringValue: types.StringNull(), kind: k}
 }
 
-func semUnknown(k semKind) semStringValue {
-	return semStringValue{StringValue: types.StringUnknown(), kind: k}
-}
-
 // semOptional maps "" to null (the API's "" and a null config are the same).
 func semOptional(k semKind, s string) semStringValue {
 	if s == "" {

@@ -58,25 +58,8 @@ func keyOfAddr(a netip.Addr) u128 {
 	return u128{hi, lo}
 }
 
-// addrOfKey is the inverse of keyOfAddr.
-func addrOfKey(k u128, v4 bool) netip.Addr {
-	if v4 {
-		x := uint32(k.lo)
-		return netip.AddrFrom4([4]byte{byte(x >> 24), byte(x >> 16), byte(x >> 8), byte(x)})
-	}
-	var b [16]byte
-	for i := 0; i < 8; i++ {
-		b[7-i] = byte(k.hi >> (8 * i))
-		b[15-i] = byte(k.lo >> (8 * i))
-	}
-	return netip.AddrFrom16(b)
-}
-
 // keyOfInt maps an int64 to a key preserving order.
 func keyOfInt(x int64) u128 { return u128{0, uint64(x) ^ (1 << 63)} }
-
-// intOfKey is the inverse of keyOfInt.
-func intOfKey(k u128) int64 { return int64(k.lo ^ (1 << 63)) }
 
 // ival is an inclusive interval of keys.
 type ival struct{ lo, hi u128 }
@@ -272,7 +255,7 @@ func (s strset) has(x string) bool {
 	return in != s.co
 }
 
-// sorted-list helpers
+// Sorted-list helpers.
 func sInter(a, b []string) []string {
 	var out []string
 	i, j := 0, 0
