@@ -248,8 +248,8 @@ func (w *tf) apply(extraEnv ...string) result {
 	return w.run(extraEnv, "apply", "-auto-approve", "-input=false")
 }
 
-func (w *tf) plan(extraEnv ...string) result {
-	return w.run(extraEnv, "plan", "-detailed-exitcode", "-input=false")
+func (w *tf) plan() result {
+	return w.run(nil, "plan", "-detailed-exitcode", "-input=false")
 }
 
 // mustApply applies and fails the test unless terraform succeeds.

@@ -51,7 +51,7 @@ func TestAccEgressPolicies_failedCreateAndUpdate(t *testing.T) {
 	qs := faultPolicies(4, "q")
 	changed := append(append(append([]testPolicy{}, qs[:4]...), ps[2:8]...), ps[0], ps[8])
 	body := func(p []testPolicy) string {
-		full := policiesConfig(env, p, "")
+		full := policiesConfig(env, p)
 		return full[len(env.ProviderBlock())+1:]
 	}
 	var createdBeforeFailure int
@@ -109,7 +109,7 @@ func TestAccEgressPolicies_retriesConverge(t *testing.T) {
 	changed := append([]testPolicy{ps[9]}, ps[:9]...)
 	changed = append(changed, testPolicy{name: "new", traffic: "net.dst.port == 4000", dedicated: true}, ps[10])
 	body := func(p []testPolicy) string {
-		full := policiesConfig(env, p, "")
+		full := policiesConfig(env, p)
 		return full[len(env.ProviderBlock())+1:]
 	}
 	faults := emulator.Faults{Rate429: 0.1, RetryAfter: -1, Rate5xx: 0.1, RateDrop: 0.05, RateLostResponse: 0.1}

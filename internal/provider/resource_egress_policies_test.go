@@ -28,12 +28,11 @@ type testPolicy struct {
 
 // policiesConfig renders a cfegress_egress_policies with the inventory
 // resources of env.
-func policiesConfig(env *accEnv, ps []testPolicy, extra string) string {
+func policiesConfig(env *accEnv, ps []testPolicy) string {
 	var b strings.Builder
 	b.WriteString(env.InventoryResources())
 	b.WriteString("resource \"cfegress_egress_policies\" \"this\" {\n")
 	fmt.Fprintf(&b, "  dedicated_egress_ips = %s\n", env.InventoryRefs())
-	b.WriteString(extra)
 	b.WriteString("  policies = [\n")
 	for _, p := range ps {
 		fmt.Fprintf(&b, "    {\n      name = %q\n", p.name)
@@ -69,7 +68,7 @@ func TestAccEgressPolicies_lifecycle(t *testing.T) {
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			{
-				Config: policiesConfig(env, ps, ""),
+				Config: policiesConfig(env, ps),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction(policiesAddr, plancheck.ResourceActionCreate),
 					plancheck.ExpectUnknownValue(policiesAddr, tfjsonpath.New("policies").AtSliceIndex(0).AtMapKey("id")),
@@ -95,7 +94,7 @@ func TestAccEgressPolicies_lifecycle(t *testing.T) {
 			},
 			// The emulator reformatted the expressions: no diff.
 			{
-				Config:           policiesConfig(env, ps, ""),
+				Config:           policiesConfig(env, ps),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
 			},
 			{
@@ -146,10 +145,10 @@ func TestAccEgressPolicies_update(t *testing.T) {
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
-			{Config: policiesConfig(env, ps, ""), Check: saveIDs},
+			{Config: policiesConfig(env, ps), Check: saveIDs},
 			{
 				PreConfig: w.start,
-				Config:    policiesConfig(env, withNew, ""),
+				Config:    policiesConfig(env, withNew),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction(policiesAddr, plancheck.ResourceActionUpdate),
 					expectPoliciesDiff{addr: policiesAddr, changed: []int{1}},
@@ -159,7 +158,7 @@ func TestAccEgressPolicies_update(t *testing.T) {
 			},
 			{
 				PreConfig: w.start,
-				Config:    policiesConfig(env, moved, ""),
+				Config:    policiesConfig(env, moved),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					// The moved policy keeps its ID; only its precedence is unknown.
 					plancheck.ExpectKnownValue(policiesAddr, tfjsonpath.New("policies").AtSliceIndex(0).AtMapKey("name"), knownvalue.StringExact("web")),
@@ -175,7 +174,7 @@ func TestAccEgressPolicies_update(t *testing.T) {
 			},
 			{
 				PreConfig: w.start,
-				Config:    policiesConfig(env, renamed, ""),
+				Config:    policiesConfig(env, renamed),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					expectPoliciesDiff{addr: policiesAddr, changed: []int{2}, removed: []int{2}},
 					plancheck.ExpectKnownValue(policiesAddr, tfjsonpath.New("policies").AtSliceIndex(2).AtMapKey("id"), knownvalue.NotNull()),
@@ -189,14 +188,14 @@ func TestAccEgressPolicies_update(t *testing.T) {
 			},
 			{
 				PreConfig: w.start,
-				Config:    policiesConfig(env, deleted, ""),
+				Config:    policiesConfig(env, deleted),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					expectPoliciesDiff{addr: policiesAddr, removed: []int{1}},
 				}},
 				Check: resource.ComposeAggregateTestCheckFunc(w.expect(1), namesAre(deleted)),
 			},
 			{
-				Config:           policiesConfig(env, deleted, ""),
+				Config:           policiesConfig(env, deleted),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
 			},
 		},
@@ -209,7 +208,7 @@ func TestAccEgressPolicies_drift(t *testing.T) {
 	env := newAccEnv(t)
 	env.needEmulator(t)
 	ps := basePolicies()
-	cfg := policiesConfig(env, ps, "")
+	cfg := policiesConfig(env, ps)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
@@ -310,7 +309,7 @@ func TestAccEgressPolicies_unmanagedAndImport(t *testing.T) {
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			{
-				Config:      policiesConfig(env, basePolicies(), ""),
+				Config:      policiesConfig(env, basePolicies()),
 				ExpectError: regexp.MustCompile(`(?s)egress rules this configuration does not manage.*legacy partners.*terraform import\s+cfegress_egress_policies`),
 			},
 		},
@@ -323,7 +322,7 @@ func TestAccEgressPolicies_unmanagedAndImport(t *testing.T) {
 		Steps: []resource.TestStep{
 			{
 				PreConfig:          w.start,
-				Config:             policiesConfig(env, imported, ""),
+				Config:             policiesConfig(env, imported),
 				ResourceName:       policiesAddr,
 				ImportState:        true,
 				ImportStateId:      env.AccountID,
@@ -336,7 +335,7 @@ func TestAccEgressPolicies_unmanagedAndImport(t *testing.T) {
 				},
 			},
 			{
-				Config: policiesConfig(env, imported, ""),
+				Config: policiesConfig(env, imported),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					// Only config-only attributes change (dedicated_egress_ips).
 					plancheck.ExpectResourceAction(policiesAddr, plancheck.ResourceActionUpdate),
@@ -344,7 +343,7 @@ func TestAccEgressPolicies_unmanagedAndImport(t *testing.T) {
 				}},
 				Check: w.expect(0),
 			},
-			{Config: policiesConfig(env, imported, ""), ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}}},
+			{Config: policiesConfig(env, imported), ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}}},
 		},
 	})
 }
@@ -359,7 +358,7 @@ func TestAccEgressPolicies_adoptByName(t *testing.T) {
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
 			PreConfig: w.start,
-			Config:    policiesConfig(env, basePolicies(), ""),
+			Config:    policiesConfig(env, basePolicies()),
 			Check: resource.ComposeAggregateTestCheckFunc(w.expect(2), func(*terraform.State) error {
 				rules := env.EgressRules(t)
 				if len(rules) != 3 || rules[1].Name != "web" || rules[1].ID != env.Emu.Rules(env.AccountID)[1].ID {
@@ -387,16 +386,16 @@ func TestAccEgressPolicies_insertInto100(t *testing.T) {
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
-			{Config: policiesConfig(env, ps, "")},
+			{Config: policiesConfig(env, ps)},
 			{
 				PreConfig: w.start,
-				Config:    policiesConfig(env, ins, ""),
+				Config:    policiesConfig(env, ins),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					expectPoliciesDiff{addr: policiesAddr, changed: []int{50}},
 				}},
 				Check: w.expect(1),
 			},
-			{Config: policiesConfig(env, ins, ""), ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}}},
+			{Config: policiesConfig(env, ins), ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}}},
 		},
 	})
 }
@@ -452,7 +451,7 @@ func TestAccEgressPolicies_otherRulesUntouched(t *testing.T) {
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			{
-				Config: policiesConfig(env, ps, ""),
+				Config: policiesConfig(env, ps),
 				Check: func(*terraform.State) error {
 					rules := env.EgressRules(t)
 					// A DNS rule right at the midpoint between the first two
@@ -468,7 +467,7 @@ func TestAccEgressPolicies_otherRulesUntouched(t *testing.T) {
 			},
 			{
 				PreConfig: w.start,
-				Config:    policiesConfig(env, withNew, ""),
+				Config:    policiesConfig(env, withNew),
 				Check: resource.ComposeAggregateTestCheckFunc(w.expect(1), accountMatches(t, env, withNew), func(*terraform.State) error {
 					for _, r := range env.Emu.Rules(env.AccountID) {
 						if r.ID == dnsBefore.ID {
@@ -481,7 +480,7 @@ func TestAccEgressPolicies_otherRulesUntouched(t *testing.T) {
 					return fmt.Errorf("the DNS rule is gone")
 				}),
 			},
-			{Config: policiesConfig(env, withNew, ""), ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}}},
+			{Config: policiesConfig(env, withNew), ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}}},
 		},
 	})
 }
@@ -509,7 +508,7 @@ func TestAccEgressPolicies_denseImported(t *testing.T) {
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			{
-				Config:             policiesConfig(env, ps, ""),
+				Config:             policiesConfig(env, ps),
 				ResourceName:       policiesAddr,
 				ImportState:        true,
 				ImportStateId:      env.AccountID,
@@ -517,7 +516,7 @@ func TestAccEgressPolicies_denseImported(t *testing.T) {
 			},
 			{
 				PreConfig: w.start,
-				Config:    policiesConfig(env, withNew, ""),
+				Config:    policiesConfig(env, withNew),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectKnownValue(policiesAddr, tfjsonpath.New("policies").AtSliceIndex(0).AtMapKey("precedence"), knownvalue.Int64Exact(1)),
 					plancheck.ExpectUnknownValue(policiesAddr, tfjsonpath.New("policies").AtSliceIndex(1).AtMapKey("precedence")),
@@ -527,7 +526,7 @@ func TestAccEgressPolicies_denseImported(t *testing.T) {
 				// and rest up (create + 2 moves).
 				Check: resource.ComposeAggregateTestCheckFunc(w.expect(3), accountMatches(t, env, withNew)),
 			},
-			{Config: policiesConfig(env, withNew, ""), ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}}},
+			{Config: policiesConfig(env, withNew), ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}}},
 		},
 	})
 }

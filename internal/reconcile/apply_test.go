@@ -17,10 +17,11 @@ func pol(name string, port int) Desired {
 	return Desired{Name: name, Enabled: true, Traffic: fmt.Sprintf("net.dst.port in {%d}", port)}
 }
 
-func pols(prefix string, n int) []Desired {
+// pols builds n desired policies named p000, p001, ... on ports 1000+i.
+func pols(n int) []Desired {
 	out := make([]Desired, n)
 	for i := range out {
-		out[i] = pol(fmt.Sprintf("%s%03d", prefix, i), 1000+i)
+		out[i] = pol(fmt.Sprintf("p%03d", i), 1000+i)
 	}
 	return out
 }
@@ -82,7 +83,7 @@ func setup(t testing.TB, desired []Desired) (*fakeClient, []Desired) {
 
 func TestApplyNewListIsSpacedAndAvoidsOtherRules(t *testing.T) {
 	f := newFake(otherRule("", "dns", 2000))
-	res, err := Apply(ctx, f, "acc", pols("p", 3), Options{FailOnUnmanaged: true})
+	res, err := Apply(ctx, f, "acc", pols(3), Options{FailOnUnmanaged: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +104,7 @@ func TestApplyNewListIsSpacedAndAvoidsOtherRules(t *testing.T) {
 func TestApplyScenarios(t *testing.T) {
 	for _, n := range []int{10, 100, 500} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
-			base := pols("p", n)
+			base := pols(n)
 
 			t.Run("no-op is one call", func(t *testing.T) {
 				f, prior := setup(t, base)
@@ -191,7 +192,7 @@ func TestApplyScenarios(t *testing.T) {
 }
 
 func TestInsertsAtTheSameSpotSplitGapsThenRenumberFew(t *testing.T) {
-	f, prior := setup(t, pols("p", 20))
+	f, prior := setup(t, pols(20))
 	want := prior
 	total := 0
 	for k := 0; k < 15; k++ { // always right after p009: halves the gap each time
@@ -329,7 +330,7 @@ func TestCreateAdoptsByName(t *testing.T) {
 }
 
 func TestRenameKeepsIDByPriorState(t *testing.T) {
-	f, prior := setup(t, pols("p", 5))
+	f, prior := setup(t, pols(5))
 	want := append([]Desired(nil), prior...)
 	want[1].Name, want[3].Name = prior[3].Name, prior[1].Name // swap names only
 	res, err := Apply(ctx, f, "acc", want, Options{})
@@ -400,7 +401,7 @@ func TestFaults(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			f, prior := setup(t, pols("p", 10))
+			f, prior := setup(t, pols(10))
 			want := c.change(prior)
 			f.fault = c.fault
 			res, err := Apply(ctx, f, "acc", want, Options{})
@@ -447,7 +448,7 @@ func checkPartial(t testing.TB, f *fakeClient, res Result) {
 
 func TestErrorMidwayThenRetriedCreateAdopts(t *testing.T) {
 	f := newFake(otherRule("", "dns", 3000))
-	want := pols("p", 6)
+	want := pols(6)
 	f.fault = faultOn(4, "", faultFail)
 	res, err := Apply(ctx, f, "acc", want, Options{FailOnUnmanaged: true})
 	if err == nil {
@@ -489,7 +490,7 @@ func TestContextCanceledStopsWriting(t *testing.T) {
 		}
 		return faultNone
 	}
-	res, err := Apply(c, f, "acc", pols("p", 5), Options{})
+	res, err := Apply(c, f, "acc", pols(5), Options{})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v", err)
 	}
@@ -570,7 +571,7 @@ func TestWritesTable(t *testing.T) {
 				var prior []Desired
 				if dense {
 					var rules []cfapi.Rule
-					for i, d := range pols("p", n) {
+					for i, d := range pols(n) {
 						r := ruleFor(d, fmt.Sprintf("e%d", i), uint64(2*i+1))
 						rules = append(rules, r, otherRule(fmt.Sprintf("o%d", i), "other", uint64(2*i+2)))
 						d.ID = r.ID
@@ -579,7 +580,7 @@ func TestWritesTable(t *testing.T) {
 					f = newFake(rules...)
 					f.resetCounters()
 				} else {
-					f, prior = setup(t, pols("p", n))
+					f, prior = setup(t, pols(n))
 				}
 				want := s.change(prior)
 				res, err := Apply(ctx, f, "acc", want, Options{})
