@@ -73,7 +73,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "cfegress-emulator: unexpected argument %q\n", fs.Arg(0))
+		_, _ = fmt.Fprintf(stderr, "cfegress-emulator: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
 	if *token == "" {
@@ -90,27 +90,27 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	for name, r := range map[string]float64{"-fault-429-rate": *f429, "-fault-5xx-rate": *f5xx, "-fault-drop-rate": *fDrop, "-fault-lost-response-rate": *fLost} {
 		if r < 0 || r > 1 {
-			fmt.Fprintf(stderr, "cfegress-emulator: %s must be between 0 and 1, got %v\n", name, r)
+			_, _ = fmt.Fprintf(stderr, "cfegress-emulator: %s must be between 0 and 1, got %v\n", name, r)
 			return 2
 		}
 	}
 	n, win, err := parseRateLimit(*rateLimit)
 	if err != nil {
-		fmt.Fprintf(stderr, "cfegress-emulator: -rate-limit: %v\n", err)
+		_, _ = fmt.Fprintf(stderr, "cfegress-emulator: -rate-limit: %v\n", err)
 		return 2
 	}
 	cfg.RateLimit, cfg.RateWindow = n, win
 	if *invPath != "" {
 		inv, err := readInventory(*invPath)
 		if err != nil {
-			fmt.Fprintf(stderr, "cfegress-emulator: -inventory: %v\n", err)
+			_, _ = fmt.Fprintf(stderr, "cfegress-emulator: -inventory: %v\n", err)
 			return 2
 		}
 		cfg.Inventory = inv
 	}
 	emu, err := emulator.Load(cfg)
 	if err != nil {
-		fmt.Fprintf(stderr, "cfegress-emulator: -state: %v\n", err)
+		_, _ = fmt.Fprintf(stderr, "cfegress-emulator: -state: %v\n", err)
 		return 1
 	}
 	if *seedRules != "" {
@@ -121,16 +121,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if len(emu.Rules(acct)) == 0 {
 			data, err := os.ReadFile(*seedRules)
 			if err != nil {
-				fmt.Fprintf(stderr, "cfegress-emulator: -seed-rules: %v\n", err)
+				_, _ = fmt.Fprintf(stderr, "cfegress-emulator: -seed-rules: %v\n", err)
 				return 2
 			}
 			var rules []emulator.Rule
 			if err := json.Unmarshal(data, &rules); err != nil {
-				fmt.Fprintf(stderr, "cfegress-emulator: -seed-rules %s: not a JSON list of rules: %v\n", *seedRules, err)
+				_, _ = fmt.Fprintf(stderr, "cfegress-emulator: -seed-rules %s: not a JSON list of rules: %v\n", *seedRules, err)
 				return 2
 			}
 			if err := emu.SeedRules(acct, rules); err != nil {
-				fmt.Fprintf(stderr, "cfegress-emulator: -seed-rules %s: %v\n", *seedRules, err)
+				_, _ = fmt.Fprintf(stderr, "cfegress-emulator: -seed-rules %s: %v\n", *seedRules, err)
 				return 2
 			}
 		}
@@ -141,13 +141,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	url, err := emu.Start(*listen)
 	if err != nil {
-		fmt.Fprintf(stderr, "cfegress-emulator: %v\n", err)
+		_, _ = fmt.Fprintf(stderr, "cfegress-emulator: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "cfegress-emulator listening on %s\n", url)
+	// Diagnostics above and this announcement are best effort: if the
+	// stream is gone there is nowhere left to report that to.
+	_, _ = fmt.Fprintf(stdout, "cfegress-emulator listening on %s\n", url)
 	<-ctx.Done()
 	if err := emu.Close(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		fmt.Fprintf(stderr, "cfegress-emulator: shutting down: %v\n", err)
+		_, _ = fmt.Fprintf(stderr, "cfegress-emulator: shutting down: %v\n", err)
 		return 1
 	}
 	return 0

@@ -96,7 +96,7 @@ func TestRunServesAndStopsOnSignal(t *testing.T) {
 	go func() {
 		done <- run([]string{"-listen", "127.0.0.1:0", "-token", token, "-account", acct, "-inventory", inv,
 			"-seed-rules", seed, "-state", state, "-seed", "4", "-rate-limit", "100/60"}, pw, &errb)
-		pw.Close()
+		_ = pw.Close() // a PipeWriter's Close always returns nil
 	}()
 	line, err := bufio.NewReader(pr).ReadString('\n')
 	if err != nil {
@@ -119,7 +119,7 @@ func TestRunServesAndStopsOnSignal(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res.Body.Close()
+		_ = res.Body.Close() // only the status code is used
 		return res
 	}
 	ok := `{"name":"p","action":"egress","filters":["egress"],"traffic":"net.dst.port == 443","rule_settings":{"egress":{"ipv4":"192.0.2.1","ipv6":"2001:db8:1::/64","ipv4_fallback":"192.0.2.2"}}}`
@@ -139,7 +139,7 @@ func TestRunServesAndStopsOnSignal(t *testing.T) {
 		} `json:"result"`
 	}
 	_ = json.NewDecoder(res.Body).Decode(&env)
-	res.Body.Close()
+	_ = res.Body.Close()
 	if len(env.Result) != 2 || env.Result[0].ID != "dns-1" || env.Result[1].Name != "p" {
 		t.Fatalf("rules %+v", env.Result)
 	}

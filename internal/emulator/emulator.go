@@ -549,13 +549,13 @@ func writeFileAtomic(path string, data []byte) error {
 			_ = os.Remove(tmp)
 		}
 	}()
+	// A failed Close can mean the data never reached the disk, so its error
+	// is returned too (joined to the first failure on the error paths).
 	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("emulator: writing state file: %w", err)
+		return fmt.Errorf("emulator: writing state file: %w", errors.Join(err, f.Close()))
 	}
 	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("emulator: syncing state file: %w", err)
+		return fmt.Errorf("emulator: syncing state file: %w", errors.Join(err, f.Close()))
 	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("emulator: writing state file: %w", err)
@@ -564,9 +564,12 @@ func writeFileAtomic(path string, data []byte) error {
 		return fmt.Errorf("emulator: replacing state file: %w", err)
 	}
 	ok = true
+	// Syncing the directory (so the rename itself is durable) is best
+	// effort: the new file is complete and in place either way, and a
+	// read-only directory handle has nothing to flush on Close.
 	if d, err := os.Open(dir); err == nil {
 		_ = d.Sync()
-		d.Close()
+		_ = d.Close()
 	}
 	return nil
 }

@@ -22,7 +22,7 @@ func readSeedTable(t *testing.T) []seedRow {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer fh.Close()
+	defer func() { _ = fh.Close() }() // opened read-only
 	r := csv.NewReader(fh)
 	r.Comment = '#'
 	recs, err := r.ReadAll()

@@ -26,7 +26,11 @@ func TestTokenNeverLogged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer emu.Close()
+	defer func() {
+		if err := emu.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
 	var logs bytes.Buffer
 	ctx := tflogtest.RootLogger(context.Background(), &logs)
 	account := emulator.DefaultAccountID

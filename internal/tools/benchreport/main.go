@@ -31,7 +31,10 @@ func main() {
 	cmd.Stdout = &buf
 	cmd.Stderr = os.Stderr
 	err := cmd.Run()
-	os.Stdout.Write(buf.Bytes())
+	if _, werr := os.Stdout.Write(buf.Bytes()); werr != nil {
+		fmt.Fprintln(os.Stderr, "benchreport: writing the benchmark output:", werr)
+		os.Exit(1)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "benchreport: benchmarks failed:", err)
 		os.Exit(1)
