@@ -148,7 +148,8 @@ func benchPolicies(r *rand.Rand, n int) []Policy {
 
 var benchIngress = []string{"NRT", "KIX", "LAX", "FRA", "SIN", "GRU"}
 
-func benchFlows(r *rand.Rand, ps []Policy, k int, kind string) []*Flow {
+func benchFlows(tb testing.TB, r *rand.Rand, ps []Policy, k int, kind string) []*Flow {
+	tb.Helper()
 	fs := make([]*Flow, k)
 	for i := range fs {
 		f := &Flow{
@@ -164,7 +165,10 @@ func benchFlows(r *rand.Rand, ps []Policy, k int, kind string) []*Flow {
 		switch kind {
 		case "random":
 			if r.Intn(2) == 0 {
-				m := ps[r.Intn(len(ps))].Match.(*benchMatcher)
+				m, ok := ps[r.Intn(len(ps))].Match.(*benchMatcher)
+				if !ok {
+					tb.Fatal("benchFlows: a policy's matcher is not a *benchMatcher")
+				}
 				rg := m.ranges[r.Intn(len(m.ranges))]
 				b := rg.From.As4()
 				b[3] |= byte(r.Intn(16))
@@ -214,7 +218,7 @@ func BenchmarkDecide(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				flows := benchFlows(r, ps, 4096, kind)
+				flows := benchFlows(b, r, ps, 4096, kind)
 				var d Decision
 				b.ReportAllocs()
 				b.ResetTimer()
@@ -237,7 +241,7 @@ func BenchmarkDecideWithTrace(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	flows := benchFlows(r, ps, 4096, "random")
+	flows := benchFlows(b, r, ps, 4096, "random")
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -268,7 +272,7 @@ func TestBenchWorkloadIndexExact(t *testing.T) {
 	ps := benchPolicies(r, 500)
 	ix := buildIndex(ps)
 	for _, kind := range []string{"random", "nomatch", "allcandidates"} {
-		for _, f := range benchFlows(r, ps, 2000, kind) {
+		for _, f := range benchFlows(t, r, ps, 2000, kind) {
 			gi, gt, _ := ix.firstMatch(ps, f)
 			wi, wt, _ := linearFirstMatch(ps, f)
 			if gi != wi || gt != wt {

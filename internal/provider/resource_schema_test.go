@@ -54,7 +54,10 @@ func checkDocumented(t *testing.T, prefix string, attrs map[string]schema.Attrib
 // traffic goes then.
 func TestEgressPoliciesDestroyWarning(t *testing.T) {
 	ctx := context.Background()
-	r := NewEgressPoliciesResource().(*egressPoliciesResource)
+	r, ok := NewEgressPoliciesResource().(*egressPoliciesResource)
+	if !ok {
+		t.Fatalf("NewEgressPoliciesResource returned %T", NewEgressPoliciesResource())
+	}
 	var sr resource.SchemaResponse
 	r.Schema(ctx, resource.SchemaRequest{}, &sr)
 	typ := sr.Schema.Type().TerraformType(ctx)

@@ -85,7 +85,11 @@ func BenchmarkDecideIdentity(b *testing.B) {
 			ps := identityPolicies(b, 1000, r, inv)
 			if !keys {
 				for i := range ps {
-					ps[i].Match = withoutKeys{ps[i].Match.(*expr.Program)}
+					prog, ok := ps[i].Match.(*expr.Program)
+					if !ok {
+						b.Fatalf("policy %d: matcher %T, want *expr.Program", i, ps[i].Match)
+					}
+					ps[i].Match = withoutKeys{prog}
 				}
 			}
 			e, err := engine.Compile(ps, inv)

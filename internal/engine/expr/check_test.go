@@ -86,7 +86,12 @@ func TestCheckConverts(t *testing.T) {
 			t.Errorf("%s: %v", tc.src, err)
 			continue
 		}
-		got := n.(*Compare).Value
+		c, ok := n.(*Compare)
+		if !ok {
+			t.Errorf("%s: parsed to %T, want *Compare", tc.src, n)
+			continue
+		}
+		got := c.Value
 		got.P, got.Str = Pos{}, ""
 		if !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("%s: value %+v, want %+v", tc.src, got, tc.want)

@@ -203,7 +203,11 @@ func TestDecideCompiledEqualsLinearScan(t *testing.T) {
 	for _, n := range rounds {
 		ps := propPolicies(t, r, n, inv)
 		for i := range ps {
-			if ps[i].Match.(*expr.Program).Hints().Keys != nil {
+			prog, ok := ps[i].Match.(*expr.Program)
+			if !ok {
+				t.Fatalf("policy %d: matcher %T, want *expr.Program", i, ps[i].Match)
+			}
+			if prog.Hints().Keys != nil {
 				keyed++
 			}
 		}

@@ -322,10 +322,10 @@ func refEval(n Node, f *engine.Flow) (engine.Tri, string) {
 			return engine.Unknown, n.Field.Name
 		}
 		if !array {
-			return tri(re.MatchString(xs[0].(string))), ""
+			return tri(re.MatchString(refStr(xs[0]))), ""
 		}
 		for _, x := range xs {
-			if re.MatchString(x.(string)) {
+			if re.MatchString(refStr(x)) {
 				return engine.Yes, ""
 			}
 		}
@@ -385,6 +385,16 @@ func refValues(field string, f *engine.Flow) (xs []any, array, ok bool) {
 		return xs, true, f.Groups != nil
 	}
 	panic(field)
+}
+
+// refStr is x, a value of a string field, as a string. Like refValues with
+// an unknown field, the reference evaluator panics on anything else.
+func refStr(x any) string {
+	s, ok := x.(string)
+	if !ok {
+		panic(fmt.Sprintf("reference evaluator: %T value %v where a string is expected", x, x))
+	}
+	return s
 }
 
 func refLeaf(field string, f *engine.Flow, _ func(Value, any) bool, vals []Value, op Op) (engine.Tri, string) {
@@ -514,7 +524,11 @@ func TestHintsSoundAndEvalAgrees(t *testing.T) {
 				}
 				in := false
 				for _, x := range xs {
-					in = in || slices.Contains(list, x.(string))
+					s, ok := x.(string)
+					if !ok {
+						t.Fatalf("%s: Keys hint on %s, whose value %v is a %T, not a string", src, field, x, x)
+					}
+					in = in || slices.Contains(list, s)
 				}
 				if !in {
 					t.Fatalf("%s: flow %s=%v matches (%v) but no value is in the Keys hint %q", src, field, xs, got, list)
@@ -529,7 +543,11 @@ func TestHintsSoundAndEvalAgrees(t *testing.T) {
 				xs, _, carried := refValues(field, &f)
 				in := false
 				for _, x := range xs {
-					in = in || slices.Contains(list, x.(string))
+					s, ok := x.(string)
+					if !ok {
+						t.Fatalf("Keys hint on %s, whose value %v is a %T, not a string", field, x, x)
+					}
+					in = in || slices.Contains(list, s)
 				}
 				if carried && !in {
 					pruned++

@@ -244,19 +244,35 @@ func TestParsePositions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	and := n.(*And)
+	and, ok := n.(*And)
+	if !ok {
+		t.Fatalf("parsed to %T, want *And", n)
+	}
 	if and.P != (Pos{1, 1}) {
 		t.Errorf("and at %v", and.P)
 	}
-	c := and.X[0].(*Compare)
+	if len(and.X) < 2 {
+		t.Fatalf("and has %d operands, want 2", len(and.X))
+	}
+	c, ok := and.X[0].(*Compare)
+	if !ok {
+		t.Fatalf("and.X[0] is %T, want *Compare", and.X[0])
+	}
 	if c.Value.P != (Pos{1, 17}) {
 		t.Errorf("value at %v", c.Value.P)
 	}
-	not := and.X[1].(*Not)
+	not, ok := and.X[1].(*Not)
+	if !ok {
+		t.Fatalf("and.X[1] is %T, want *Not", and.X[1])
+	}
 	if not.P != (Pos{2, 3}) {
 		t.Errorf("not at %v", not.P)
 	}
-	if got := not.X.(*Compare).P; got != (Pos{2, 7}) {
+	nc, ok := not.X.(*Compare)
+	if !ok {
+		t.Fatalf("not.X is %T, want *Compare", not.X)
+	}
+	if got := nc.P; got != (Pos{2, 7}) {
 		t.Errorf("compare at %v", got)
 	}
 }

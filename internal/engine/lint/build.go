@@ -261,10 +261,11 @@ func (sp *space) build(n expr.Node, neg bool) (fset, error) {
 	case *expr.And, *expr.Or:
 		var xs []expr.Node
 		isAnd := false
-		if a, ok := n.(*expr.And); ok {
-			xs, isAnd = a.X, true
-		} else {
-			xs = n.(*expr.Or).X
+		switch n := n.(type) {
+		case *expr.And:
+			xs, isAnd = n.X, true
+		case *expr.Or:
+			xs = n.X
 		}
 		if neg {
 			isAnd = !isAnd
