@@ -90,10 +90,11 @@ func TestBackoffSchedule(t *testing.T) {
 	t.Parallel()
 	a := &API{maxRetryAfter: time.Minute}
 	minW, maxW := time.Second, 30*time.Second
-	want := []time.Duration{1, 2, 4, 8, 16, 30, 30}
+	s := time.Second
+	want := []time.Duration{1 * s, 2 * s, 4 * s, 8 * s, 16 * s, 30 * s, 30 * s}
 	for i, w := range want {
-		if got := a.backoff(minW, maxW, i, nil); got != w*time.Second {
-			t.Errorf("attempt %d: %v, want %v", i, got, w*time.Second)
+		if got := a.backoff(minW, maxW, i, nil); got != w {
+			t.Errorf("attempt %d: %v, want %v", i, got, w)
 		}
 	}
 	r503 := &http.Response{StatusCode: 503, Header: http.Header{"Retry-After": {"7"}}}

@@ -140,9 +140,9 @@ func TestPropertyConverges(t *testing.T) {
 		// Starting account: non-egress rules at random numbers.
 		var rules []cfapi.Rule
 		used := map[uint64]bool{}
-		num := func(max int) uint64 {
+		num := func(limit int) uint64 {
 			for {
-				p := uint64(1 + g.r.IntN(max))
+				p := uint64(1 + g.r.IntN(limit))
 				if !used[p] {
 					used[p] = true
 					return p

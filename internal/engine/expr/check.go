@@ -331,13 +331,13 @@ func convert(fi FieldInfo, v *Value, inSet, cidrOK bool) error {
 				*v = lv
 			}
 		}
-		max := int64(1<<63 - 1)
+		maxVal := int64(1<<63 - 1)
 		if isPortField(fi.Name) {
-			max = 65535
+			maxVal = 65535
 		}
 		switch v.Kind {
 		case VInt:
-			if v.Int > max {
+			if v.Int > maxVal {
 				return &Error{Pos: v.P, Msg: fmt.Sprintf("%s: %d is not a port (0..65535)", fi.Name, v.Int)}
 			}
 			return nil
@@ -345,7 +345,7 @@ func convert(fi FieldInfo, v *Value, inSet, cidrOK bool) error {
 			if !inSet {
 				return &Error{Pos: v.P, Msg: fmt.Sprintf("%s: a range %d..%d goes inside a set: %s in {%d..%d}", fi.Name, v.Lo, v.Hi, fi.Name, v.Lo, v.Hi)}
 			}
-			if v.Hi > max {
+			if v.Hi > maxVal {
 				return &Error{Pos: v.P, Msg: fmt.Sprintf("%s: %d is not a port (0..65535)", fi.Name, v.Hi)}
 			}
 			if v.Lo > v.Hi {

@@ -61,7 +61,7 @@ func TestHintsKeysTight(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s / %s: %v", tc.traffic, tc.identity, err)
 			}
-			if got := p.Hints().Keys; !reflect.DeepEqual(got, map[string][]string(tc.want)) {
+			if got := p.Hints().Keys; !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("Hints(%s / %s).Keys\n got %#v\nwant %#v", tc.traffic, tc.identity, got, tc.want)
 			}
 		})

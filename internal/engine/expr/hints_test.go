@@ -414,17 +414,17 @@ func refLeaf(field string, f *engine.Flow, _ func(Value, any) bool, vals []Value
 }
 
 func refCompare(x any, vals []Value, op Op) (engine.Tri, string) {
-	any := false
+	found := false
 	for _, v := range vals {
 		if refEq(v, x) {
-			any = true
+			found = true
 		}
 	}
 	switch op {
 	case OpEq:
-		return tri(any), ""
+		return tri(found), ""
 	case OpNe:
-		return tri(!any), ""
+		return tri(!found), ""
 	}
 	// ordering: one value
 	v := vals[0]

@@ -180,8 +180,8 @@ func TestParseErrors(t *testing.T) {
 }
 
 func TestParseDepthLimit(t *testing.T) {
-	wrap := func(open, inner, close string, n int) string {
-		return strings.Repeat(open, n) + inner + strings.Repeat(close, n)
+	wrap := func(opening, inner, closing string, n int) string {
+		return strings.Repeat(opening, n) + inner + strings.Repeat(closing, n)
 	}
 	for _, c := range []struct {
 		name, src string

@@ -396,7 +396,7 @@ func FuzzLintOrder(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r := &rnd{b: data}
 		n := 2 + r.n(4)
-		var ps, real []Policy // what Lint sees, and the truth
+		var ps, truths []Policy // what Lint sees, and the truth
 		var ms []engine.Matcher
 		for i := 0; i < n; i++ {
 			src := genExpr(r, 2)
@@ -421,7 +421,7 @@ func FuzzLintOrder(f *testing.F) {
 			case 2:
 				seen.FallbackKnown, seen.IPv4Fallback = false, ""
 			}
-			ps, real = append(ps, seen), append(real, truth)
+			ps, truths = append(ps, seen), append(truths, truth)
 			ms = append(ms, p)
 		}
 		inv := testInv
@@ -440,7 +440,7 @@ func FuzzLintOrder(f *testing.F) {
 		// skip), -1 for no match, -2 when a match is Unknown.
 		decide := func(fl *engine.Flow, skip int) int {
 			for i, m := range ms {
-				if i == skip || !real[i].Enabled {
+				if i == skip || !truths[i].Enabled {
 					continue
 				}
 				switch t, _ := m.Match(fl); t {
@@ -452,7 +452,7 @@ func FuzzLintOrder(f *testing.F) {
 			}
 			return -1
 		}
-		l := &linter{in: Input{Policies: real, Inventory: inv, InventoryKnown: true}}
+		l := &linter{in: Input{Policies: truths, Inventory: inv, InventoryKnown: true}}
 		l.egress = make([]egressKey, len(ps))
 		for i := range ps {
 			l.egressRules(i)
