@@ -46,9 +46,10 @@ func policies(n int) []reconcile.Desired {
 
 func policy(name string, port int) reconcile.Desired {
 	eg := egressNRT
-	if port%3 == 0 {
+	switch port % 3 {
+	case 0:
 		eg = egressLAX
-	} else if port%3 == 1 {
+	case 1:
 		eg = nil // default egress
 	}
 	return reconcile.Desired{Name: name, Enabled: true, Traffic: fmt.Sprintf("net.dst.port == %d", port), Egress: eg}

@@ -140,7 +140,7 @@ func New(cfg Config) (*API, error) {
 		a.logf = cfg.Logf
 	}
 
-	var base0 http.RoundTripper = http.DefaultTransport
+	base0 := http.DefaultTransport
 	inner := &http.Client{Timeout: orDefault(cfg.RequestTimeout, DefaultRequestTimeout)}
 	if cfg.HTTPClient != nil {
 		if cfg.HTTPClient.Transport != nil {

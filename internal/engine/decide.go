@@ -326,7 +326,7 @@ func (e *Engine) applyPolicy(p int, f *Flow, ing int, down ColoSet, d *Decision,
 		e.egressIPv4Local(prim, ing, down, d, trace)
 		return
 	}
-	if !(len(down) > 0 && down[prim.Colo]) {
+	if len(down) == 0 || !down[prim.Colo] {
 		e.egressIPv4Grey(prim, d, trace)
 		return
 	}
@@ -412,13 +412,13 @@ func (e *Engine) defaultEgress(f *Flow, ing int, down ColoSet, d *Decision, trac
 	}
 	d.EgressIP = netip.Addr{}
 	d.EgressIPv6Range = netip.Prefix{}
-	switch {
-	case country == "":
+	switch country {
+	case "":
 		d.EgressColo, d.GeoCountry = ingColo.Code, ingColo.Country
 		if trace {
 			d.Trace = append(d.Trace, fmt.Sprintf("default egress (shared pool): flow has no source country, so it leaves from ingress colo %s with geolocation %s", ingColo.Code, ingColo.Country))
 		}
-	case country == ingColo.Country:
+	case ingColo.Country:
 		d.EgressColo, d.GeoCountry = ingColo.Code, country
 		if trace {
 			d.Trace = append(d.Trace, fmt.Sprintf("default egress (shared pool): leaves from ingress colo %s with the user's geolocation %s", ingColo.Code, country))

@@ -199,9 +199,10 @@ func (ix *policyIndex) addKeyTerms(f *Flow, t *terms) {
 			ok, anyAdded := true, false
 			for g := range f.Groups {
 				e := f.Groups[g].ID
-				if kd.field == kGroupsName {
+				switch kd.field {
+				case kGroupsName:
 					e = f.Groups[g].Name
-				} else if kd.field == kGroupsEmail {
+				case kGroupsEmail:
 					e = f.Groups[g].Email
 				}
 				if r, hit := kd.rows[e]; hit {
@@ -327,9 +328,10 @@ func (ix *policyIndex) scalarKeyRows(f *Flow, ex *singles) bool {
 			found := false
 			for g := range f.Groups {
 				e := f.Groups[g].ID
-				if kd.field == kGroupsName {
+				switch kd.field {
+				case kGroupsName:
 					e = f.Groups[g].Name
-				} else if kd.field == kGroupsEmail {
+				case kGroupsEmail:
 					e = f.Groups[g].Email
 				}
 				if r, ok := kd.rows[e]; ok {

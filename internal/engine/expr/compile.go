@@ -393,9 +393,10 @@ func (l *strsLeaf) eval(f *engine.Flow) (engine.Tri, string) {
 		for i := range f.Groups {
 			g := &f.Groups[i]
 			s := g.Name
-			if l.id == fGroupID {
+			switch l.id {
+			case fGroupID:
 				s = g.ID
-			} else if l.id == fGroupEmail {
+			case fGroupEmail:
 				s = g.Email
 			}
 			if l.p.test(s) {
