@@ -216,7 +216,7 @@ func TestDecodeFlow(t *testing.T) {
 	}{
 		{"missing destination", map[string]tftypes.Value{"ingress_colo": tStr("KIX")}, "flow.destination_ip: is required"},
 		{"missing ingress", map[string]tftypes.Value{"destination_ip": tStr("1.1.1.1")}, "flow.ingress_colo: is required"},
-		{"typo", map[string]tftypes.Value{"ingress_colo": tStr("KIX"), "destination_ip": tStr("1.1.1.1"), "destinaton_port": tNum(1)}, `flow.destinaton_port: unsupported attribute; did you mean "destination_port"?`},
+		{"typo", map[string]tftypes.Value{"ingress_colo": tStr("KIX"), "destination_ip": tStr("1.1.1.1"), "destination_prot": tNum(1)}, `flow.destination_prot: unsupported attribute; did you mean "destination_port"?`},
 		{"port range", map[string]tftypes.Value{"ingress_colo": tStr("KIX"), "destination_ip": tStr("1.1.1.1"), "source_port": tNum(-1)}, "flow.source_port: must be between 0 and 65535"},
 		{"port fraction", map[string]tftypes.Value{"ingress_colo": tStr("KIX"), "destination_ip": tStr("1.1.1.1"), "destination_port": tNum(1.5)}, "flow.destination_port: must be a whole number"},
 		{"protocol", map[string]tftypes.Value{"ingress_colo": tStr("KIX"), "destination_ip": tStr("1.1.1.1"), "protocol": tStr("sctp")}, `flow.protocol: must be "tcp", "udp" or "icmp"`},
@@ -278,7 +278,7 @@ func TestFlowFromObject(t *testing.T) {
 }
 
 func TestEditDistanceSuggestions(t *testing.T) {
-	if got := closest("destinaton_ip", flowFieldNames()); got != "destination_ip" {
+	if got := closest("destination_pi", flowFieldNames()); got != "destination_ip" {
 		t.Errorf("closest = %q", got)
 	}
 	if got := closest("zzzzzzzzzz", flowFieldNames()); got != "" {

@@ -144,7 +144,7 @@ func TestAccFunctionDecide_errors(t *testing.T) {
 		{"egress method", `[{ name = "a", egress = { method = "dedicatd" } }]`, flow, regexp.MustCompile(`policies\[0\]\.egress\.method:\s+must\s+be\s+"default"\s+or\s+"dedicated"`)},
 		{"egress not an object", `[{ name = "a", egress = { method = "default" } }, { name = "b", egress = "default" }]`, flow, regexp.MustCompile(`policies\[1\]\.egress:\s+must\s+be\s+an\s+object`)},
 		{"ipv6 fallback", `[{ name = "a", egress = { method = "dedicated", ipv4 = "203.0.113.10", ipv6 = "2a09:bac0:1000:10::/64", ipv4_fallback = "0.0.0.0", ipv6_fallback = "x" } }]`, flow, regexp.MustCompile(`policies\[0\]\.egress\.ipv6_fallback:\s+there\s+is\s+no\s+secondary\s+IPv6`)},
-		{"flow typo", `[]`, `{ ingress_colo = "KIX", destinaton_ip = "198.51.100.7" }`, regexp.MustCompile(`flow\.destinaton_ip:\s+unsupported\s+attribute;\s+did\s+you\s+mean\s+"destination_ip"\?`)},
+		{"flow typo", `[]`, `{ ingress_colo = "KIX", destination_pi = "198.51.100.7" }`, regexp.MustCompile(`flow\.destination_pi:\s+unsupported\s+attribute;\s+did\s+you\s+mean\s+"destination_ip"\?`)},
 		{"flow port", `[]`, `{ ingress_colo = "KIX", destination_ip = "198.51.100.7", destination_port = 70000 }`, regexp.MustCompile(`flow\.destination_port:\s+must\s+be\s+between\s+0\s+and\s+65535`)},
 		{"unknown colo", `[]`, `{ ingress_colo = "XXX", destination_ip = "198.51.100.7" }`, regexp.MustCompile(`flow\.ingress_colo:`)},
 	}
