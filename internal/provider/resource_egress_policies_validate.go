@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -33,8 +34,8 @@ func (r *egressPoliciesResource) ValidateConfig(ctx context.Context, req resourc
 	if resp.Diagnostics.HasError() || cfg.Policies.IsUnknown() || cfg.Policies.IsNull() {
 		return
 	}
-	root, err := rootValue(ctx, cfg.Policies, "")
-	if err != nil {
+	root, ok := configValue(ctx, cfg.Policies)
+	if !ok {
 		return
 	}
 	pis, err := decodePolicies(root)
@@ -73,13 +74,14 @@ func (r *egressPoliciesResource) ValidateConfig(ctx context.Context, req resourc
 }
 
 // inventoryOf decodes dedicated_egress_ips; known is false when it is not
-// given, not known yet or invalid (err, unless merely unknown).
+// given, not known yet (or not convertible, see configValue) or invalid
+// (err, unless merely unknown).
 func (r *egressPoliciesResource) inventoryOf(ctx context.Context, cfg egressPoliciesModel) ([]engine.DedicatedIP, bool, error) {
 	if cfg.DedicatedEgressIPs.IsNull() || cfg.DedicatedEgressIPs.IsUnknown() {
 		return nil, false, nil
 	}
-	d, err := rootValue(ctx, cfg.DedicatedEgressIPs, "")
-	if err != nil {
+	d, ok := configValue(ctx, cfg.DedicatedEgressIPs)
+	if !ok {
 		return nil, false, nil
 	}
 	inv, err := decodeDedicatedIPs(d)
@@ -91,6 +93,15 @@ func (r *egressPoliciesResource) inventoryOf(ctx context.Context, cfg egressPoli
 		return nil, false, err
 	}
 	return inv, true, nil
+}
+
+// configValue reads an attribute of the config for decoding. It is false
+// when the value cannot be converted, which is not reported here:
+// req.Config.Get has already read the whole config into the model (and
+// reported any failure), so the value is treated like one not known yet.
+func configValue(ctx context.Context, v attr.Value) (dv, bool) {
+	d, err := rootValue(ctx, v, "")
+	return d, err == nil
 }
 
 // lintPolicyOfInput converts a decoded policy for lint, with Known flags.
