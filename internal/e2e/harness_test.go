@@ -69,7 +69,10 @@ func providerDir(t testing.TB) string {
 			buildErr = err
 			return
 		}
-		tmpRoot, err = os.MkdirTemp("", "cfegress-e2e-")
+		// Not t.TempDir(): the binary is built once, by whichever test comes
+		// first, and shared by every later (parallel) test, so it must outlive
+		// that test; TestMain removes tmpRoot after m.Run.
+		tmpRoot, err = os.MkdirTemp("", "cfegress-e2e-") //nolint:usetesting // shared across tests, removed in TestMain
 		if err != nil {
 			buildErr = err
 			return
