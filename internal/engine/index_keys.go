@@ -26,6 +26,59 @@ const (
 	kGroupsEmail
 )
 
+// isArray reports whether the field is an array (FQDN domains, groups).
+func (k keyField) isArray() bool {
+	return k == kFQDNDomains || k == kGroupsID || k == kGroupsName || k == kGroupsEmail
+}
+
+// keyScalar is the flow's value of a scalar key field, "" when the flow does
+// not carry it.
+func keyScalar(f *Flow, k keyField) string {
+	switch k {
+	case kSrcCountry:
+		return f.SourceCountry
+	case kSrcContinent:
+		return f.SourceContinent
+	case kDstCountry:
+		return f.DstCountry
+	case kDstContinent:
+		return f.DstContinent
+	case kVnet:
+		return f.VirtualNetworkID
+	case kProxyEndpoint:
+		return f.ProxyEndpoint
+	case kFQDNHost:
+		return f.FQDNHost
+	case kEmail:
+		return f.Email
+	case kName:
+		return f.Name
+	}
+	return ""
+}
+
+// keyElems is the number of elements of an array key field in f; carried is
+// false when the flow does not carry the array at all (nil).
+func keyElems(f *Flow, k keyField) (n int, carried bool) {
+	if k == kFQDNDomains {
+		return len(f.FQDNDomains), f.FQDNDomains != nil
+	}
+	return len(f.Groups), f.Groups != nil
+}
+
+// keyElem is element e of an array key field.
+func keyElem(f *Flow, k keyField, e int) string {
+	switch k {
+	case kFQDNDomains:
+		return f.FQDNDomains[e]
+	case kGroupsName:
+		return f.Groups[e].Name
+	case kGroupsEmail:
+		return f.Groups[e].Email
+	}
+	return f.Groups[e].ID
+}
+
 var keyFieldByName = map[string]keyField{
 	"net.src.geo.country":   kSrcCountry,
 	"net.src.geo.continent": kSrcContinent,
@@ -150,82 +203,33 @@ func (t *terms) one(r row) {
 func (ix *policyIndex) addKeyTerms(f *Flow, t *terms) {
 	for i := range ix.keys {
 		kd := &ix.keys[i]
-		var v string
-		switch kd.field {
-		case kSrcCountry:
-			v = f.SourceCountry
-		case kSrcContinent:
-			v = f.SourceContinent
-		case kDstCountry:
-			v = f.DstCountry
-		case kDstContinent:
-			v = f.DstContinent
-		case kVnet:
-			v = f.VirtualNetworkID
-		case kProxyEndpoint:
-			v = f.ProxyEndpoint
-		case kFQDNHost:
-			v = f.FQDNHost
-		case kEmail:
-			v = f.Email
-		case kName:
-			v = f.Name
-		case kFQDNDomains:
-			if f.FQDNDomains == nil || !t.begin() {
-				continue
-			}
-			ok, anyAdded := true, false
-			for _, e := range f.FQDNDomains {
-				if r, hit := kd.rows[e]; hit {
-					ok = ok && t.add(r)
-				} else if !anyAdded {
-					anyAdded = true
-					ok = ok && t.add(kd.any)
-				}
-			}
-			if len(f.FQDNDomains) == 0 {
-				ok = ok && t.add(kd.any)
-			}
-			if ok {
-				t.commit()
-			} else {
-				t.abort()
-			}
-			continue
-		case kGroupsID, kGroupsName, kGroupsEmail:
-			if f.Groups == nil || !t.begin() {
-				continue
-			}
-			ok, anyAdded := true, false
-			for g := range f.Groups {
-				e := f.Groups[g].ID
-				switch kd.field {
-				case kGroupsName:
-					e = f.Groups[g].Name
-				case kGroupsEmail:
-					e = f.Groups[g].Email
-				}
-				if r, hit := kd.rows[e]; hit {
-					ok = ok && t.add(r)
-				} else if !anyAdded {
-					anyAdded = true
-					ok = ok && t.add(kd.any)
-				}
-			}
-			if len(f.Groups) == 0 {
-				ok = ok && t.add(kd.any)
-			}
-			if ok {
-				t.commit()
-			} else {
-				t.abort()
+		if !kd.field.isArray() {
+			if v := keyScalar(f, kd.field); v != "" { // "" = not carried: no narrowing
+				t.one(kd.row(v))
 			}
 			continue
 		}
-		if v == "" { // the flow does not carry the field: no narrowing
+		n, carried := keyElems(f, kd.field)
+		if !carried || !t.begin() {
 			continue
 		}
-		t.one(kd.row(v))
+		ok, anyAdded := true, false
+		for e := 0; e < n; e++ {
+			if r, hit := kd.rows[keyElem(f, kd.field, e)]; hit {
+				ok = ok && t.add(r)
+			} else if !anyAdded {
+				anyAdded = true
+				ok = ok && t.add(kd.any)
+			}
+		}
+		if n == 0 {
+			ok = ok && t.add(kd.any)
+		}
+		if ok {
+			t.commit()
+		} else {
+			t.abort()
+		}
 	}
 }
 
@@ -280,78 +284,31 @@ type singles struct {
 func (ix *policyIndex) scalarKeyRows(f *Flow, ex *singles) bool {
 	for i := range ix.keys {
 		kd := &ix.keys[i]
-		var v string
-		switch kd.field {
-		case kSrcCountry:
-			v = f.SourceCountry
-		case kSrcContinent:
-			v = f.SourceContinent
-		case kDstCountry:
-			v = f.DstCountry
-		case kDstContinent:
-			v = f.DstContinent
-		case kVnet:
-			v = f.VirtualNetworkID
-		case kProxyEndpoint:
-			v = f.ProxyEndpoint
-		case kFQDNHost:
-			v = f.FQDNHost
-		case kEmail:
-			v = f.Email
-		case kName:
-			v = f.Name
-		case kFQDNDomains:
-			if f.FQDNDomains == nil || ex.n == len(ex.rows) {
-				continue
+		if !kd.field.isArray() {
+			if v := keyScalar(f, kd.field); v != "" && ex.n < len(ex.rows) {
+				ex.rows[ex.n] = kd.row(v)
+				ex.n++
 			}
-			var hit row
-			found := false
-			for _, e := range f.FQDNDomains {
-				if r, ok := kd.rows[e]; ok {
-					if found && &r.bits[0] != &hit.bits[0] {
-						return false
-					}
-					hit, found = r, true
-				}
-			}
-			if !found {
-				hit = kd.any
-			}
-			ex.rows[ex.n] = hit
-			ex.n++
-			continue
-		case kGroupsID, kGroupsName, kGroupsEmail:
-			if f.Groups == nil || ex.n == len(ex.rows) {
-				continue
-			}
-			var hit row
-			found := false
-			for g := range f.Groups {
-				e := f.Groups[g].ID
-				switch kd.field {
-				case kGroupsName:
-					e = f.Groups[g].Name
-				case kGroupsEmail:
-					e = f.Groups[g].Email
-				}
-				if r, ok := kd.rows[e]; ok {
-					if found && &r.bits[0] != &hit.bits[0] {
-						return false
-					}
-					hit, found = r, true
-				}
-			}
-			if !found {
-				hit = kd.any
-			}
-			ex.rows[ex.n] = hit
-			ex.n++
 			continue
 		}
-		if v == "" || ex.n == len(ex.rows) {
+		n, carried := keyElems(f, kd.field)
+		if !carried || ex.n == len(ex.rows) {
 			continue
 		}
-		ex.rows[ex.n] = kd.row(v)
+		var hit row
+		found := false
+		for e := 0; e < n; e++ {
+			if r, ok := kd.rows[keyElem(f, kd.field, e)]; ok {
+				if found && &r.bits[0] != &hit.bits[0] {
+					return false
+				}
+				hit, found = r, true
+			}
+		}
+		if !found {
+			hit = kd.any
+		}
+		ex.rows[ex.n] = hit
 		ex.n++
 	}
 	return true
