@@ -87,5 +87,10 @@ terraform plan -detailed-exitcode -no-color >/dev/null 2>&1 && echo "    no chan
 echo
 echo "==> a list with mistakes is stopped before any API call (examples/demo/mistake, terraform validate):"
 mkdir -p "$work/mistake" && cp "$root/examples/demo/mistake/main.tf" "$work/mistake/"
-(cd "$work/mistake" && terraform validate -no-color 2>&1 | grep -E '^(Error|Warning):|^  with |^[A-Z].*\.$' | grep -v 'development overrides' | sed 's/^/    /') || true
+# Each error's summary and explanation, without Terraform's source excerpt.
+(cd "$work/mistake" && terraform validate -no-color 2>&1 | awk '
+  /^Error:/ { on = 1; print "    " $0; next }
+  /^Warning:/ { on = 0 }
+  on && /^\(rule / { on = 0; next }
+  on && NF && !/^  / { print "      " $0 }') || true
 echo "==> API calls the emulator served: $(curl -fsS "$url/__emulator/stats" | grep -oE '"requests": *[0-9]+' || true)"
