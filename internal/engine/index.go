@@ -44,17 +44,25 @@ func (a u128) succ() (u128, bool) {
 }
 
 func addrKey(a netip.Addr) u128 {
+	hi, lo := AddrOrderKey(a)
+	return u128{hi, lo}
+}
+
+// AddrOrderKey maps an address to a 128-bit key (high and low 64 bits)
+// that orders addresses of one family: an IPv4 address is its 32 bits in
+// the low word, an IPv6 address its 128 bits. The index and the lint
+// analyser build their interval sets on it.
+func AddrOrderKey(a netip.Addr) (hi, lo uint64) {
 	if a.Is4() {
 		b := a.As4()
-		return u128{0, uint64(b[0])<<24 | uint64(b[1])<<16 | uint64(b[2])<<8 | uint64(b[3])}
+		return 0, uint64(b[0])<<24 | uint64(b[1])<<16 | uint64(b[2])<<8 | uint64(b[3])
 	}
 	b := a.As16()
-	var hi, lo uint64
 	for i := 0; i < 8; i++ {
 		hi = hi<<8 | uint64(b[i])
 		lo = lo<<8 | uint64(b[8+i])
 	}
-	return u128{hi, lo}
+	return hi, lo
 }
 
 // dim is one indexed dimension: row k covers [starts[k], starts[k+1]).

@@ -229,3 +229,30 @@ func TestDecideIntoZeroAlloc(t *testing.T) {
 		t.Errorf("DecideInto allocates %.1f times per decision, want 0", allocs)
 	}
 }
+
+func TestAddrOrderKey(t *testing.T) {
+	for _, c := range []struct {
+		addr   string
+		hi, lo uint64
+	}{
+		{"0.0.0.0", 0, 0},
+		{"10.1.2.3", 0, 0x0a010203},
+		{"255.255.255.255", 0, 0xffffffff},
+		{"::", 0, 0},
+		{"2001:db8::1", 0x20010db800000000, 1},
+		{"ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", ^uint64(0), ^uint64(0)},
+	} {
+		hi, lo := AddrOrderKey(netip.MustParseAddr(c.addr))
+		if hi != c.hi || lo != c.lo {
+			t.Errorf("AddrOrderKey(%s) = %#x, %#x; want %#x, %#x", c.addr, hi, lo, c.hi, c.lo)
+		}
+	}
+	// Keys order addresses of one family as netip does.
+	addrs := []string{"2001:db8::1", "2001:db8::2", "2001:db8:1::", "fe80::1"}
+	for i := 1; i < len(addrs); i++ {
+		a, b := netip.MustParseAddr(addrs[i-1]), netip.MustParseAddr(addrs[i])
+		if !addrKey(a).less(addrKey(b)) || a.Compare(b) >= 0 {
+			t.Errorf("%s and %s are out of order", a, b)
+		}
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"sort"
 	"strings"
+
+	"github.com/cfegress/terraform-provider-cfegress/internal/engine"
 )
 
 // This file holds the per-dimension value sets the analyser works with:
@@ -45,16 +47,7 @@ func (a u128) dec() u128 {
 
 // keyOfAddr returns the key of an address: v4 addresses use the low 32 bits.
 func keyOfAddr(a netip.Addr) u128 {
-	if a.Is4() {
-		b := a.As4()
-		return u128{0, uint64(b[0])<<24 | uint64(b[1])<<16 | uint64(b[2])<<8 | uint64(b[3])}
-	}
-	b := a.As16()
-	var hi, lo uint64
-	for i := 0; i < 8; i++ {
-		hi = hi<<8 | uint64(b[i])
-		lo = lo<<8 | uint64(b[8+i])
-	}
+	hi, lo := engine.AddrOrderKey(a)
 	return u128{hi, lo}
 }
 
