@@ -71,54 +71,56 @@ func looseCanonical(src string) (string, bool) {
 	return Format(n), true
 }
 
+// junction returns the operands of an and/or node and whether it is an or.
+func junction(n Node) (xs []Node, isOr, ok bool) {
+	switch n := n.(type) {
+	case *Or:
+		return n.X, true, true
+	case *And:
+		return n.X, false, true
+	}
+	return nil, false, false
+}
+
+// formatJunction prints an or (or an and) chain: nested chains of the same
+// operator are flattened, the other operator is parenthesised
+// (`a or (b and c)`).
+func formatJunction(b *strings.Builder, n Node, or bool) {
+	sep := " and "
+	if or {
+		sep = " or "
+	}
+	first := true
+	var each func(x Node)
+	each = func(x Node) {
+		xs, isOr, ok := junction(x)
+		if ok && isOr == or {
+			for _, y := range xs {
+				each(y)
+			}
+			return
+		}
+		if !first {
+			b.WriteString(sep)
+		}
+		first = false
+		if ok {
+			b.WriteByte('(')
+			format(b, x)
+			b.WriteByte(')')
+			return
+		}
+		format(b, x)
+	}
+	each(n)
+}
+
 func format(b *strings.Builder, n Node) {
 	switch n := n.(type) {
 	case *Or:
-		first := true
-		var each func(x Node)
-		each = func(x Node) {
-			if o, ok := x.(*Or); ok {
-				for _, y := range o.X {
-					each(y)
-				}
-				return
-			}
-			if !first {
-				b.WriteString(" or ")
-			}
-			first = false
-			if _, ok := x.(*And); ok {
-				b.WriteByte('(')
-				format(b, x)
-				b.WriteByte(')')
-				return
-			}
-			format(b, x)
-		}
-		each(n)
+		formatJunction(b, n, true)
 	case *And:
-		first := true
-		var each func(x Node)
-		each = func(x Node) {
-			if a, ok := x.(*And); ok {
-				for _, y := range a.X {
-					each(y)
-				}
-				return
-			}
-			if !first {
-				b.WriteString(" and ")
-			}
-			first = false
-			if _, ok := x.(*Or); ok {
-				b.WriteByte('(')
-				format(b, x)
-				b.WriteByte(')')
-				return
-			}
-			format(b, x)
-		}
-		each(n)
+		formatJunction(b, n, false)
 	case *Not:
 		b.WriteString("not(")
 		format(b, n.X)
