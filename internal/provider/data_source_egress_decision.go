@@ -68,6 +68,17 @@ func (d *egressDecisionDataSource) Schema(_ context.Context, _ datasource.Schema
 // decodeErrorDiag attaches a decoding error to the attribute root (a
 // dynamic attribute's inner path cannot be addressed), the message naming
 // the inner path.
+// simulationInputDiag reports a decoding error of a simulation data
+// source's `policies` or `dedicated_ips` at the attribute it came from.
+func simulationInputDiag(err error) diag.Diagnostic {
+	root := "policies"
+	var de *DecodeError
+	if errors.As(err, &de) && len(de.Path) > 0 && de.Path[0].name == "dedicated_ips" {
+		root = "dedicated_ips"
+	}
+	return decodeErrorDiag(root, "Invalid "+root, err)
+}
+
 func decodeErrorDiag(root string, summary string, err error) diag.Diagnostic {
 	return diag.NewAttributeErrorDiagnostic(path.Root(root), summary, err.Error())
 }
@@ -80,12 +91,7 @@ func (d *egressDecisionDataSource) Read(ctx context.Context, req datasource.Read
 	}
 	sim, err := newSimulation(ctx, m.Policies, "policies", m.DedicatedIPs, "dedicated_ips")
 	if err != nil {
-		root := "policies"
-		var de *DecodeError
-		if errors.As(err, &de) && len(de.Path) > 0 && de.Path[0].name == "dedicated_ips" {
-			root = "dedicated_ips"
-		}
-		resp.Diagnostics.Append(decodeErrorDiag(root, "Invalid "+root, err))
+		resp.Diagnostics.Append(simulationInputDiag(err))
 		return
 	}
 	if sim.unknown != "" {

@@ -2,7 +2,6 @@ package provider
 
 import (
 	"context"
-	"errors"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
@@ -104,12 +103,7 @@ func (d *egressMatrixDataSource) Read(ctx context.Context, req datasource.ReadRe
 	}
 	sim, eps, err := decodeSimulation(ctx, m.Policies, "policies", m.DedicatedIPs, "dedicated_ips")
 	if err != nil {
-		root := "policies"
-		var de *DecodeError
-		if errors.As(err, &de) && len(de.Path) > 0 && de.Path[0].name == "dedicated_ips" {
-			root = "dedicated_ips"
-		}
-		resp.Diagnostics.Append(decodeErrorDiag(root, "Invalid "+root, err))
+		resp.Diagnostics.Append(simulationInputDiag(err))
 		return
 	}
 	if sim.unknown != "" {
