@@ -31,10 +31,25 @@ type Rule struct {
 	Egress    *EgressSettings
 	CreatedAt time.Time
 	UpdatedAt time.Time
+
+	// ReadOnly rules are shared by a parent account (Cloudflare's
+	// `read_only`): they are never written or deleted.
+	ReadOnly bool
+	// Sharable and SourceAccount are Cloudflare's `sharable` and
+	// `source_account` (the parent account of a shared rule). Read only.
+	Sharable      bool
+	SourceAccount string
+	// WarningStatus is Cloudflare's `warning_status` on the rule ("" when
+	// none): shown to the user as a plan warning, never written.
+	WarningStatus string
 }
 
-// IsEgress reports whether r is an egress rule (filters = ["egress"]).
+// IsEgress reports whether r is an egress rule: action "egress", or filters
+// ["egress"] (a response may lack filters; SPEC §6).
 func IsEgress(r Rule) bool {
+	if r.Action == "egress" {
+		return true
+	}
 	return len(r.Filters) == 1 && r.Filters[0] == "egress"
 }
 
