@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"errors"
+	"os/exec"
 	"slices"
 	"syscall"
 	"testing"
@@ -53,6 +55,99 @@ func TestInterruptedApply(t *testing.T) {
 		}
 		w.converges(next)
 	})
+	t.Run("update_interrupted", func(t *testing.T) {
+		t.Parallel()
+		w := newTF(t, emuOptions{Seed: 13, SeedRules: dnsRules()})
+		g := newGen(13)
+		ps := g.list(20)
+		w.write(w.policiesConfig(ps))
+		w.mustApply()
+		next := slices.Clone(ps)
+		slices.Reverse(next)
+		next = slices.Delete(next, 5, 8)
+		next = slices.Insert(next, 2, g.policy(), g.policy())
+		w.write(w.policiesConfig(next))
+		before := writes(w.emu)
+		n, r := w.interruptDuringApply(before + 4)
+		if r.code == 0 {
+			t.Fatalf("the interrupted apply exited 0:\n%s", r)
+		}
+		t.Logf("interrupted after %d writes of the update (exit %d)", n-before, r.code)
+		// State = prior + exactly the writes made: every egress rule of the
+		// account is in the state, at the precedence the state says, and
+		// the state has nothing else.
+		_, sps, _, _ := w.state()
+		inState := map[string]statePolicy{}
+		for _, p := range sps {
+			inState[p.ID] = p
+		}
+		acct := egressRules(w.emu)
+		for _, rule := range acct {
+			p, ok := inState[rule.ID]
+			if !ok || uint64(p.Precedence) != rule.Precedence || p.Name != rule.Name {
+				t.Errorf("rule %q (%s, precedence %d) is not in the state as it is (state: %+v, present %v)", rule.Name, rule.ID, rule.Precedence, p, ok)
+			}
+		}
+		if len(sps) != len(acct) {
+			t.Errorf("the state has %d policies, the account %d egress rules", len(sps), len(acct))
+		}
+		// The state knows every rule: an apply without refresh converges
+		// (it would stop on a rule the state had lost).
+		if r := w.run(nil, "apply", "-auto-approve", "-input=false", "-refresh=false"); r.code != 0 {
+			t.Fatalf("apply -refresh=false after the interruption:\n%s", r)
+		}
+		if d := compare(egressRules(w.emu), next); !d.ok() {
+			t.Fatalf("after the interruption and one apply: %s", d)
+		}
+		if code := w.planExit(); code != 0 {
+			t.Errorf("a plan after the converging apply shows changes:\n%s", w.plan().stdout)
+		}
+	})
+}
+
+// interruptDuringApply starts terraform apply with 150 ms of latency on
+// every API request and, once the emulator has answered `after` writes in
+// total, interrupts it as Ctrl-C in a terminal does (SIGINT to the process
+// group: terraform asks the provider to stop, and waits for it to return
+// and save the state). It returns the number of writes once terraform has
+// exited, and its result.
+func (w *tf) interruptDuringApply(after int) (int, result) {
+	w.t.Helper()
+	w.emu.SetFaults(emulator.Faults{Latency: 150 * time.Millisecond})
+	defer w.emu.SetFaults(emulator.Faults{})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	args := []string{"apply", "-auto-approve", "-input=false", "-no-color"}
+	c, so, se := w.cmd(ctx, nil, args...)
+	if err := c.Start(); err != nil {
+		w.t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- c.Wait() }()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for writes(w.emu) < after {
+		select {
+		case err := <-done:
+			w.t.Fatalf("terraform finished before it could be interrupted (%v):\n%s\n%s", err, so, se)
+		case <-tick.C:
+		}
+	}
+	if err := syscall.Kill(-c.Process.Pid, syscall.SIGINT); err != nil {
+		w.t.Fatalf("interrupting terraform: %v", err)
+	}
+	err := <-done
+	r := result{args: args, stdout: so.String(), stderr: se.String()}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		r.code = ee.ExitCode()
+	}
+	n := writes(w.emu)
+	time.Sleep(500 * time.Millisecond)
+	if m := writes(w.emu); m != n {
+		w.t.Fatalf("writes went on after terraform exited (%d -> %d)", n, m)
+	}
+	return n, r
 }
 
 // killDuringApply starts terraform apply with 150 ms of latency on every

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cfegress/terraform-provider-cfegress/internal/emulator"
 )
@@ -168,5 +169,86 @@ func TestFailedUpdateKeepsStateByteForByte(t *testing.T) {
 	}
 	if code := w.planExit(); code != 0 {
 		t.Errorf("the plan after the converging apply shows changes:\n%s", w.plan().stdout)
+	}
+}
+
+// TestFailedCreateResumes: a create that fails half way (the API goes down
+// after its third write) records the rules it made in the state, which
+// Terraform marks tainted, and the error says how to resume. With
+// `terraform untaint` the next apply finishes the create without deleting
+// or re-creating them; without it the plan replaces the resource, warns
+// that the replacement deletes the rules first, and the apply converges.
+func TestFailedCreateResumes(t *testing.T) {
+	terraformPath(t)
+	for i, untaint := range []bool{true, false} {
+		name := "untaint"
+		if !untaint {
+			name = "replace"
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			w := newTF(t, emuOptions{Seed: int64(40 + i), SeedRules: dnsRules()})
+			ps := newGen(uint64(40 + i)).list(8)
+			w.write(w.providerBlockWith(w.tok, w.url, "  max_retries = 0\n") + resourceHCL(ps))
+			w.emu.SetFaults(emulator.Faults{Latency: 40 * time.Millisecond})
+			stop := outageAfter(w.emu, writes(w.emu)+3)
+			r := w.apply()
+			stop()
+			w.emu.SetFaults(emulator.Faults{})
+			if r.code == 0 {
+				t.Fatalf("the create did not fail:\n%s", r)
+			}
+			for _, want := range []string{"terraform untaint", "recorded in the state"} {
+				if !strings.Contains(r.stderr, want) {
+					t.Errorf("the error does not say %q:\n%s", want, r.stderr)
+				}
+			}
+			_, sps, status, ok := w.state()
+			made := egressRules(w.emu)
+			if !ok || status != "tainted" || len(sps) != len(made) || len(made) == 0 || len(made) >= len(ps) {
+				t.Fatalf("after the failed create: state has %d policies (status %q, present %v), the account %d of %d", len(sps), status, ok, len(made), len(ps))
+			}
+			ids := map[string]bool{}
+			for _, p := range sps {
+				ids[p.ID] = true
+			}
+			for _, r := range made {
+				if !ids[r.ID] {
+					t.Errorf("rule %q (%s) is in the account but not in the state: a lost ID", r.Name, r.ID)
+				}
+			}
+			if untaint {
+				if r := w.run(nil, "untaint", "cfegress_egress_policies.all"); r.code != 0 {
+					t.Fatalf("untaint:\n%s", r)
+				}
+			} else {
+				p := w.plan()
+				if p.code != 2 || !strings.Contains(p.stdout+p.stderr, "deletes its egress rules first") {
+					t.Errorf("the plan of the tainted resource must warn that the replacement deletes its rules first:\n%s", p)
+				}
+			}
+			before := writes(w.emu)
+			w.mustApply()
+			if d := compare(egressRules(w.emu), ps); !d.ok() {
+				t.Fatalf("after the resuming apply: %s", d)
+			}
+			if untaint {
+				if n := writes(w.emu) - before; n != len(ps)-len(made) {
+					t.Errorf("the resumed create made %d writes, want %d (the missing creates only)", n, len(ps)-len(made))
+				}
+				kept := 0
+				for _, r := range egressRules(w.emu) {
+					if ids[r.ID] {
+						kept++
+					}
+				}
+				if kept != len(made) {
+					t.Errorf("%d of the %d rules the failed create made kept their IDs", kept, len(made))
+				}
+			}
+			if code := w.planExit(); code != 0 {
+				t.Errorf("the plan after the resuming apply shows changes:\n%s", w.plan().stdout)
+			}
+		})
 	}
 }
