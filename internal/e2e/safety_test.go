@@ -123,6 +123,9 @@ func TestSavedPlanKeepsRuleAddedAfterThePlan(t *testing.T) {
 	if p.code != 2 || !strings.Contains(p.stdout, "added-by-colleague") {
 		t.Errorf("the next plan (exit %d) must show the colleague's rule as a change:\n%s", p.code, p)
 	}
+	if !strings.Contains(p.stdout+p.stderr, "This plan deletes egress rules added outside Terraform") {
+		t.Errorf("the next plan does not warn that it deletes a rule added outside Terraform:\n%s", p)
+	}
 }
 
 // TestFailedUpdateKeepsStateByteForByte is the second reproduction of

@@ -136,8 +136,15 @@ func (r *egressPoliciesResource) Schema(ctx context.Context, _ resource.SchemaRe
 			"The order of `policies` is the evaluation order (the first policy that matches decides); the provider owns the precedence numbers, " +
 			"renumbers as few rules as it can when the list changes and writes make-before-break, so live traffic never goes to a place neither the old nor the new list sends it.\n\n" +
 			"The list is checked at plan time (and in `terraform validate` for what is already known) before any API call: unique names, expressions that parse and type-check, dedicated IPs from the inventory with a fallback in another colo, policies shadowed by earlier ones, a misplaced or missing catch-all, redundant policies and the `expect` assertions; diagnostics name the policy and its index. " +
-			"The resource owns all of the account's egress rules: creating it where egress rules not in the configuration exist fails with an import hint. " +
-			"Egress rules changed outside Terraform show up as drift. Other Gateway rules (DNS, network, HTTP) are never touched.",
+			"The resource owns all of the account's egress rules: creating it where egress rules not in the configuration exist fails with an import hint; " +
+			"existing rules with the names of configured policies are taken over, and the plan shows it (their `id`, and a warning). " +
+			"Egress rules changed outside Terraform show up as drift. Other Gateway rules (DNS, network, HTTP) are never touched.\n\n" +
+			"An apply changes only what its plan showed. It deletes only rules the plan deletes: an egress rule added after the plan (in the dashboard, or missed by `-refresh=false`) " +
+			"stops the apply before its first write with an error naming the rule; run `terraform plan` again, which shows it. " +
+			"A rule deleted outside Terraform after the plan is created again (the apply reports its new ID), one moved is moved back to the precedence the plan showed. " +
+			"After any failure (an API error, a timeout, Ctrl-C) the state holds the prior state plus exactly the changes made, so no rule ID is lost. " +
+			"A create that fails half way records the rules it made; Terraform then marks the resource tainted: `terraform untaint` and `terraform apply` finish it without deleting them. " +
+			"See the guide [Applies, concurrent edits and recovery](../guides/applies-and-recovery).",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				MarkdownDescription: "The account ID.",
@@ -486,6 +493,7 @@ func (r *egressPoliciesResource) Create(ctx context.Context, req resource.Create
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	saveManaged(ctx, resp.Private, managedAfter(nil, res))
 }
 
 // failedCreate reports a create that failed (or had to re-create a rule its
@@ -515,6 +523,7 @@ func (r *egressPoliciesResource) failedCreate(ctx context.Context, plan egressPo
 	}
 	plan.ID = plan.AccountID
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	saveManaged(ctx, resp.Private, managedAfter(nil, reconcile.Result{Done: res.Done}))
 }
 
 func (r *egressPoliciesResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -554,6 +563,9 @@ func (r *egressPoliciesResource) Update(ctx context.Context, req resource.Update
 			l, d := policiesToList(ctx, partialPolicies(priorPolicies, policies, res))
 			resp.Diagnostics.Append(d...)
 			prior.Policies = l
+			if m := loadManaged(ctx, req.Private); m != nil {
+				saveManaged(ctx, resp.Private, managedAfter(m, reconcile.Result{Done: res.Done}))
+			}
 		}
 		resp.Diagnostics.Append(resp.State.Set(ctx, &prior)...)
 		return
@@ -563,6 +575,8 @@ func (r *egressPoliciesResource) Update(ctx context.Context, req resource.Update
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	// The configuration's rules are now exactly res.Rules.
+	saveManaged(ctx, resp.Private, managedAfter(nil, reconcile.Result{Rules: res.Rules}))
 	if len(res.Recreated) > 0 {
 		summary, detail := applyFailure("", nil, account, res)
 		resp.Diagnostics.AddError(summary, detail)

@@ -66,6 +66,96 @@ func loadPrivateOthers(ctx context.Context, priv privateStore) []cfapi.Rule {
 	return out
 }
 
+// privateManaged is the private-state key under which an apply keeps the
+// rule IDs it wrote from the configuration, so that a later plan can tell a
+// rule the configuration dropped from one added outside Terraform.
+const privateManaged = "managed_ids"
+
+func saveManaged(ctx context.Context, priv privateStore, ids map[string]bool) {
+	if priv == nil {
+		return
+	}
+	list := make([]string, 0, len(ids))
+	for id := range ids {
+		list = append(list, id)
+	}
+	sort.Strings(list)
+	if b, err := json.Marshal(list); err == nil {
+		_ = priv.SetKey(ctx, privateManaged, b)
+	}
+}
+
+// loadManaged returns the IDs saved by saveManaged; nil when none were
+// (an imported resource, or state from an older provider).
+func loadManaged(ctx context.Context, priv privateStore) map[string]bool {
+	if priv == nil {
+		return nil
+	}
+	b, _ := priv.GetKey(ctx, privateManaged)
+	var list []string
+	if len(b) == 0 || json.Unmarshal(b, &list) != nil {
+		return nil
+	}
+	out := make(map[string]bool, len(list))
+	for _, id := range list {
+		out[id] = true
+	}
+	return out
+}
+
+// managedAfter is the managed set after an apply: the earlier one plus
+// every rule the apply wrote from the configuration, minus those deleted.
+func managedAfter(before map[string]bool, res reconcile.Result) map[string]bool {
+	out := make(map[string]bool, len(before)+len(res.Done))
+	for id := range before {
+		out[id] = true
+	}
+	for _, w := range res.Done {
+		if w.Kind == reconcile.OpDelete {
+			delete(out, w.Rule.ID)
+		} else {
+			out[w.Rule.ID] = true
+		}
+	}
+	for _, r := range res.Rules {
+		if r.ID != "" {
+			out[r.ID] = true
+		}
+	}
+	return out
+}
+
+// warnDeletesFromOutside warns when the plan deletes egress rules that no
+// apply of this configuration wrote: rules added outside Terraform (in the
+// dashboard), which the refresh put in the state.
+func warnDeletesFromOutside(prior []policyModel, planned types.List, managed map[string]bool, diags *diag.Diagnostics) {
+	if managed == nil {
+		return
+	}
+	kept := map[string]bool{}
+	for _, e := range planned.Elements() {
+		if obj, ok := e.(basetypes.ObjectValue); ok {
+			if id, ok := obj.Attributes()["id"].(types.String); ok && !id.IsUnknown() && !id.IsNull() {
+				kept[id.ValueString()] = true
+			}
+		}
+	}
+	var lines []string
+	for _, p := range prior {
+		id := strOf(p.ID)
+		if id == "" || kept[id] || managed[id] {
+			continue
+		}
+		lines = append(lines, fmt.Sprintf("  - %q (id %s, precedence %d)", p.Name.ValueString(), id, p.Precedence.ValueInt64()))
+	}
+	if len(lines) == 0 {
+		return
+	}
+	diags.AddAttributeWarning(path.Root("policies"), "This plan deletes egress rules added outside Terraform",
+		fmt.Sprintf("These egress rules are in the account but not in the configuration, and no apply of this configuration made them (they were added in the dashboard or by another tool):\n%s\n"+
+			"cfegress_egress_policies owns every egress rule of the account, so applying this plan deletes them. To keep one, add a policy with its name to policies.", strings.Join(lines, "\n")))
+}
+
 func (r *egressPoliciesResource) applyOptions(ctx context.Context) reconcile.Options {
 	return reconcile.Options{
 		Log: func(format string, args ...any) {
@@ -247,6 +337,7 @@ func (r *egressPoliciesResource) ModifyPlan(ctx context.Context, req resource.Mo
 			return
 		}
 		plan.Policies = l
+		warnDeletesFromOutside(prior, l, loadManaged(ctx, req.Private), &resp.Diagnostics)
 	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 }

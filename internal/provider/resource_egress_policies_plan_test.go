@@ -3,9 +3,11 @@ package provider
 import (
 	"context"
 	"fmt"
-	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"strings"
 	"testing"
 
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/cfegress/terraform-provider-cfegress/internal/cfapi"
@@ -123,5 +125,33 @@ func TestPartialPolicies(t *testing.T) {
 	}
 	if len(partialPolicies(nil, planned, reconcile.Result{})) != 0 {
 		t.Error("a create that changed nothing has no state")
+	}
+}
+
+// TestWarnDeletesFromOutside: a plan that deletes rules no apply of this
+// configuration wrote (added in the dashboard, then refreshed into the
+// state) warns and names them; a rule the configuration dropped is a plain
+// delete; without the private record (imported state) nothing is claimed.
+func TestWarnDeletesFromOutside(t *testing.T) {
+	ctx := context.Background()
+	prior := []policyModel{statePolicy("a", 1000), statePolicy("dropped", 2000), statePolicy("from-dashboard", 3000)}
+	planned := []policyModel{prior[0]}
+	l, d := policiesToList(ctx, planned)
+	if d.HasError() {
+		t.Fatal(d)
+	}
+	var diags diag.Diagnostics
+	warnDeletesFromOutside(prior, l, map[string]bool{"id-a": true, "id-dropped": true}, &diags)
+	if len(diags) != 1 || diags.HasError() {
+		t.Fatalf("diags %v, want one warning", diags)
+	}
+	detail := diags[0].Detail()
+	if !strings.Contains(detail, `"from-dashboard" (id id-from-dashboard, precedence 3000)`) || strings.Contains(detail, "dropped") {
+		t.Errorf("the warning must name from-dashboard only:\n%s", detail)
+	}
+	diags = nil
+	warnDeletesFromOutside(prior, l, nil, &diags)
+	if len(diags) != 0 {
+		t.Errorf("no record of the managed rules: %v", diags)
 	}
 }
