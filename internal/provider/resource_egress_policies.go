@@ -507,7 +507,7 @@ func (r *egressPoliciesResource) failedCreate(ctx context.Context, plan egressPo
 	ps := partialPolicies(nil, policies, res)
 	if len(ps) == 0 {
 		resp.Diagnostics.AddError(summary, detail)
-		return
+		return // nothing was made: the resource does not exist yet
 	}
 	detail += fmt.Sprintf("\n\n%d of the %d policies were created before the apply stopped; their rule IDs are recorded in the state, so nothing is lost "+
 		"(terraform destroy deletes them). Terraform marks a resource whose create failed as tainted, and a plain `terraform apply` would then replace it: "+
@@ -555,7 +555,7 @@ func (r *egressPoliciesResource) Update(ctx context.Context, req resource.Update
 		// prior state changes (when nothing was done, it is byte for byte
 		// the same), so the next plan starts from the truth.
 		summary, detail := applyFailure("Updating the egress policies failed", err, account, res)
-		if n := len(res.Done); n > 0 {
+		if n := changesMade(res); n > 0 {
 			detail += fmt.Sprintf("\n\nThe state records the %d change%s made before the apply stopped; run terraform apply again to finish.", n, plural(n))
 		}
 		resp.Diagnostics.AddError(summary, detail)
@@ -738,6 +738,18 @@ func applyFailure(summary string, err error, account string, res reconcile.Resul
 		}
 	}
 	return summary, b.String()
+}
+
+// changesMade counts the writes an apply made (planned deletes of rules
+// that were already gone are not changes).
+func changesMade(res reconcile.Result) int {
+	n := 0
+	for _, w := range res.Done {
+		if !w.Gone {
+			n++
+		}
+	}
+	return n
 }
 
 func plural(n int) string {

@@ -330,6 +330,18 @@ func (a *applier) check() error {
 			unknown = append(unknown, r)
 		}
 	}
+	var vanished []VanishedPolicy
+	for i, d := range a.want {
+		if d.ID != "" && !present[d.ID] && a.opts.Create && a.effects() == 0 {
+			vanished = append(vanished, VanishedPolicy{Index: i, Name: d.Name, ID: d.ID})
+		}
+	}
+	if len(unknown) > 0 || len(vanished) > 0 {
+		// Stop, recording nothing more (a stop before the first write
+		// leaves the state exactly as it was).
+		sort.SliceStable(unknown, func(i, j int) bool { return unknown[i].Precedence < unknown[j].Precedence })
+		return &AccountChangedError{Unknown: unknown, Vanished: vanished, Create: a.opts.Create, Writes: a.effects()}
+	}
 	wanted := make(map[string]bool, len(a.want))
 	for _, d := range a.want {
 		if d.ID != "" {
@@ -342,13 +354,8 @@ func (a *applier) check() error {
 			a.res.Done = append(a.res.Done, Write{Kind: OpDelete, Index: -1, Rule: cfapi.Rule{ID: id}, Gone: true})
 		}
 	}
-	var vanished []VanishedPolicy
 	for i, d := range a.want {
 		if d.ID == "" || present[d.ID] {
-			continue
-		}
-		if a.opts.Create && a.effects() == 0 {
-			vanished = append(vanished, VanishedPolicy{Index: i, Name: d.Name, ID: d.ID})
 			continue
 		}
 		a.logf("egress policy %q (policies[%d]): its rule %s was deleted outside Terraform; creating it again", d.Name, i, d.ID)
@@ -359,10 +366,6 @@ func (a *applier) check() error {
 			a.recreated[i] = true
 			a.res.Recreated = append(a.res.Recreated, i)
 		}
-	}
-	if len(unknown) > 0 || len(vanished) > 0 {
-		sort.SliceStable(unknown, func(i, j int) bool { return unknown[i].Precedence < unknown[j].Precedence })
-		return &AccountChangedError{Unknown: unknown, Vanished: vanished, Create: a.opts.Create, Writes: a.effects()}
 	}
 	return nil
 }

@@ -42,6 +42,17 @@ func TestSavedPlanKeepsRuleAddedAfterThePlan(t *testing.T) {
 	if len(f.egress()) != 7 {
 		t.Errorf("the account has %d egress rules, want the 6 and the colleague's", len(f.egress()))
 	}
+	// Also when a rule the plan deletes is already gone: the stop records
+	// nothing (the state stays exactly as it was).
+	g, gprior := setup(t, pols(4))
+	gwant := gprior[:3]
+	if err := g.DeleteRule(ctx, "acc", gprior[3].ID); err != nil {
+		t.Fatal(err)
+	}
+	g.rules = append(g.rules, egressRule("colleague-2", "another", 9999, "net.dst.port == 1"))
+	if res, err := Apply(ctx, g, "acc", gwant, from(gprior)); !errors.As(err, &ace) || len(res.Done) != 0 {
+		t.Errorf("err %v, done %+v: want a stop that records nothing", err, res.Done)
+	}
 	// The next plan (made from a refresh) knows the rule: applying it
 	// deletes it, as that plan shows.
 	w, o := replan(f.all(), want)
