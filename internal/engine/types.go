@@ -235,9 +235,9 @@ type Decision struct {
 	// NoGeolocation: the egress IP is a BYOIP dedicated IP, which has no IP
 	// geolocation (GeoCountry is then "").
 	NoGeolocation bool
-	Missing         string // for indeterminate: the field the flow lacks
-	Candidates      []Candidate
-	Trace           []string
+	Missing       string // for indeterminate: the field the flow lacks
+	Candidates    []Candidate
+	Trace         []string
 }
 
 // ColoSet is the set of colos that are down, by IATA code.
