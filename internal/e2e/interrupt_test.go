@@ -34,18 +34,7 @@ func TestInterruptedApply(t *testing.T) {
 	})
 	t.Run("update", func(t *testing.T) {
 		t.Parallel()
-		w := newTF(t, emuOptions{Seed: 12, SeedRules: dnsRules()})
-		g := newGen(12)
-		ps := g.list(20)
-		w.write(w.policiesConfig(ps))
-		w.mustApply()
-		// A change of many writes: reverse the list, drop 3, add 4.
-		next := slices.Clone(ps)
-		slices.Reverse(next)
-		next = slices.Delete(next, 5, 8)
-		next = slices.Insert(next, 2, g.policy(), g.policy())
-		next = append(next, g.policy(), g.policy())
-		w.write(w.policiesConfig(next))
+		w, next := applyThenChange(t, 12)
 		before := writes(w.emu)
 		n := w.killDuringApply(before + 4)
 		d := compare(egressRules(w.emu), next)
@@ -57,16 +46,7 @@ func TestInterruptedApply(t *testing.T) {
 	})
 	t.Run("update_interrupted", func(t *testing.T) {
 		t.Parallel()
-		w := newTF(t, emuOptions{Seed: 13, SeedRules: dnsRules()})
-		g := newGen(13)
-		ps := g.list(20)
-		w.write(w.policiesConfig(ps))
-		w.mustApply()
-		next := slices.Clone(ps)
-		slices.Reverse(next)
-		next = slices.Delete(next, 5, 8)
-		next = slices.Insert(next, 2, g.policy(), g.policy())
-		w.write(w.policiesConfig(next))
+		w, next := applyThenChange(t, 13)
 		before := writes(w.emu)
 		n, r := w.interruptDuringApply(before + 4)
 		if r.code == 0 {
@@ -105,13 +85,31 @@ func TestInterruptedApply(t *testing.T) {
 	})
 }
 
-// interruptDuringApply starts terraform apply with 150 ms of latency on
-// every API request and, once the emulator has answered `after` writes in
-// total, interrupts it as Ctrl-C in a terminal does (SIGINT to the process
-// group: terraform asks the provider to stop, and waits for it to return
-// and save the state). It returns the number of writes once terraform has
-// exited, and its result.
-func (w *tf) interruptDuringApply(after int) (int, result) {
+// applyThenChange applies 20 generated policies, then writes a
+// configuration whose apply makes many writes (the list reversed, 3
+// dropped, 4 added) and returns it.
+func applyThenChange(t *testing.T, seed uint64) (*tf, []pol) {
+	t.Helper()
+	w := newTF(t, emuOptions{Seed: int64(seed), SeedRules: dnsRules()})
+	g := newGen(seed)
+	ps := g.list(20)
+	w.write(w.policiesConfig(ps))
+	w.mustApply()
+	next := slices.Clone(ps)
+	slices.Reverse(next)
+	next = slices.Delete(next, 5, 8)
+	next = slices.Insert(next, 2, g.policy(), g.policy())
+	next = append(next, g.policy(), g.policy())
+	w.write(w.policiesConfig(next))
+	return w, next
+}
+
+// signalDuringApply starts terraform apply with 150 ms of latency on every
+// API request, sends sig to its process group once the emulator has
+// answered `after` writes in total, and returns once terraform has exited:
+// its Wait error and what it printed. It fails the test if terraform
+// finished before the signal.
+func (w *tf) signalDuringApply(after int, sig syscall.Signal) (error, result) {
 	w.t.Helper()
 	w.emu.SetFaults(emulator.Faults{Latency: 150 * time.Millisecond})
 	defer w.emu.SetFaults(emulator.Faults{})
@@ -133,8 +131,8 @@ func (w *tf) interruptDuringApply(after int) (int, result) {
 		case <-tick.C:
 		}
 	}
-	if err := syscall.Kill(-c.Process.Pid, syscall.SIGINT); err != nil {
-		w.t.Fatalf("interrupting terraform: %v", err)
+	if err := syscall.Kill(-c.Process.Pid, sig); err != nil {
+		w.t.Fatalf("sending %v to terraform's process group: %v", sig, err)
 	}
 	err := <-done
 	r := result{args: args, stdout: so.String(), stderr: se.String()}
@@ -142,6 +140,17 @@ func (w *tf) interruptDuringApply(after int) (int, result) {
 	if errors.As(err, &ee) {
 		r.code = ee.ExitCode()
 	}
+	return err, r
+}
+
+// interruptDuringApply interrupts an apply as Ctrl-C in a terminal does
+// (SIGINT to the process group: terraform asks the provider to stop, and
+// waits for it to return and save the state) once `after` writes are done.
+// It returns the number of writes once terraform has exited, and its
+// result; nothing may write after that.
+func (w *tf) interruptDuringApply(after int) (int, result) {
+	w.t.Helper()
+	_, r := w.signalDuringApply(after, syscall.SIGINT)
 	n := writes(w.emu)
 	time.Sleep(500 * time.Millisecond)
 	if m := writes(w.emu); m != n {
@@ -150,39 +159,16 @@ func (w *tf) interruptDuringApply(after int) (int, result) {
 	return n, r
 }
 
-// killDuringApply starts terraform apply with 150 ms of latency on every
-// API request, kills the process group once the emulator has answered
-// `after` writes in total, and returns the number of writes once it is
-// dead. It fails the test if terraform finished first or if anything still
-// writes after the kill.
+// killDuringApply kills terraform and the provider (SIGKILL to the process
+// group) once `after` writes are done, and returns the number of writes
+// once they are dead. It fails the test if anything still writes after the
+// kill.
 func (w *tf) killDuringApply(after int) int {
 	w.t.Helper()
-	w.emu.SetFaults(emulator.Faults{Latency: 150 * time.Millisecond})
-	defer w.emu.SetFaults(emulator.Faults{})
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	c, so, se := w.cmd(ctx, nil, "apply", "-auto-approve", "-input=false", "-no-color")
-	if err := c.Start(); err != nil {
-		w.t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- c.Wait() }()
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for writes(w.emu) < after {
-		select {
-		case err := <-done:
-			w.t.Fatalf("terraform finished before it could be interrupted (%v):\n%s\n%s", err, so, se)
-		case <-tick.C:
-		}
-	}
-	if err := syscall.Kill(-c.Process.Pid, syscall.SIGKILL); err != nil {
-		w.t.Fatalf("killing terraform's process group: %v", err)
-	}
 	// Wait normally reports "signal: killed". A nil error means terraform
 	// exited on its own just before the kill; the callers' checks of the
 	// account (half way or not) decide whether that matters.
-	if err := <-done; err == nil {
+	if err, _ := w.signalDuringApply(after, syscall.SIGKILL); err == nil {
 		w.t.Logf("terraform exited 0 just as it was killed")
 	}
 	// Requests already in flight finish (their latency), then nothing more.
