@@ -289,12 +289,12 @@ func (w *tf) plannedDeletes(planFile string) map[string]bool {
 
 // concurrentReport aggregates TestConcurrentEditors.
 type concurrentReport struct {
-	mu                                                     sync.Mutex
-	applies, succeeded, stopped, otherErrors               int
-	stopReasons                                            map[string]int
-	unplannedDeletes, dnsTouched, lostIDs, notConverged    int
-	plannedDeletes, colleagueRulesDeletedAsPlanned, checks int
-	actions                                                map[string]int
+	mu                                                  sync.Mutex
+	applies, succeeded, stopped, otherErrors            int
+	stopReasons                                         map[string]int
+	unplannedDeletes, dnsTouched, lostIDs, notConverged int
+	plannedDeletes, colleagueRulesDeletedAsPlanned      int
+	actions                                             map[string]int
 }
 
 // TestConcurrentEditors: while `terraform apply` runs saved plans of

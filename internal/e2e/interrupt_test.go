@@ -107,9 +107,9 @@ func applyThenChange(t *testing.T, seed uint64) (*tf, []pol) {
 // signalDuringApply starts terraform apply with 150 ms of latency on every
 // API request, sends sig to its process group once the emulator has
 // answered `after` writes in total, and returns once terraform has exited:
-// its Wait error and what it printed. It fails the test if terraform
+// what it printed and its Wait error. It fails the test if terraform
 // finished before the signal.
-func (w *tf) signalDuringApply(after int, sig syscall.Signal) (error, result) {
+func (w *tf) signalDuringApply(after int, sig syscall.Signal) (result, error) {
 	w.t.Helper()
 	w.emu.SetFaults(emulator.Faults{Latency: 150 * time.Millisecond})
 	defer w.emu.SetFaults(emulator.Faults{})
@@ -140,7 +140,7 @@ func (w *tf) signalDuringApply(after int, sig syscall.Signal) (error, result) {
 	if errors.As(err, &ee) {
 		r.code = ee.ExitCode()
 	}
-	return err, r
+	return r, err
 }
 
 // interruptDuringApply interrupts an apply as Ctrl-C in a terminal does
@@ -150,7 +150,7 @@ func (w *tf) signalDuringApply(after int, sig syscall.Signal) (error, result) {
 // result; nothing may write after that.
 func (w *tf) interruptDuringApply(after int) (int, result) {
 	w.t.Helper()
-	_, r := w.signalDuringApply(after, syscall.SIGINT)
+	r, _ := w.signalDuringApply(after, syscall.SIGINT)
 	n := writes(w.emu)
 	time.Sleep(500 * time.Millisecond)
 	if m := writes(w.emu); m != n {
@@ -168,7 +168,7 @@ func (w *tf) killDuringApply(after int) int {
 	// Wait normally reports "signal: killed". A nil error means terraform
 	// exited on its own just before the kill; the callers' checks of the
 	// account (half way or not) decide whether that matters.
-	if err, _ := w.signalDuringApply(after, syscall.SIGKILL); err == nil {
+	if _, err := w.signalDuringApply(after, syscall.SIGKILL); err == nil {
 		w.t.Logf("terraform exited 0 just as it was killed")
 	}
 	// Requests already in flight finish (their latency), then nothing more.

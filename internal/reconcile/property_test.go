@@ -273,7 +273,7 @@ func TestPropertyConverges(t *testing.T) {
 				if !errors.As(err, &ace) || ace.Writes != 0 || len(res.Done) != 0 {
 					t.Fatalf("seed %d step %d: a rule added after the plan: err %v, %d changes; want an AccountChangedError before any write", seed, step, err, len(res.Done))
 				}
-			} else if errors.As(err, &ace) && !(mode == faultClash && len(ace.Conflicts) > 0) {
+			} else if errors.As(err, &ace) && (mode != faultClash || len(ace.Conflicts) == 0) {
 				// (Another writer taking a number the plan kept, or the only
 				// free numbers between two kept rules, is a change the plan
 				// did not foresee: stopping is right.)
