@@ -234,11 +234,13 @@ func AdoptByName(current []cfapi.Rule, desired []Desired) ([]Desired, []cfapi.Ru
 // numberSpace answers questions about the precedences in use by any rule.
 type numberSpace struct{ used []uint64 } // sorted, unique
 
-func newNumberSpace(current []cfapi.Rule) numberSpace {
-	u := make([]uint64, 0, len(current))
+// newNumberSpace is the numbers current uses, plus extra.
+func newNumberSpace(current []cfapi.Rule, extra ...uint64) numberSpace {
+	u := make([]uint64, 0, len(current)+len(extra))
 	for _, r := range current {
 		u = append(u, r.Precedence)
 	}
+	u = append(u, extra...)
 	sort.Slice(u, func(i, j int) bool { return u[i] < u[j] })
 	out := u[:0]
 	for i, v := range u {
@@ -334,12 +336,18 @@ func PlanFor(current []cfapi.Rule, desired []Desired) (Plan, error) {
 	// Promised numbers: each must be free, or already the policy's own.
 	var conflicts []string
 	pinned := make([]bool, n)
-	owner := make(map[uint64]int, len(current))
-	for j, r := range current {
-		owner[r.Precedence] = j
+	var owner map[uint64]int // (only built when something is pinned)
+	for _, d := range desired {
+		if d.Precedence != 0 {
+			owner = make(map[uint64]int, len(current))
+			for j, r := range current {
+				owner[r.Precedence] = j
+			}
+			break
+		}
 	}
-	pins := make(map[uint64]int, n)
-	var pinNums []cfapi.Rule
+	pins := make(map[uint64]int)
+	var pinNums []uint64
 	for i, d := range desired {
 		pv := d.Precedence
 		if pv == 0 {
@@ -360,14 +368,14 @@ func PlanFor(current []cfapi.Rule, desired []Desired) (Plan, error) {
 		}
 		pins[pv] = i
 		pinned[i] = true
-		pinNums = append(pinNums, cfapi.Rule{Precedence: pv})
+		pinNums = append(pinNums, pv)
 	}
 	if len(conflicts) > 0 {
 		return Plan{}, &AccountChangedError{Conflicts: conflicts}
 	}
 	// A promised number is taken for this apply even while the rule that
 	// will hold it is elsewhere.
-	space := newNumberSpace(append(append([]cfapi.Rule(nil), current...), pinNums...))
+	space := newNumberSpace(current, pinNums...)
 
 	// Keep-set dynamic programme over the paired (and the pinned) rules,
 	// with sentinels at both ends. Node k has a desired position pos
