@@ -48,13 +48,16 @@ var (
 	genIPs6   = []string{"2001:db8::1", "2001:db8:1::1", "2001:db9::", "::1", "ffff::1"}
 	genPorts  = []string{"1", "22", "53", "80", "443", "1000", "65535"}
 	genStrs   = []string{"a", "b", "c"}
+	genCtry   = []string{"JP", "US", "MX"} // flows carry upper-case codes
+	genClaims = []string{"k=a", "k=b", "j=a"}
+	genRamps  = []string{"device_client", "mesh", "proxy_endpoint"}
 	genInts   = []string{"1", "5", "6", "9"}
 	genSAMLKs = []string{"k1", "k2"}
 )
 
 func genAtom(r *rnd) string {
 	q := func(s string) string { return `"` + s + `"` }
-	switch r.n(16) {
+	switch r.n(24) {
 	case 0:
 		return fmt.Sprintf("net.dst.ip in {%s %s}", r.pick(genCIDRs...), r.pick(genIPs4...))
 	case 1:
@@ -70,7 +73,7 @@ func genAtom(r *rnd) string {
 	case 6:
 		return fmt.Sprintf("identity.email %s %s", r.pick("==", "!="), q(r.pick(genStrs...)))
 	case 7:
-		return fmt.Sprintf("net.dst.geo.country in {%s %s}", q(r.pick(genStrs...)), q(r.pick(genStrs...)))
+		return fmt.Sprintf("net.dst.geo.country in {%s %s}", q(r.pick(genCtry...)), q(r.pick(append(genCtry, "us")...)))
 	case 8:
 		return fmt.Sprintf("any(identity.groups[*].name %s %s)", r.pick("==", "!="), q(r.pick(genStrs...)))
 	case 9:
@@ -85,9 +88,59 @@ func genAtom(r *rnd) string {
 		return fmt.Sprintf("identity.saml_attributes %s %s", r.pick("==", "!="), q(r.pick(genSAMLKs...)+"="+r.pick(genStrs...)))
 	case 14:
 		return fmt.Sprintf("net.src.ip in {%s}", r.pick(genCIDRs...))
+	// issue 12: IP ranges, any(not ...), the new selectors, literals that
+	// never match
+	case 16:
+		return fmt.Sprintf("net.dst.ip in {%s %s}", genIPRange(r), r.pick(genCIDRs...))
+	case 17:
+		return fmt.Sprintf("any(not(identity.groups[*].name %s %s))", r.pick("==", "!=", "in"), genStrOrSet(r, genStrs))
+	case 18:
+		return fmt.Sprintf("any(not(net.src.ip[*] in {%s}))", r.pick(append(genCIDRs, genIPRange(r))...))
+	case 19:
+		lit := r.pick(genClaims...)
+		if r.n(2) == 0 {
+			lit = `\"` + lit + `\"` // Cloudflare's quoted form
+		}
+		body := fmt.Sprintf("identity.oidc_claims[*] == %s", q(lit))
+		if r.n(3) == 0 {
+			return "any(not(" + body + "))"
+		}
+		return "any(" + body + ")"
+	case 20:
+		return fmt.Sprintf("any(device_posture.checks.failed[*] %s %s)", r.pick("==", "!=", "in"), genStrOrSet(r, genStrs))
+	case 21:
+		return fmt.Sprintf("net.onramp.type %s %s", r.pick("==", "!=", "in"), genStrOrSet(r, append(genRamps, "warp")))
+	case 22:
+		return fmt.Sprintf("net.fqdn.host %s %s", r.pick("==", "!=", "in"), genStrOrSet(r, []string{"a.example", "A.example", "c"}))
+	case 23:
+		return fmt.Sprintf("any(net.fqdn.domains[*] %s %s)", r.pick("==", "!=", "in"), genStrOrSet(r, []string{"a", "B", "c"}))
 	default:
 		return fmt.Sprintf("net.fqdn.host matches %s", q(r.pick("^a", "b", ".*")))
 	}
+}
+
+// genIPRange is an IP range lo..hi of the generator's addresses.
+func genIPRange(r *rnd) string {
+	for {
+		a := netip.MustParseAddr(r.pick(append(genIPs4, genIPs6...)...))
+		b := netip.MustParseAddr(r.pick(append(genIPs4, genIPs6...)...))
+		if a.BitLen() != b.BitLen() {
+			continue
+		}
+		if b.Less(a) {
+			a, b = b, a
+		}
+		return a.String() + ".." + b.String()
+	}
+}
+
+// genStrOrSet is a quoted string, or a set of one or two, for == / != / in.
+func genStrOrSet(r *rnd, vals []string) string {
+	q := func(s string) string { return `"` + s + `"` }
+	if r.n(2) == 0 {
+		return q(r.pick(vals...))
+	}
+	return "{" + q(r.pick(vals...)) + " " + q(r.pick(vals...)) + "}"
 }
 
 func genExpr(r *rnd, depth int) string {
@@ -125,6 +178,15 @@ func genFlows(r *rnd, n int) []*engine.Flow {
 		}
 	}
 	ports := []uint16{1, 2, 21, 22, 23, 52, 53, 54, 79, 80, 81, 442, 443, 444, 999, 1000, 1001, 65534, 65535}
+	pick := func(vals []string) []string {
+		out := []string{}
+		for _, s := range vals {
+			if r.n(2) == 0 {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
 	strs := func() []string {
 		var out []string
 		for _, s := range genStrs {
@@ -149,27 +211,30 @@ func genFlows(r *rnd, n int) []*engine.Flow {
 	var flows []*engine.Flow
 	for i := 0; i < n; i++ {
 		f := &engine.Flow{
-			SourceIP:          ips[(i*7+r.n(len(ips)))%len(ips)],
-			SourcePort:        ports[r.n(len(ports))],
-			SourceCountry:     "JP",
-			SourceContinent:   "AS",
-			IngressColo:       "NRT",
-			DestinationIP:     dst[(i+r.n(len(dst)))%len(dst)],
-			DestinationPort:   ports[(i+r.n(len(ports)))%len(ports)],
-			Protocol:          []string{"tcp", "udp"}[r.n(2)],
-			DstCountry:        genStrs[r.n(3)],
-			DstContinent:      "AS",
-			VirtualNetworkID:  "v",
-			ProxyEndpoint:     "p",
-			FQDNHost:          []string{"a.example", "b.example", "c"}[r.n(3)],
-			FQDNDomains:       strs(),
-			ContentCategories: ints(),
-			AppIDs:            ints(),
-			Email:             genStrs[r.n(3)],
-			Name:              "n",
-			SAMLAttributes:    map[string][]string{"k1": strs(), "k2": strs()},
-			PostureChecks:     strs(),
-			InternalSourceIP:  ips[r.n(len(ips))],
+			SourceIP:            ips[(i*7+r.n(len(ips)))%len(ips)],
+			SourcePort:          ports[r.n(len(ports))],
+			SourceCountry:       "JP",
+			SourceContinent:     "AS",
+			IngressColo:         "NRT",
+			DestinationIP:       dst[(i+r.n(len(dst)))%len(dst)],
+			DestinationPort:     ports[(i+r.n(len(ports)))%len(ports)],
+			Protocol:            []string{"tcp", "udp"}[r.n(2)],
+			DstCountry:          genCtry[r.n(3)],
+			DstContinent:        "AS",
+			VirtualNetworkID:    "v",
+			ProxyEndpoint:       "p",
+			FQDNHost:            []string{"a.example", "b.example", "c"}[r.n(3)],
+			FQDNDomains:         strs(),
+			ContentCategories:   ints(),
+			AppIDs:              ints(),
+			Email:               genStrs[r.n(3)],
+			Name:                "n",
+			SAMLAttributes:      map[string][]string{"k1": strs(), "k2": strs()},
+			PostureChecks:       strs(),
+			InternalSourceIP:    ips[r.n(len(ips))],
+			OIDCClaims:          pick(genClaims),
+			FailedPostureChecks: strs(),
+			OnrampType:          genRamps[r.n(3)],
 		}
 		if !f.SourceIP.IsValid() {
 			f.SourceIP = netip.MustParseAddr("10.0.0.1")
@@ -294,6 +359,12 @@ func consHas(c cons, name string, f *engine.Flow) bool {
 		return arr(f.FQDNDomains, nil, false)
 	case "device_posture.checks.passed":
 		return arr(f.PostureChecks, nil, false)
+	case "device_posture.checks.failed":
+		return arr(f.FailedPostureChecks, nil, false)
+	case "identity.oidc_claims":
+		return arr(f.OIDCClaims, nil, false)
+	case "net.onramp.type":
+		return c.s.has(f.OnrampType)
 	case "identity.groups.id":
 		return arr(groups(func(g engine.Group) string { return g.ID }), nil, false)
 	case "identity.groups.name":
@@ -511,7 +582,7 @@ func TestAgreesWithEvaluator(t *testing.T) {
 		return byte(seed >> 24)
 	}
 	var yes, no, checked, inside int
-	for iter := 0; iter < 400; iter++ {
+	for iter := 0; iter < 800; iter++ {
 		data := make([]byte, 64)
 		for i := range data {
 			data[i] = next()
