@@ -275,30 +275,47 @@ func (a *applier) logf(format string, args ...any) {
 	}
 }
 
+// list reads the account and decides the writes whose response was lost
+// (the creates it does not find are created again by the re-plan).
 func (a *applier) list() error {
+	if err := a.read(); err != nil {
+		return err
+	}
+	a.resolve(a.pending)
+	a.pending = nil
+	return nil
+}
+
+func (a *applier) read() error {
 	a.res.Calls++
 	rules, err := a.c.ListRules(a.ctx, a.account)
 	if err != nil {
 		return fmt.Errorf("reading the account's Gateway rules: %w", err)
 	}
 	a.state = rules
-	a.resolvePending()
 	return nil
 }
 
-// resolvePending decides the writes whose response was lost from a fresh
-// listing: a create landed when a rule nobody knew has its name, number and
-// content; an update when the rule has what was sent; a delete when the
-// rule is gone. The others did not land (or were overwritten since).
-func (a *applier) resolvePending() {
-	for _, op := range a.pending {
+// resolve decides writes whose response was lost from a fresh listing: a
+// create landed when a rule nobody knew has its name, number and content;
+// an update when the rule has what was sent; a delete when the rule is
+// gone. It returns the creates not found (they may not have landed, or not
+// yet); the updates and deletes not confirmed did not land, or were
+// overwritten since.
+func (a *applier) resolve(ops []Op) (notFound []Op) {
+	for _, op := range ops {
 		switch op.Kind {
 		case OpCreate:
+			found := false
 			for _, r := range a.state {
 				if cfapi.IsEgress(r) && !a.known[r.ID] && r.Name == op.Rule.Name && r.Precedence == op.Rule.Precedence && sameContent(r, a.want[op.Index]) {
 					a.created(op.Index, r, true)
+					found = true
 					break
 				}
+			}
+			if !found {
+				notFound = append(notFound, op)
 			}
 		case OpUpdate:
 			if r, ok := a.find(op.Rule.ID); ok && r.Precedence == op.Rule.Precedence && sameContent(r, a.want[op.Index]) {
@@ -311,7 +328,7 @@ func (a *applier) resolvePending() {
 			}
 		}
 	}
-	a.pending = nil
+	return notFound
 }
 
 // check compares a fresh listing with what the plan knew: an egress rule
@@ -392,17 +409,28 @@ func (a *applier) changed(err error) error {
 }
 
 // fail returns the result of a failed apply. Writes whose response was lost
-// are verified first with one more listing, on a context of its own (the
+// are verified first by reading the account, on a context of its own (the
 // apply's may be the reason it failed), so that the result says exactly
-// what was done whenever the API can still be asked.
+// what was done whenever the API can still be asked. A create not found is
+// looked for once more a moment later (a request its client gave up on can
+// still be processed); one still not found is reported as unverified.
 func (a *applier) fail(err error) (Result, error) {
 	if len(a.pending) > 0 {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(a.ctx), 15*time.Second)
 		saved := a.ctx
 		a.ctx = ctx
-		if a.list() == nil {
-			// Verified what it could; nothing else of the listing is used.
+		for try := 0; try < 2 && len(a.pending) > 0; try++ {
+			if try > 0 {
+				select {
+				case <-ctx.Done():
+				case <-time.After(verifyAgainAfter):
+				}
+			}
+			if a.read() != nil {
+				break // the API cannot be asked: what is pending stays unverified
+			}
 			a.logf("re-read the account to verify writes whose response was lost")
+			a.pending = a.resolve(a.pending)
 		}
 		a.ctx = saved
 		cancel()
@@ -410,6 +438,10 @@ func (a *applier) fail(err error) (Result, error) {
 	a.res.Unverified = append([]Op(nil), a.pending...)
 	return a.result(), err
 }
+
+// verifyAgainAfter is how long fail waits before looking for a lost create
+// once more.
+var verifyAgainAfter = time.Second
 
 // verifyPins checks, after a complete apply, that every promised number was
 // kept (PlanFor guarantees it; a failure here is a bug).

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cfegress/terraform-provider-cfegress/internal/cfapi"
 )
@@ -396,4 +397,50 @@ func dedupPrec(rs []cfapi.Rule) []cfapi.Rule {
 		}
 	}
 	return out
+}
+
+// TestLostCreateLandingLateIsFoundOrReported: an apply stopped (here by a
+// cancellation) with a create whose response was lost looks for it again a
+// moment later when the first read does not show it (a request its client
+// gave up on can still be processed); when it never shows, the result
+// reports it as unverified instead of saying nothing.
+func TestLostCreateLandingLateIsFoundOrReported(t *testing.T) {
+	saved := verifyAgainAfter
+	verifyAgainAfter = time.Millisecond
+	defer func() { verifyAgainAfter = saved }()
+	for _, lands := range []bool{true, false} {
+		f, prior := setup(t, pols(3))
+		want := insertAt(prior, 1, pol("late", 9))
+		c, cancel := context.WithCancel(ctx)
+		var sent cfapi.Rule
+		f.fault = func(_ int, op string, r cfapi.Rule) string {
+			if op == "create" {
+				sent = r
+				cancel()
+				return faultLostNotLanded
+			}
+			return faultNone
+		}
+		f.listFault = func(n int) error {
+			if n == 3 && lands { // the apply's list, the first check, then it lands
+				f.seq++
+				r := cloneRule(sent)
+				r.ID = fmt.Sprintf("late-%d", f.seq)
+				f.rules = append(f.rules, r)
+			}
+			return nil
+		}
+		res, err := Apply(c, f, "acc", want, from(prior))
+		cancel()
+		if err == nil {
+			t.Fatal("want the cancellation")
+		}
+		if lands {
+			if len(res.Done) != 1 || res.Done[0].Kind != OpCreate || !res.Done[0].Verified || len(res.Unverified) != 0 {
+				t.Errorf("landed late: done %+v, unverified %v; want the create found", res.Done, res.Unverified)
+			}
+		} else if len(res.Done) != 0 || len(res.Unverified) != 1 || res.Unverified[0].Rule.Name != "late" {
+			t.Errorf("never landed: done %+v, unverified %v; want the create reported as unverified", res.Done, res.Unverified)
+		}
+	}
 }
