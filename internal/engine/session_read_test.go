@@ -104,16 +104,16 @@ func TestParseSessionTimestampFormats(t *testing.T) {
 
 func TestParseSessionCount(t *testing.T) {
 	for line, want := range map[string]int64{
-		`{"OriginIP":"192.0.2.1"}`:                1,
-		`{"count":250000}`:                        250000,
-		`{"Count":"42"}`:                          42, // BigQuery: INT64 as a string
-		`{"count()":7}`:                           7,  // ClickHouse's default column name
-		`{"COUNT(*)":3}`:                          3,
-		`{"count":3.0}`:                           3,
-		`{"count":0}`:                             0,
-		`{"count":null}`:                          1,
-		`{"count":5,"count":null}`:                1, // the last value wins
-		`{"count":9000000000000000000}`:           9000000000000000000,
+		`{"OriginIP":"192.0.2.1"}`:                 1,
+		`{"count":250000}`:                         250000,
+		`{"Count":"42"}`:                           42, // BigQuery: INT64 as a string
+		`{"count()":7}`:                            7,  // ClickHouse's default column name
+		`{"COUNT(*)":3}`:                           3,
+		`{"count":3.0}`:                            3,
+		`{"count":0}`:                              0,
+		`{"count":null}`:                           1,
+		`{"count":5,"count":null}`:                 1, // the last value wins
+		`{"count":9000000000000000000}`:            9000000000000000000,
 		`{"other":{"count":5},"list":[{"c":[1]}]}`: 1, // nested, unknown: ignored
 	} {
 		s, err := ParseSession([]byte(line))
