@@ -292,7 +292,10 @@ func (p *SessionParser) Parse(line []byte, s *LoggedSession) error {
 		i++
 	} else {
 		for {
-			if i >= len(line) || line[i] != '"' {
+			if i >= len(line) {
+				return syntaxErr(line, i, truncated)
+			}
+			if line[i] != '"' {
 				return syntaxErr(line, i, "expected a field name in double quotes")
 			}
 			kstart := i
@@ -319,7 +322,7 @@ func (p *SessionParser) Parse(line []byte, s *LoggedSession) error {
 			}
 			i = skipWS(line, i)
 			if i >= len(line) {
-				return syntaxErr(line, i, "the object is not closed (expected ',' or '}')")
+				return syntaxErr(line, i, truncated)
 			}
 			if line[i] == ',' {
 				i = skipWS(line, i+1)
@@ -341,7 +344,7 @@ func (p *SessionParser) Parse(line []byte, s *LoggedSession) error {
 // value parses the value at line[i:] for slot and returns the offset after it.
 func (p *SessionParser) value(line []byte, i int, slot fieldSlot, s *LoggedSession) (int, error) {
 	if i >= len(line) {
-		return i, syntaxErr(line, i, "expected a value")
+		return i, syntaxErr(line, i, truncated)
 	}
 	if line[i] == 'n' {
 		// null: the field was not logged.
@@ -482,6 +485,9 @@ func numberValue(text []byte, quoted bool, slot fieldSlot) (int64, error) {
 	}
 	return v, nil
 }
+
+// truncated is the error of a line that ends inside the record.
+const truncated = "the line ends before the object is closed (a truncated record?)"
 
 // errNotLogged: an integer field holding "" (some exports write a missing
 // value so); the field counts as not logged.
