@@ -15,11 +15,13 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"math/bits"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -96,6 +98,11 @@ func (e *SessionSyntaxError) Error() string {
 // long log allocates little. Not safe for concurrent use: one per goroutine.
 type SessionParser struct {
 	intern map[string]string
+	// recent holds the last values of each interned field (by field bit
+	// position): colos, rule names and egress IPs repeat, and comparing a
+	// few strings is cheaper than hashing.
+	recent [32][4]string
+	next   [32]uint8
 }
 
 // maxInterned bounds the parser's memory: past it values are allocated.
@@ -358,6 +365,13 @@ func (p *SessionParser) value(line []byte, i int, slot fieldSlot, s *LoggedSessi
 	}
 	switch slot.kind {
 	case kindUnknown:
+		switch c := line[i]; {
+		case c == '"':
+			end, _, err := scanString(line, i)
+			return end, err
+		case c == '-' || '0' <= c && c <= '9':
+			return scanNumber(line, i)
+		}
 		return skipValue(line, i)
 	case kindString, kindStringInterned:
 		if line[i] != '"' {
@@ -374,7 +388,7 @@ func (p *SessionParser) value(line []byte, i int, slot fieldSlot, s *LoggedSessi
 				return i, syntaxErr(line, i, err.Error())
 			}
 		case slot.kind == kindStringInterned:
-			v = p.internBytes(line[i+1 : end-1])
+			v = p.internField(slot.bit, line[i+1:end-1])
 		default:
 			v = string(line[i+1 : end-1])
 		}
@@ -553,6 +567,23 @@ func parseSecondsFraction(b []byte) (int64, bool) {
 	return sec*1e9 + frac, true
 }
 
+func (p *SessionParser) internField(bit SessionFields, b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	k := bits.TrailingZeros32(uint32(bit))
+	r := &p.recent[k]
+	for j := range r {
+		if r[j] == string(b) {
+			return r[j]
+		}
+	}
+	v := p.internBytes(b)
+	r[p.next[k]%4] = v
+	p.next[k]++
+	return v
+}
+
 func (p *SessionParser) internBytes(b []byte) string {
 	if len(b) == 0 {
 		return ""
@@ -587,6 +618,17 @@ func scanString(b []byte, i int) (end int, slow bool, err error) {
 	i++
 	hi := false
 	for i < len(b) {
+		// Plain bytes (most of a record) skip eight at a time, then
+		// through a table lookup.
+		for i+8 <= len(b) && !swarSpecial(binary.LittleEndian.Uint64(b[i:])) {
+			i += 8
+		}
+		for i < len(b) && !strSpecial[b[i]] {
+			i++
+		}
+		if i >= len(b) {
+			break
+		}
 		c := b[i]
 		switch {
 		case c == '"':
@@ -620,6 +662,31 @@ func scanString(b []byte, i int) (end int, slow bool, err error) {
 		}
 	}
 	return 0, false, syntaxErr(b, start, "unterminated string")
+}
+
+// strSpecial marks the bytes scanString must look at: the quote, the
+// backslash, control characters and non-ASCII bytes (UTF-8 is checked).
+var strSpecial = func() (t [256]bool) {
+	for c := 0; c < 0x20; c++ {
+		t[c] = true
+	}
+	for c := 0x80; c < 0x100; c++ {
+		t[c] = true
+	}
+	t['"'], t['\\'] = true, true
+	return t
+}()
+
+// swarSpecial reports whether any of the eight bytes of x is one strSpecial
+// marks (SIMD within a register: a byte is flagged in bit 7 of its lane).
+func swarSpecial(x uint64) bool {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	if x&hi != 0 { // non-ASCII
+		return true
+	}
+	q := x ^ (lo * '"')
+	bs := x ^ (lo * '\\')
+	return ((x-lo*0x20)|(q-lo)&^q|(bs-lo)&^bs)&hi != 0
 }
 
 func isHex4(b []byte) bool {
@@ -689,9 +756,8 @@ const maxDepth = 1000
 // does not use may hold objects or arrays).
 func skipValue(b []byte, i int) (int, error) {
 	depth := 0
-	// expect: what the next token may be. 0 = a value; after '{' a key or
-	// '}'; after ',' in an object a key.
-	var stack [maxDepth]byte // '{' or '['
+	var small [32]byte
+	stack := small[:] // '{' or '[' per open container; grows past 32 levels
 	for {
 		i = skipWS(b, i)
 		if i >= len(b) {
@@ -720,6 +786,9 @@ func skipValue(b []byte, i int) (int, error) {
 		case c == '{' || c == '[':
 			if depth == maxDepth {
 				return i, syntaxErr(b, i, "nested too deeply")
+			}
+			if depth == len(stack) {
+				stack = append(stack, make([]byte, len(stack))...)
 			}
 			stack[depth] = c
 			depth++

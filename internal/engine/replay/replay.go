@@ -13,6 +13,7 @@
 package replay
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"runtime"
@@ -85,34 +86,196 @@ func (o Options) withDefaults() Options {
 }
 
 // Run replays the log read from r (NDJSON, gzip-compressed or not) against
-// live, and planned when it is not nil. Malformed lines are counted and
-// listed, never fatal; the error is for reading r.
+// live, and planned when it is not nil: every record, whatever its
+// AccountID. Malformed lines are counted and listed, never fatal; the error
+// is for reading r.
 func Run(r io.Reader, live, planned *List, opt Options) (*Report, error) {
-	opt = opt.withDefaults()
-	lines, err := engine.NewSessionLineReader(r)
+	reps, sum, err := RunTargets(r, []Target{{Live: live, Planned: planned}}, opt)
 	if err != nil {
 		return nil, err
 	}
-	var acc *accumulator
+	rep := reps[0]
+	rep.Malformed, rep.MalformedLines = sum.Malformed, sum.MalformedLines
+	return rep, nil
+}
+
+// Target is a policy list the records of one account are replayed against.
+type Target struct {
+	// AccountID selects the records of that account (case-insensitive). A
+	// target with "" takes the records no other target selects; a record
+	// without AccountID goes to the only target, or to the "" target.
+	AccountID     string
+	Live, Planned *List
+}
+
+// LogSummary is what a replay found in the log itself.
+type LogSummary struct {
+	// Malformed counts lines that are not records (bad JSON, wrong types,
+	// values that are not addresses); MalformedLines lists the first ones.
+	Malformed      int64           `json:"malformed"`
+	MalformedLines []MalformedLine `json:"malformed_lines"`
+	// OtherAccounts counts sessions of accounts no target replays, by
+	// AccountID (the first 100 accounts).
+	OtherAccounts   int64        `json:"other_account_sessions"`
+	OtherAccountIDs []FieldCount `json:"other_accounts"`
+}
+
+// RunTargets replays the log against several targets at once, routing each
+// record by its AccountID: one report per target, in order.
+func RunTargets(r io.Reader, targets []Target, opt Options) ([]*Report, *LogSummary, error) {
+	if len(targets) == 0 {
+		return nil, nil, fmt.Errorf("replay: no policy list to replay against")
+	}
+	opt = opt.withDefaults()
+	lines, err := engine.NewSessionLineReader(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	rt := newRouter(targets)
+	var w *worker
 	if opt.Workers == 1 {
-		acc = newAccumulator(live, planned, opt)
-		p := engine.NewSessionParser()
-		c := newChecker(live, planned)
-		var rec engine.LoggedSession
+		w = newWorker(targets, rt, opt)
 		for {
 			line, lerr, ok := lines.Next()
 			if !ok {
 				break
 			}
-			acc.line(lines.Line(), line, lerr, p, c, &rec)
+			w.line(lines.Line(), line, lerr)
 		}
 	} else {
-		acc = runParallel(lines, live, planned, opt)
+		w = runParallel(lines, targets, rt, opt)
 	}
 	if err := lines.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return acc.report(), nil
+	reps := make([]*Report, len(targets))
+	for i, a := range w.accs {
+		reps[i] = a.report()
+	}
+	return reps, w.summary(), nil
+}
+
+// router maps a record's AccountID to a target.
+type router struct {
+	byAccount map[string]int
+	rest      int // the "" target, -1 for none
+	single    bool
+}
+
+func newRouter(targets []Target) *router {
+	rt := &router{byAccount: map[string]int{}, rest: -1, single: len(targets) == 1}
+	for i, t := range targets {
+		if t.AccountID == "" {
+			if rt.rest < 0 {
+				rt.rest = i
+			}
+			continue
+		}
+		if _, dup := rt.byAccount[strings.ToLower(t.AccountID)]; !dup {
+			rt.byAccount[strings.ToLower(t.AccountID)] = i
+		}
+	}
+	return rt
+}
+
+func (rt *router) route(account string) int {
+	if account == "" {
+		if rt.single {
+			return 0
+		}
+		return rt.rest
+	}
+	if i, ok := rt.byAccount[account]; ok {
+		return i
+	}
+	if i, ok := rt.byAccount[strings.ToLower(account)]; ok {
+		return i
+	}
+	return rt.rest
+}
+
+// worker parses and checks lines: one per goroutine.
+type worker struct {
+	rt       *router
+	opt      Options
+	p        *engine.SessionParser
+	rec      engine.LoggedSession
+	checkers []*checker
+	accs     []*accumulator
+
+	malformed      int64
+	malformedLines []MalformedLine
+	other          int64
+	otherIDs       map[string]int64
+}
+
+func newWorker(targets []Target, rt *router, opt Options) *worker {
+	w := &worker{rt: rt, opt: opt, p: engine.NewSessionParser(), otherIDs: map[string]int64{}}
+	for _, t := range targets {
+		w.checkers = append(w.checkers, newChecker(t.Live, t.Planned))
+		w.accs = append(w.accs, newAccumulator(t.Live, t.Planned, opt))
+	}
+	return w
+}
+
+const maxOtherAccounts = 100
+
+func (w *worker) line(num int, line []byte, lerr error) {
+	if lerr == nil {
+		lerr = w.p.Parse(line, &w.rec)
+	}
+	if lerr != nil {
+		w.addMalformed(num, lerr)
+		return
+	}
+	t := w.rt.route(w.rec.AccountID)
+	if t < 0 {
+		w.other += w.rec.Count
+		if _, ok := w.otherIDs[w.rec.AccountID]; ok || len(w.otherIDs) < maxOtherAccounts {
+			w.otherIDs[w.rec.AccountID] += w.rec.Count
+		}
+		return
+	}
+	res, err := w.checkers[t].check(&w.rec)
+	if err != nil {
+		w.addMalformed(num, err)
+		return
+	}
+	w.accs[t].add(num, &w.rec, res)
+}
+
+func (w *worker) addMalformed(num int, err error) {
+	w.malformed++
+	if len(w.malformedLines) < w.opt.MaxExamples {
+		msg := err.Error()
+		var se *engine.SessionSyntaxError
+		var me *malformedError
+		if !errors.As(err, &se) && !errors.As(err, &me) {
+			msg = "not a session record: " + msg
+		}
+		w.malformedLines = append(w.malformedLines, MalformedLine{Line: num, Error: msg})
+	}
+}
+
+func (w *worker) merge(b *worker) {
+	for i := range w.accs {
+		w.accs[i].merge(b.accs[i])
+	}
+	w.malformed += b.malformed
+	w.malformedLines = firstByLine(append(w.malformedLines, b.malformedLines...), func(m MalformedLine) int { return m.Line }, w.opt.MaxExamples)
+	w.other += b.other
+	for k, v := range b.otherIDs {
+		if _, ok := w.otherIDs[k]; ok || len(w.otherIDs) < maxOtherAccounts {
+			w.otherIDs[k] += v
+		}
+	}
+}
+
+func (w *worker) summary() *LogSummary {
+	return &LogSummary{
+		Malformed: w.malformed, MalformedLines: nonNil(w.malformedLines),
+		OtherAccounts: w.other, OtherAccountIDs: counts(w.otherIDs),
+	}
 }
 
 // batch is a run of consecutive lines handed to one worker.
@@ -128,32 +291,29 @@ const (
 	batchBytes = 1 << 20
 )
 
-func runParallel(lines *engine.SessionLineReader, live, planned *List, opt Options) *accumulator {
+func runParallel(lines *engine.SessionLineReader, targets []Target, rt *router, opt Options) *worker {
 	n := opt.Workers
 	work := make(chan *batch, n)
 	free := make(chan *batch, 2*n)
 	for i := 0; i < 2*n; i++ {
-		free <- &batch{buf: make([]byte, 0, batchBytes+MaxLineHint)}
+		free <- &batch{buf: make([]byte, 0, batchBytes+64<<10)}
 	}
-	accs := make([]*accumulator, n)
+	workers := make([]*worker, n)
 	var wg sync.WaitGroup
-	for w := 0; w < n; w++ {
-		accs[w] = newAccumulator(live, planned, opt)
+	for i := range workers {
+		workers[i] = newWorker(targets, rt, opt)
 		wg.Add(1)
-		go func(acc *accumulator) {
+		go func(w *worker) {
 			defer wg.Done()
-			p := engine.NewSessionParser()
-			c := newChecker(live, planned)
-			var rec engine.LoggedSession
 			for b := range work {
 				start := 0
 				for k, end := range b.ends {
-					acc.line(b.nums[k], b.buf[start:end], b.errs[k], p, c, &rec)
+					w.line(b.nums[k], b.buf[start:end], b.errs[k])
 					start = end
 				}
 				free <- b
 			}
-		}(accs[w])
+		}(workers[i])
 	}
 	b := <-free
 	reset := func(b *batch) {
@@ -180,15 +340,11 @@ func runParallel(lines *engine.SessionLineReader, live, planned *List, opt Optio
 	}
 	close(work)
 	wg.Wait()
-	acc := accs[0]
-	for _, a := range accs[1:] {
-		acc.merge(a)
+	for _, o := range workers[1:] {
+		workers[0].merge(o)
 	}
-	return acc
+	return workers[0]
 }
-
-// MaxLineHint is the headroom a batch buffer keeps for its last line.
-const MaxLineHint = 64 << 10
 
 // Report is the result of a replay: SPEC §7's JSON keys and more.
 type Report struct {

@@ -300,3 +300,30 @@ func TestEquidistantAgree(t *testing.T) {
 		t.Errorf("LAX from KIX: %v %v %s", res.Verdict, res.ColosDown, res.Reason)
 	}
 }
+
+// Records go to the list of their account; others are counted, not
+// replayed.
+func TestRunTargetsRoutesByAccount(t *testing.T) {
+	inv := seedInventory(t)
+	a, b := list(t, livePolicies(), inv), list(t, nil, inv)
+	log := strings.Join([]string{
+		`{"AccountID":"AAAA","IngressColoName":"LAX","OriginIP":"192.0.2.200","EgressRuleName":"Partners","EgressIP":"203.0.113.10","EgressColoName":"NRT"}`,
+		`{"AccountID":"aaaa","IngressColoName":"LAX","OriginIP":"192.0.2.201","EgressRuleName":"Partners","EgressIP":"203.0.113.10","EgressColoName":"NRT","count":2}`,
+		`{"AccountID":"BBBB","IngressColoName":"KIX","OriginIP":"192.0.2.200","EgressRuleName":"","EgressIP":"203.0.113.10","EgressColoName":"NRT"}`,
+		`{"AccountID":"CCCC","IngressColoName":"KIX","OriginIP":"192.0.2.200","EgressIP":"203.0.113.10","count":5}`,
+		`{"IngressColoName":"KIX","OriginIP":"192.0.2.200","EgressIP":"203.0.113.10"}`,
+		`{"AccountID":"BBBB",`,
+	}, "\n")
+	for _, workers := range []int{1, 2} {
+		reps, sum, err := RunTargets(strings.NewReader(log), []Target{{AccountID: "AAAA", Live: a}, {AccountID: "BBBB", Live: b}}, Options{Workers: workers})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if reps[0].Records != 3 || reps[0].Agree != 3 || reps[1].Records != 1 || reps[1].Agree != 1 {
+			t.Errorf("workers=%d: A %s; B %s", workers, reps[0], reps[1])
+		}
+		if sum.OtherAccounts != 6 || !reflect.DeepEqual(sum.OtherAccountIDs, []FieldCount{{"CCCC", 5}, {"", 1}}) || sum.Malformed != 1 || sum.MalformedLines[0].Line != 6 {
+			t.Errorf("workers=%d: summary %+v", workers, sum)
+		}
+	}
+}

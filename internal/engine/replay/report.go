@@ -1,7 +1,6 @@
 package replay
 
 import (
-	"errors"
 	"sort"
 	"strings"
 
@@ -16,19 +15,18 @@ type accumulator struct {
 	opt           Options
 
 	records, rows, agree, disagree, undecidable int64
-	changed, changeUndecidable, malformed       int64
+	changed, changeUndecidable                  int64
 	hits, loggedHits, plannedHits               []int64
 	inferred                                    Inferred
 	colosDown                                   map[string]int64
 	undecidableFields                           map[string]int64
 	unknownRules                                map[LoggedRule]int64
 
-	disagreements  []Disagreement
-	changes        []Change
-	malformedLines []MalformedLine
-	dGroups        map[dKey]*DisagreementGroup
-	cGroups        map[cKey]*ChangeGroup
-	truncated      bool
+	disagreements []Disagreement
+	changes       []Change
+	dGroups       map[dKey]*DisagreementGroup
+	cGroups       map[cKey]*ChangeGroup
+	truncated     bool
 }
 
 // dKey is the kind of a disagreement: the logged and modelled egress, with
@@ -56,35 +54,6 @@ func newAccumulator(live, planned *List, opt Options) *accumulator {
 
 // maxUnknownRules bounds the distinct unknown logged rules kept.
 const maxUnknownRules = 1000
-
-// line parses and checks one line.
-func (a *accumulator) line(num int, line []byte, lerr error, p *engine.SessionParser, c *checker, rec *engine.LoggedSession) {
-	if lerr == nil {
-		lerr = p.Parse(line, rec)
-	}
-	if lerr != nil {
-		a.addMalformed(num, lerr)
-		return
-	}
-	res, err := c.check(rec)
-	if err != nil {
-		a.addMalformed(num, err)
-		return
-	}
-	a.add(num, rec, res)
-}
-
-func (a *accumulator) addMalformed(num int, err error) {
-	a.malformed++
-	if len(a.malformedLines) < a.opt.MaxExamples {
-		msg := err.Error()
-		var se *engine.SessionSyntaxError
-		if !errors.As(err, &se) && !errors.As(err, new(*malformedError)) {
-			msg = "not a session record: " + msg
-		}
-		a.malformedLines = append(a.malformedLines, MalformedLine{Line: num, Error: msg})
-	}
-}
 
 func (a *accumulator) add(num int, rec *engine.LoggedSession, res *Result) {
 	w := rec.Count
@@ -227,7 +196,6 @@ func (a *accumulator) merge(b *accumulator) {
 	a.undecidable += b.undecidable
 	a.changed += b.changed
 	a.changeUndecidable += b.changeUndecidable
-	a.malformed += b.malformed
 	for i := range a.hits {
 		a.hits[i] += b.hits[i]
 		a.loggedHits[i] += b.loggedHits[i]
@@ -254,7 +222,6 @@ func (a *accumulator) merge(b *accumulator) {
 	}
 	a.disagreements = firstByLine(append(a.disagreements, b.disagreements...), func(d Disagreement) int { return d.Line }, a.opt.MaxExamples)
 	a.changes = firstByLine(append(a.changes, b.changes...), func(c Change) int { return c.Line }, a.opt.MaxExamples)
-	a.malformedLines = firstByLine(append(a.malformedLines, b.malformedLines...), func(m MalformedLine) int { return m.Line }, a.opt.MaxExamples)
 	for k, g := range b.dGroups {
 		if have := a.dGroups[k]; have != nil {
 			have.Count += g.Count
@@ -293,11 +260,11 @@ func firstByLine[T any](xs []T, line func(T) int, n int) []T {
 func (a *accumulator) report() *Report {
 	r := &Report{
 		Records: a.records, Rows: a.rows, Agree: a.agree, Disagree: a.disagree, Undecidable: a.undecidable,
-		Changed: a.changed, ChangeUndecidable: a.changeUndecidable, Malformed: a.malformed,
+		Changed: a.changed, ChangeUndecidable: a.changeUndecidable,
 		Inferred:        a.inferred,
 		Disagreements:   nonNil(a.disagreements),
 		Changes:         nonNil(a.changes),
-		MalformedLines:  nonNil(a.malformedLines),
+		MalformedLines:  []MalformedLine{},
 		GroupsTruncated: a.truncated,
 	}
 	r.Policies, r.Unused = policyHits(a.live, a.hits, a.loggedHits)
