@@ -124,9 +124,9 @@ type Result struct {
 
 // hypothesis is one way to fill in what the log lacks.
 type hypothesis struct {
-	proxied bool
-	down    engine.ColoSet
-	country string
+	proxied            bool
+	down               engine.ColoSet
+	country, continent string // the user's (net.src.geo.*)
 }
 
 // checker checks records against a live list (and a planned one). One per
@@ -137,6 +137,7 @@ type checker struct {
 	hyp           hypothesis
 	downScratch   engine.ColoSet
 	d             [3]engine.Decision
+	dAbroad       engine.Decision
 	res           Result
 }
 
@@ -279,62 +280,91 @@ func (c *checker) check(rec *engine.LoggedSession) (*Result, error) {
 		return res, nil
 	}
 	c.flow.IngressColo = ing.Code
-
-	// H0: not proxied, no colo down, user country unknown.
-	d0 := &c.d[0]
-	c.hyp = hypothesis{}
-	if err := c.decide(c.live, d0); err != nil {
+	if err := c.search(res, hypothesis{}); err != nil {
 		return nil, err
+	}
+	if res.Verdict != Undecidable || (res.Missing != "net.src.geo.country" && res.Missing != "net.src.geo.continent") {
+		return res, nil
+	}
+	// A policy needs the user's country, which logs lack. Most users are
+	// in the country of the colo they connect to: if that explains the
+	// log, the record agrees with the country inferred; otherwise it stays
+	// undecidable (the user may well be abroad).
+	saved := *res
+	if err := c.search(res, hypothesis{country: ing.Country, continent: ing.Continent}); err != nil {
+		return nil, err
+	}
+	if res.Verdict == Agree {
+		if res.UserCountry == "" {
+			res.UserCountry = ing.Country
+		}
+		return res, nil
+	}
+	*res = saved
+	res.Planned = saved.Planned
+	return res, nil
+}
+
+// search tries the hypotheses, from base, for rec's flow: it sets
+// res.Verdict, Model, Reason and what was inferred, and the planned side.
+func (c *checker) search(res *Result, base hypothesis) error {
+	// H0: not proxied, no colo down.
+	d0 := &c.d[0]
+	c.hyp = base
+	if err := c.decide(c.live, d0); err != nil {
+		return err
 	}
 	res.Model = *d0
 	if d0.Outcome == engine.OutcomeIndeterminate {
 		res.Verdict, res.Missing = Undecidable, d0.Missing
 		res.Reason = fmt.Sprintf("policy %d %q needs %s, which session logs do not carry", d0.PolicyIndex, d0.PolicyName, d0.Missing)
 		c.comparePlanned(res, false)
-		return res, nil
+		return nil
 	}
 	if ok, why := c.live.sameRule(d0, &res.obs); !ok {
 		res.Verdict, res.Reason = Disagree, why
 		c.comparePlanned(res, true)
-		return res, nil
+		return nil
 	}
 	m0 := c.compareEgress(c.live, d0, &res.obs, &c.hyp)
 	if m0.ok {
 		if err := c.accept(res, d0, m0); err != nil {
-			return nil, err
+			return err
 		}
 		res.Proxied = ProxiedEither
 		if c.isV4() {
 			// Would orange decide differently? Then the log says grey.
 			d1 := &c.d[1]
-			h := hypothesis{proxied: true}
+			h := base
+			h.proxied = true
+			saved := c.hyp
 			c.hyp = h
 			if err := c.decide(c.live, d1); err != nil {
-				return nil, err
+				return err
 			}
 			if m1 := c.compareEgress(c.live, d1, &res.obs, &h); !m1.ok {
 				res.Proxied = ProxiedGrey
 			}
+			c.hyp = saved
 		}
-		c.hyp = hypothesis{country: m0.country}
 		c.comparePlanned(res, true)
-		return res, nil
+		return nil
 	}
 	// H1: proxied (IPv4 only; for IPv6 grey and orange are the same).
 	if c.isV4() {
 		d1 := &c.d[1]
-		c.hyp = hypothesis{proxied: true}
+		c.hyp = base
+		c.hyp.proxied = true
 		if err := c.decide(c.live, d1); err != nil {
-			return nil, err
+			return err
 		}
 		if m1 := c.compareEgress(c.live, d1, &res.obs, &c.hyp); m1.ok {
 			if err := c.accept(res, d1, m1); err != nil {
-				return nil, err
+				return err
 			}
 			res.Proxied = ProxiedOrange
-			c.hyp.country = m1.country
 			c.comparePlanned(res, true)
-			return res, nil
+			return nil
 		}
 	}
 	// H2…: not proxied, and the colo the decision leaves from is down (its
@@ -349,38 +379,38 @@ func (c *checker) check(rec *engine.LoggedSession) (*Result, error) {
 				break
 			}
 			c.downScratch[x] = true
-			c.hyp = hypothesis{down: c.downScratch}
+			c.hyp = base
+			c.hyp.down = c.downScratch
 			if err := c.decide(c.live, d2); err != nil {
-				return nil, err
+				return err
 			}
 			if m2 := c.compareEgress(c.live, d2, &res.obs, &c.hyp); m2.ok {
 				if err := c.accept(res, d2, m2); err != nil {
-					return nil, err
+					return err
 				}
 				res.Proxied = ProxiedGrey
 				for k := range c.downScratch {
 					res.ColosDown = append(res.ColosDown, k)
 				}
 				sortStrings(res.ColosDown)
-				c.hyp.country = m2.country
 				c.comparePlanned(res, true)
-				return res, nil
+				return nil
 			}
 			*d0, *d2 = *d2, *d0 // the latest decision to d0, d0's storage to d2 for the next step
 			prev = d0
 		}
-		// Restore the plain decision for the report.
-		c.hyp = hypothesis{}
+		// Back to the plain decision for the report.
+		c.hyp = base
 		if err := c.decide(c.live, d0); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	res.Model = *d0
 	res.Verdict = Disagree
 	res.Reason = m0.reason + c.unexplained()
-	c.hyp = hypothesis{}
+	c.hyp = base
 	c.comparePlanned(res, true)
-	return res, nil
+	return nil
 }
 
 func (c *checker) unexplained() string {
@@ -400,7 +430,7 @@ func (c *checker) accept(res *Result, d *engine.Decision, m egressMatch) error {
 	res.Verdict = Agree
 	if m.country != "" {
 		// The model is the decision for a user of that country.
-		c.hyp.country = m.country
+		c.hyp.country, c.hyp.continent = m.country, m.continent
 		if err := c.decide(c.live, d); err != nil {
 			return err
 		}
@@ -415,9 +445,9 @@ func (c *checker) accept(res *Result, d *engine.Decision, m egressMatch) error {
 // decide decides c.flow under c.hyp on list l.
 func (c *checker) decide(l *List, d *engine.Decision) error {
 	c.flow.Proxied = c.hyp.proxied
-	c.flow.SourceCountry = c.hyp.country
+	c.flow.SourceCountry, c.flow.SourceContinent = c.hyp.country, c.hyp.continent
 	err := l.eng.DecideInto(&c.flow, c.hyp.down, d, false)
-	c.flow.Proxied, c.flow.SourceCountry = false, ""
+	c.flow.Proxied, c.flow.SourceCountry, c.flow.SourceContinent = false, "", ""
 	if err != nil {
 		return &malformedError{err.Error()}
 	}
@@ -504,11 +534,11 @@ func loggedRuleText(o *observed) string {
 }
 
 type egressMatch struct {
-	ok          bool
-	reason      string
-	country     string
-	equidistant bool
-	pick        *engine.Candidate
+	ok                 bool
+	reason             string
+	country, continent string
+	equidistant        bool
+	pick               *engine.Candidate
 }
 
 // compareEgress compares the logged EgressIP and EgressColoName with d.
@@ -560,8 +590,8 @@ func (c *checker) compareEgress(l *List, d *engine.Decision, o *observed, h *hyp
 		}
 		if !strings.EqualFold(o.colo, want) {
 			if isDefault && o.colo != "" {
-				if country, ok := c.defaultAbroad(l, d, o.colo, h); ok {
-					m.country = country
+				if oc, ok := c.defaultAbroad(l, d, o.colo, h); ok {
+					m.country, m.continent = oc.Country, oc.Continent
 					m.ok = true
 					return m
 				}
@@ -582,26 +612,26 @@ func (c *checker) compareEgress(l *List, d *engine.Decision, o *observed, h *hyp
 // no user country: if the logged colo is the one the engine picks for a
 // user from the logged colo's country, the record agrees with that country
 // inferred.
-func (c *checker) defaultAbroad(l *List, d *engine.Decision, colo string, h *hypothesis) (string, bool) {
+func (c *checker) defaultAbroad(l *List, d *engine.Decision, colo string, h *hypothesis) (engine.Colo, bool) {
 	oc, err := engine.LookupColo(colo)
 	if err != nil {
-		return "", false
+		return oc, false
 	}
 	ic, err := engine.LookupColo(c.flow.IngressColo)
-	if err != nil || oc.Country == ic.Country {
-		return "", false
+	if err != nil || oc.Country == ic.Country || h.country != "" && h.country != oc.Country {
+		return oc, false
 	}
 	hh := *h
-	hh.country = oc.Country
+	hh.country, hh.continent = oc.Country, oc.Continent
 	saved := c.hyp
 	c.hyp = hh
-	var d2 engine.Decision
-	err = c.decide(l, &d2)
+	d2 := &c.dAbroad
+	err = c.decide(l, d2)
 	c.hyp = saved
 	if err != nil || d2.Outcome != d.Outcome || d2.PolicyIndex != d.PolicyIndex || d2.EgressIP.IsValid() || d2.EgressIPv6Range.IsValid() {
-		return "", false
+		return oc, false
 	}
-	return oc.Country, strings.EqualFold(d2.EgressColo, oc.Code)
+	return oc, strings.EqualFold(d2.EgressColo, oc.Code)
 }
 
 // equidistantPick returns the candidate of a no-match decision that holds
