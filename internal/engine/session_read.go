@@ -23,6 +23,7 @@ import (
 	"math"
 	"math/bits"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -196,8 +197,40 @@ func lookupField(key []byte) fieldSlot {
 	case "count", "Count", "COUNT", "count()", "count(*)", "COUNT(*)", "COUNT()":
 		return fieldSlot{FieldCount, kindCount, "count"}
 	}
+	// Log Explorer's SQL API answers with lower-case column names
+	// ("clientrequesthost" for ClientRequestHost,
+	// https://developers.cloudflare.com/log-explorer/api/); Cloudflare's own
+	// names start upper case, so only a lower-case first letter pays for the
+	// second look-up.
+	if len(key) > 0 && len(key) <= 32 && 'a' <= key[0] && key[0] <= 'z' {
+		var buf [32]byte
+		lower := buf[:len(key)]
+		for i, c := range key {
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			lower[i] = c
+		}
+		if s, ok := lowerFields[string(lower)]; ok {
+			return lookupField([]byte(s))
+		}
+	}
 	return fieldSlot{}
 }
+
+// lowerFields maps the lower-case form of each known field to its name.
+var lowerFields = func() map[string]string {
+	m := map[string]string{}
+	for _, n := range []string{
+		"AccountID", "BytesReceived", "BytesSent", "DeviceID", "DeviceName", "EgressColoName", "EgressIP", "EgressPort",
+		"EgressRuleID", "EgressRuleName", "Email", "IngressColoName", "Offramp", "OriginIP", "OriginPort", "Protocol",
+		"ResolvedFQDN", "SessionEndTime", "SessionID", "SessionStartTime", "SourceIP", "SourceInternalIP", "SourcePort",
+		"UserID", "VirtualNetworkID",
+	} {
+		m[strings.ToLower(n)] = n
+	}
+	return m
+}()
 
 func (s *LoggedSession) setString(bit SessionFields, v string) {
 	r := &s.SessionRecord
@@ -456,11 +489,12 @@ func (p *SessionParser) number(line []byte, i int, slot fieldSlot) (int64, int, 
 
 func numberValue(text []byte, quoted bool, slot fieldSlot) (int64, error) {
 	if slot.kind == kindTime && quoted && len(text) > 0 && !isNumberText(text) {
-		t, err := time.Parse(time.RFC3339Nano, string(text))
-		if err != nil {
-			return 0, fmt.Errorf("%q is not a Unix timestamp or an RFC 3339 time", text)
+		for _, layout := range timeLayouts {
+			if t, err := time.Parse(layout, string(text)); err == nil {
+				return t.UnixNano(), nil
+			}
 		}
-		return t.UnixNano(), nil
+		return 0, fmt.Errorf("%q is not a Unix timestamp or an RFC 3339 time", text)
 	}
 	if !isNumberText(text) {
 		return 0, fmt.Errorf("%q is not a number", text)
@@ -506,6 +540,17 @@ const truncated = "the line ends before the object is closed (a truncated record
 // errNotLogged: an integer field holding "" (some exports write a missing
 // value so); the field counts as not logged.
 var errNotLogged = errors.New("not logged")
+
+// timeLayouts are the textual timestamps read: Logpush's rfc3339, and the
+// forms warehouses export (ClickHouse "2006-01-02 15:04:05.000", BigQuery
+// "2006-01-02 15:04:05 UTC"); without a zone, UTC.
+var timeLayouts = []string{
+	time.RFC3339Nano,
+	"2006-01-02 15:04:05.999999999Z07:00",
+	"2006-01-02 15:04:05.999999999 MST",
+	"2006-01-02 15:04:05.999999999",
+	"2006-01-02T15:04:05.999999999",
+}
 
 // isNumberText reports whether b is a JSON number.
 func isNumberText(b []byte) bool {

@@ -86,6 +86,9 @@ func TestParseSessionTimestampFormats(t *testing.T) {
 		`"1795654800000000000"`,       // unixnano as a string (BigQuery export)
 		`"1795654800"`,                // unix as a string
 		`1.7956548e9`,                 // unix in exponent form
+		`"2026-11-26 01:00:00"`,       // ClickHouse DateTime
+		`"2026-11-26 01:00:00.000"`,   // ClickHouse DateTime64
+		`"2026-11-26 01:00:00 UTC"`,   // BigQuery TIMESTAMP
 	} {
 		s, err := ParseSession([]byte(`{"SessionStartTime":` + v + `}`))
 		if err != nil {
@@ -124,6 +127,17 @@ func TestParseSessionCount(t *testing.T) {
 		if s.Count != want {
 			t.Errorf("%s: Count = %d, want %d", line, s.Count, want)
 		}
+	}
+}
+
+// Log Explorer's SQL API writes column names in lower case.
+func TestParseSessionLowerCaseNames(t *testing.T) {
+	s, err := ParseSession([]byte(`{"ingresscoloname":"KIX","originip":"192.0.2.80","egressrulename":"","egressip":"203.0.113.10","egresscoloname":"NRT","sessionstarttime":"2026-11-26T01:00:00Z","count":3,"clientrequesthost":"x"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.IngressColoName != "KIX" || s.OriginIP != "192.0.2.80" || s.EgressIP != "203.0.113.10" || s.EgressColoName != "NRT" || !s.Has(FieldEgressRuleName) || s.Count != 3 || s.SessionStartTime == 0 {
+		t.Errorf("%+v", s)
 	}
 }
 
