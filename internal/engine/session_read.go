@@ -98,12 +98,20 @@ func (e *SessionSyntaxError) Error() string {
 // distinct values (colos, rule names and IDs, egress IPs, e-mails, ...), so a
 // long log allocates little. Not safe for concurrent use: one per goroutine.
 type SessionParser struct {
+	// only, when not 0, is the set of fields decoded; the others are
+	// validated as JSON and skipped like unknown fields (Only).
+	only   SessionFields
 	intern map[string]string
 	// recent holds the last values of each interned field (by field bit
 	// position): colos, rule names and egress IPs repeat, and comparing a
 	// few strings is cheaper than hashing.
 	recent [32][4]string
 	next   [32]uint8
+	// arena holds the line's values of fields with many distinct values
+	// (SessionID, OriginIP, SourceIP), which become one string.
+	arena    []byte
+	pending  [8]pendingString
+	npending int
 }
 
 // maxInterned bounds the parser's memory: past it values are allocated.
@@ -113,6 +121,12 @@ const maxInterned = 1 << 16
 func NewSessionParser() *SessionParser {
 	return &SessionParser{intern: make(map[string]string, 256)}
 }
+
+// Only makes the parser decode only the fields of f (FieldCount is always
+// decoded): a reader that needs a few fields skips the others' number and
+// time parsing. Skipped fields are still checked to be JSON, not to have
+// their type.
+func (p *SessionParser) Only(f SessionFields) { p.only = f | FieldCount }
 
 // ParseSession parses one line with a new parser (convenience for callers
 // that parse a few records).
@@ -323,6 +337,7 @@ func (s *LoggedSession) setInt(bit SessionFields, v int64) {
 //   - null means the field was not logged.
 func (p *SessionParser) Parse(line []byte, s *LoggedSession) error {
 	*s = LoggedSession{Count: 1}
+	p.arena, p.npending = p.arena[:0], 0
 	i := skipWS(line, 0)
 	if i >= len(line) || line[i] != '{' {
 		return notAnObject(line, i)
@@ -357,6 +372,9 @@ func (p *SessionParser) Parse(line []byte, s *LoggedSession) error {
 			}
 			i = skipWS(line, i+1)
 			slot := lookupField(key)
+			if p.only != 0 && p.only&slot.bit == 0 {
+				slot = fieldSlot{}
+			}
 			if i, err = p.value(line, i, slot, s); err != nil {
 				return err
 			}
@@ -378,7 +396,29 @@ func (p *SessionParser) Parse(line []byte, s *LoggedSession) error {
 	if i = skipWS(line, i); i < len(line) {
 		return syntaxErr(line, i, "unexpected data after the record's closing '}' (one JSON object per line)")
 	}
+	if p.npending > 0 {
+		all := string(p.arena) // one allocation for the line's unique strings
+		for _, ps := range p.pending[:p.npending] {
+			s.setString(ps.bit, all[ps.start:ps.end])
+		}
+	}
 	return nil
+}
+
+// pendingString is a string field whose bytes are in the parser's arena.
+type pendingString struct {
+	bit        SessionFields
+	start, end int
+}
+
+func (p *SessionParser) dropPending(bit SessionFields) {
+	for k := 0; k < p.npending; k++ {
+		if p.pending[k].bit == bit {
+			copy(p.pending[k:], p.pending[k+1:p.npending])
+			p.npending--
+			return
+		}
+	}
 }
 
 // value parses the value at line[i:] for slot and returns the offset after it.
@@ -392,6 +432,7 @@ func (p *SessionParser) value(line []byte, i int, slot fieldSlot, s *LoggedSessi
 			return i, syntaxErr(line, i, "invalid literal (expected null)")
 		}
 		if slot.bit != 0 { // a repeated key: the last value wins, as in encoding/json
+			p.dropPending(slot.bit)
 			s.clear(slot)
 		}
 		return i + 4, nil
@@ -415,6 +456,7 @@ func (p *SessionParser) value(line []byte, i int, slot fieldSlot, s *LoggedSessi
 			return i, err
 		}
 		var v string
+		p.dropPending(slot.bit) // a repeated key: the last value wins
 		switch {
 		case esc:
 			if v, err = unquoteSlow(line[i:end]); err != nil {
@@ -422,6 +464,13 @@ func (p *SessionParser) value(line []byte, i int, slot fieldSlot, s *LoggedSessi
 			}
 		case slot.kind == kindStringInterned:
 			v = p.internField(slot.bit, line[i+1:end-1])
+		case end-i > 2 && p.npending < len(p.pending):
+			// Copied to the line's arena: one string for all of them (Parse).
+			p.pending[p.npending] = pendingString{slot.bit, len(p.arena), len(p.arena) + end - i - 2}
+			p.npending++
+			p.arena = append(p.arena, line[i+1:end-1]...)
+			s.Fields |= slot.bit
+			return end, nil
 		default:
 			v = string(line[i+1 : end-1])
 		}

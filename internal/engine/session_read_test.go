@@ -203,10 +203,38 @@ func TestParseSessionStringsAndNulls(t *testing.T) {
 	if s.Has(FieldEmail) || !s.Has(FieldEgressRuleName|FieldDeviceName|FieldUserID) {
 		t.Errorf("Fields = %b: null is 'not logged'", s.Fields)
 	}
+	// A repeated key: the last value wins, whatever its form.
+	for line, want := range map[string]string{
+		`{"OriginIP":"192.0.2.1","OriginIP":"192.0.2.2"}`:      "192.0.2.2",
+		`{"OriginIP":"192.0.2.1","OriginIP":"192.0.2.\u0033"}`: "192.0.2.3",
+		`{"OriginIP":"192.0.2.\u0031","OriginIP":"192.0.2.4"}`: "192.0.2.4",
+		`{"OriginIP":"192.0.2.1","OriginIP":""}`:               "",
+		`{"OriginIP":"192.0.2.1","OriginIP":null}`:             "",
+	} {
+		if s, err := ParseSession([]byte(line)); err != nil || s.OriginIP != want || s.Has(FieldOriginIP) != (want != "" || !strings.Contains(line, "null")) {
+			t.Errorf("%s: OriginIP %q (has %v), %v; want %q", line, s.OriginIP, s.Has(FieldOriginIP), err, want)
+		}
+	}
 	// An empty string in an integer column (some exports) is 'not logged'.
 	s, err = ParseSession([]byte(`{"OriginPort":"","SourcePort":"50000"}`))
 	if err != nil || s.Has(FieldOriginPort) || s.SourcePort != 50000 {
 		t.Errorf("empty integer string: %+v %v", s, err)
+	}
+}
+
+// Only: fields outside the set are skipped, not decoded, not type-checked.
+func TestParseSessionOnly(t *testing.T) {
+	p := NewSessionParser()
+	p.Only(FieldOriginIP)
+	var s LoggedSession
+	if err := p.Parse([]byte(`{"OriginIP":"192.0.2.1","OriginPort":"not a port","BytesSent":1,"count":4}`), &s); err != nil {
+		t.Fatal(err)
+	}
+	if s.OriginIP != "192.0.2.1" || s.Fields != FieldOriginIP|FieldCount || s.Count != 4 || s.BytesSent != 0 {
+		t.Errorf("%+v", s)
+	}
+	if err := p.Parse([]byte(`{"OriginIP":"192.0.2.1","BytesSent":[}`), &s); err == nil {
+		t.Errorf("a skipped field is still JSON-checked")
 	}
 }
 

@@ -326,7 +326,7 @@ func (c *checker) search(res *Result, base hypothesis) error {
 		c.comparePlanned(res, true)
 		return nil
 	}
-	m0 := c.compareEgress(c.live, d0, &res.obs, &c.hyp)
+	m0 := c.compareEgress(c.live, d0, &res.obs, &c.hyp, false) // explained only if no hypothesis agrees
 	if m0.ok {
 		if err := c.accept(res, d0, m0); err != nil {
 			return err
@@ -342,7 +342,7 @@ func (c *checker) search(res *Result, base hypothesis) error {
 			if err := c.decide(c.live, d1); err != nil {
 				return err
 			}
-			if m1 := c.compareEgress(c.live, d1, &res.obs, &h); !m1.ok {
+			if m1 := c.compareEgress(c.live, d1, &res.obs, &h, false); !m1.ok {
 				res.Proxied = ProxiedGrey
 			}
 			c.hyp = saved
@@ -358,7 +358,7 @@ func (c *checker) search(res *Result, base hypothesis) error {
 		if err := c.decide(c.live, d1); err != nil {
 			return err
 		}
-		if m1 := c.compareEgress(c.live, d1, &res.obs, &c.hyp); m1.ok {
+		if m1 := c.compareEgress(c.live, d1, &res.obs, &c.hyp, false); m1.ok {
 			if err := c.accept(res, d1, m1); err != nil {
 				return err
 			}
@@ -384,7 +384,7 @@ func (c *checker) search(res *Result, base hypothesis) error {
 			if err := c.decide(c.live, d2); err != nil {
 				return err
 			}
-			if m2 := c.compareEgress(c.live, d2, &res.obs, &c.hyp); m2.ok {
+			if m2 := c.compareEgress(c.live, d2, &res.obs, &c.hyp, false); m2.ok {
 				if err := c.accept(res, d2, m2); err != nil {
 					return err
 				}
@@ -407,7 +407,7 @@ func (c *checker) search(res *Result, base hypothesis) error {
 	}
 	res.Model = *d0
 	res.Verdict = Disagree
-	res.Reason = m0.reason + c.unexplained()
+	res.Reason = c.compareEgress(c.live, d0, &res.obs, &c.hyp, true).reason + c.unexplained()
 	c.hyp = base
 	c.comparePlanned(res, true)
 	return nil
@@ -495,7 +495,6 @@ func (l *List) sameRule(d *engine.Decision, o *observed) (bool, string) {
 		}
 		return false, fmt.Sprintf("egress rule: the log names none (%s), the model matched policy %d %q", engine.ZeroUUID, p, d.PolicyName)
 	}
-	logged := loggedRuleText(o)
 	var why string
 	if p < 0 {
 		what := "no policy (nearest dedicated IP)"
@@ -504,7 +503,7 @@ func (l *List) sameRule(d *engine.Decision, o *observed) (bool, string) {
 		} else if d.Method == engine.MethodDefault {
 			what = "no policy (default egress: the account has no dedicated IPs)"
 		}
-		why = fmt.Sprintf("egress rule: the log names %s, the model matched %s", logged, what)
+		why = fmt.Sprintf("egress rule: the log names %s, the model matched %s", loggedRuleText(o), what)
 	} else {
 		pol := &l.Policies[p]
 		if o.ruleID != "" && pol.ID != "" && strings.EqualFold(o.ruleID, pol.ID) {
@@ -513,7 +512,7 @@ func (l *List) sameRule(d *engine.Decision, o *observed) (bool, string) {
 		if o.hasRuleName && o.ruleName != "" && o.ruleName == pol.Name {
 			return true, ""
 		}
-		why = fmt.Sprintf("egress rule: the log names %s, the model matched policy %d %q", logged, p, pol.Name)
+		why = fmt.Sprintf("egress rule: the log names %s, the model matched policy %d %q", loggedRuleText(o), p, pol.Name)
 	}
 	if i := l.loggedPolicy(o); i >= 0 && !l.Policies[i].Enabled {
 		why += fmt.Sprintf(" (the logged rule is policy %d, disabled in this list)", i)
@@ -542,7 +541,7 @@ type egressMatch struct {
 }
 
 // compareEgress compares the logged EgressIP and EgressColoName with d.
-func (c *checker) compareEgress(l *List, d *engine.Decision, o *observed, h *hypothesis) egressMatch {
+func (c *checker) compareEgress(l *List, d *engine.Decision, o *observed, h *hypothesis, explain bool) egressMatch {
 	var m egressMatch
 	v4 := c.flow.DestinationIP.Is4()
 	grey4 := v4 && !h.proxied
@@ -553,13 +552,17 @@ func (c *checker) compareEgress(l *List, d *engine.Decision, o *observed, h *hyp
 		case isDefault:
 			if o.ip.IsValid() {
 				if what := l.dedicatedText(o.ip); what != "" {
-					m.reason = fmt.Sprintf("egress IP: the log has %s, %s; the model says %s", o.ipText, what, defaultText(d))
+					if explain {
+						m.reason = fmt.Sprintf("egress IP: the log has %s, %s; the model says %s", o.ipText, what, defaultText(d))
+					}
 					return m
 				}
 			}
 		case d.Outcome == engine.OutcomeUnavailable:
 			if o.ipText != "" {
-				m.reason = fmt.Sprintf("egress IP: the log has %s, the model says the flow fails (unavailable: %s)", o.ipText, unavailableText(d))
+				if explain {
+					m.reason = fmt.Sprintf("egress IP: the log has %s, the model says the flow fails (unavailable: %s)", o.ipText, unavailableText(d))
+				}
 				return m
 			}
 		case d.EgressIP.IsValid():
@@ -567,7 +570,9 @@ func (c *checker) compareEgress(l *List, d *engine.Decision, o *observed, h *hyp
 				if pk := equidistantPick(d, o.ip, true, grey4); pk != nil {
 					m.equidistant, m.pick = true, pk
 				} else {
-					m.reason = fmt.Sprintf("egress IP: the log has %s, the model says %s", orNone(o.ipText), d.EgressIP)
+					if explain {
+						m.reason = fmt.Sprintf("egress IP: the log has %s, the model says %s", orNone(o.ipText), d.EgressIP)
+					}
 					return m
 				}
 			}
@@ -576,7 +581,9 @@ func (c *checker) compareEgress(l *List, d *engine.Decision, o *observed, h *hyp
 				if pk := equidistantPick(d, o.ip, false, false); pk != nil {
 					m.equidistant, m.pick = true, pk
 				} else {
-					m.reason = fmt.Sprintf("egress IP: the log has %s, the model says an address in %s", orNone(o.ipText), d.EgressIPv6Range)
+					if explain {
+						m.reason = fmt.Sprintf("egress IP: the log has %s, the model says an address in %s", orNone(o.ipText), d.EgressIPv6Range)
+					}
 					return m
 				}
 			}
@@ -596,9 +603,11 @@ func (c *checker) compareEgress(l *List, d *engine.Decision, o *observed, h *hyp
 					return m
 				}
 			}
-			m.reason = fmt.Sprintf("egress colo: the log has %s, the model says %s", orNone(o.colo), orNone(want))
-			if isDefault {
-				m.reason += " (default egress leaves from the ingress colo, or from the colo nearest it in the user's country)"
+			if explain {
+				m.reason = fmt.Sprintf("egress colo: the log has %s, the model says %s", orNone(o.colo), orNone(want))
+				if isDefault {
+					m.reason += " (default egress leaves from the ingress colo, or from the colo nearest it in the user's country)"
+				}
 			}
 			return m
 		}

@@ -211,6 +211,7 @@ type worker struct {
 
 func newWorker(targets []Target, rt *router, opt Options) *worker {
 	w := &worker{rt: rt, opt: opt, p: engine.NewSessionParser(), otherIDs: map[string]int64{}}
+	w.p.Only(replayFields)
 	for _, t := range targets {
 		w.checkers = append(w.checkers, newChecker(t.Live, t.Planned))
 		w.accs = append(w.accs, newAccumulator(t.Live, t.Planned, opt))
@@ -219,6 +220,14 @@ func newWorker(targets []Target, rt *router, opt Options) *worker {
 }
 
 const maxOtherAccounts = 100
+
+// replayFields are the record fields the replay reads; byte counts, times,
+// the device name and the egress port are skipped.
+const replayFields = engine.FieldAccountID | engine.FieldSessionID | engine.FieldIngressColoName |
+	engine.FieldOriginIP | engine.FieldOriginPort | engine.FieldProtocol | engine.FieldOfframp |
+	engine.FieldSourceIP | engine.FieldSourcePort | engine.FieldSourceInternalIP | engine.FieldEmail |
+	engine.FieldUserID | engine.FieldDeviceID | engine.FieldVirtualNetworkID | engine.FieldResolvedFQDN |
+	engine.FieldEgressRuleID | engine.FieldEgressRuleName | engine.FieldEgressIP | engine.FieldEgressColoName
 
 func (w *worker) line(num int, line []byte, lerr error) {
 	if lerr == nil {
