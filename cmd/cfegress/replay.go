@@ -376,32 +376,14 @@ func writeReplayText(w io.Writer, f *replayFlags, targets []replayTarget, reps [
 		if r.PlannedPolicies != nil || f.plan != "" {
 			fmt.Fprintf(&b, "  against the plan: %s change egress, %s cannot be decided on both lists\n", plural(r.Changed, "session"), num(r.ChangeUndecidable))
 		}
-		if len(r.DisagreementGroups) > 0 {
-			b.WriteString("\n  Top disagreements (sessions, reason, first example):\n")
-			tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', tabwriter.AlignRight)
-			for k, g := range r.DisagreementGroups {
-				if k == topN {
-					fmt.Fprintf(tw, "  …\t%d more kinds\t\n", len(r.DisagreementGroups)-topN)
-					break
-				}
-				fmt.Fprintf(tw, "  %s\t", num(g.Count))
-				fmt.Fprintf(tw, " %s (%s, line %d)\n", g.Reason, exampleName(g.Example), g.ExampleLine)
-			}
-			_ = tw.Flush()
-		}
-		if len(r.ChangeGroups) > 0 {
-			b.WriteString("\n  Top changes (sessions, before -> after, first example):\n")
-			tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', tabwriter.AlignRight)
-			for k, g := range r.ChangeGroups {
-				if k == topN {
-					fmt.Fprintf(tw, "  …\t%d more kinds\t\n", len(r.ChangeGroups)-topN)
-					break
-				}
-				fmt.Fprintf(tw, "  %s\t", num(g.Count))
-				fmt.Fprintf(tw, " %s -> %s (%s, line %d)\n", egressText(g.Before), egressText(g.After), exampleName(g.Example), g.ExampleLine)
-			}
-			_ = tw.Flush()
-		}
+		topKinds(&b, "Top disagreements (sessions, reason, first example):", len(r.DisagreementGroups), func(k int) (int64, string) {
+			g := r.DisagreementGroups[k]
+			return g.Count, fmt.Sprintf("%s (%s, line %d)", g.Reason, exampleName(g.Example), g.ExampleLine)
+		})
+		topKinds(&b, "Top changes (sessions, before -> after, first example):", len(r.ChangeGroups), func(k int) (int64, string) {
+			g := r.ChangeGroups[k]
+			return g.Count, fmt.Sprintf("%s -> %s (%s, line %d)", egressText(g.Before), egressText(g.After), exampleName(g.Example), g.ExampleLine)
+		})
 		b.WriteString("\n  Policies of the live list:\n")
 		tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 		fmt.Fprintf(tw, "    #\tname\thits (model)\tlogged hits\t\n")
@@ -458,6 +440,24 @@ func writeReplayText(w io.Writer, f *replayFlags, targets []replayTarget, reps [
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// topKinds writes the first topN of n kinds, counts right-aligned.
+func topKinds(b *strings.Builder, title string, n int, kind func(k int) (int64, string)) {
+	if n == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\n  %s\n", title)
+	tw := tabwriter.NewWriter(b, 0, 4, 2, ' ', tabwriter.AlignRight)
+	for k := 0; k < n; k++ {
+		if k == topN {
+			fmt.Fprintf(tw, "  …\t%d more kinds\t\n", n-topN)
+			break
+		}
+		count, text := kind(k)
+		fmt.Fprintf(tw, "  %s\t %s\n", num(count), text)
+	}
+	_ = tw.Flush()
 }
 
 func exampleName(id string) string {

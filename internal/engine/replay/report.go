@@ -222,30 +222,18 @@ func (a *accumulator) merge(b *accumulator) {
 	}
 	a.disagreements = firstByLine(append(a.disagreements, b.disagreements...), func(d Disagreement) int { return d.Line }, a.opt.MaxExamples)
 	a.changes = firstByLine(append(a.changes, b.changes...), func(c Change) int { return c.Line }, a.opt.MaxExamples)
-	for k, g := range b.dGroups {
-		if have := a.dGroups[k]; have != nil {
-			have.Count += g.Count
-			if g.ExampleLine < have.ExampleLine {
-				have.Example, have.ExampleLine, have.Reason = g.Example, g.ExampleLine, g.Reason
-			}
-		} else if len(a.dGroups) < a.opt.MaxGroups {
-			a.dGroups[k] = g
-		} else {
-			a.truncated = true
+	a.truncated = mergeGroups(a.dGroups, b.dGroups, a.opt.MaxGroups, func(have, g *DisagreementGroup) {
+		have.Count += g.Count
+		if g.ExampleLine < have.ExampleLine {
+			have.Example, have.ExampleLine, have.Reason = g.Example, g.ExampleLine, g.Reason
 		}
-	}
-	for k, g := range b.cGroups {
-		if have := a.cGroups[k]; have != nil {
-			have.Count += g.Count
-			if g.ExampleLine < have.ExampleLine {
-				have.Example, have.ExampleLine = g.Example, g.ExampleLine
-			}
-		} else if len(a.cGroups) < a.opt.MaxGroups {
-			a.cGroups[k] = g
-		} else {
-			a.truncated = true
+	}) || a.truncated
+	a.truncated = mergeGroups(a.cGroups, b.cGroups, a.opt.MaxGroups, func(have, g *ChangeGroup) {
+		have.Count += g.Count
+		if g.ExampleLine < have.ExampleLine {
+			have.Example, have.ExampleLine = g.Example, g.ExampleLine
 		}
-	}
+	}) || a.truncated
 	a.truncated = a.truncated || b.truncated
 }
 
@@ -285,29 +273,42 @@ func (a *accumulator) report() *Report {
 		}
 		return x.Name+"\x00"+x.ID < y.Name+"\x00"+y.ID
 	})
-	r.DisagreementGroups = []DisagreementGroup{}
-	for _, g := range a.dGroups {
-		r.DisagreementGroups = append(r.DisagreementGroups, *g)
-	}
-	sort.Slice(r.DisagreementGroups, func(i, j int) bool {
-		x, y := r.DisagreementGroups[i], r.DisagreementGroups[j]
-		if x.Count != y.Count {
-			return x.Count > y.Count
-		}
-		return x.ExampleLine < y.ExampleLine
-	})
-	r.ChangeGroups = []ChangeGroup{}
-	for _, g := range a.cGroups {
-		r.ChangeGroups = append(r.ChangeGroups, *g)
-	}
-	sort.Slice(r.ChangeGroups, func(i, j int) bool {
-		x, y := r.ChangeGroups[i], r.ChangeGroups[j]
-		if x.Count != y.Count {
-			return x.Count > y.Count
-		}
-		return x.ExampleLine < y.ExampleLine
-	})
+	r.DisagreementGroups = sortedGroups(a.dGroups, func(g *DisagreementGroup) (int64, int) { return g.Count, g.ExampleLine })
+	r.ChangeGroups = sortedGroups(a.cGroups, func(g *ChangeGroup) (int64, int) { return g.Count, g.ExampleLine })
 	return r
+}
+
+// mergeGroups adds src's groups to dst (add merges one into an existing
+// one); it reports whether some did not fit in max.
+func mergeGroups[K comparable, G any](dst, src map[K]*G, max int, add func(have, g *G)) (truncated bool) {
+	for k, g := range src {
+		switch have := dst[k]; {
+		case have != nil:
+			add(have, g)
+		case len(dst) < max:
+			dst[k] = g
+		default:
+			truncated = true
+		}
+	}
+	return truncated
+}
+
+// sortedGroups lists the groups, most sessions first, then by first line.
+func sortedGroups[K comparable, G any](m map[K]*G, key func(*G) (count int64, line int)) []G {
+	out := make([]G, 0, len(m))
+	for _, g := range m {
+		out = append(out, *g)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		ci, li := key(&out[i])
+		cj, lj := key(&out[j])
+		if ci != cj {
+			return ci > cj
+		}
+		return li < lj
+	})
+	return out
 }
 
 func nonNil[T any](xs []T) []T {
