@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"reflect"
 	"strings"
@@ -325,5 +326,36 @@ func TestRunTargetsRoutesByAccount(t *testing.T) {
 		if sum.OtherAccounts != 6 || !reflect.DeepEqual(sum.OtherAccountIDs, []FieldCount{{"CCCC", 5}, {"", 1}}) || sum.Malformed != 1 || sum.MalformedLines[0].Line != 6 {
 			t.Errorf("workers=%d: summary %+v", workers, sum)
 		}
+	}
+}
+
+// Examples and kinds are bounded whatever the log's length; counts are not.
+func TestRunBoundedExamplesAndGroups(t *testing.T) {
+	inv := seedInventory(t)
+	var b strings.Builder
+	for i := 0; i < 5000; i++ {
+		// The NRT IP from ten colos, none of them NRT or KIX, for a KIX
+		// user: ten kinds of disagreement.
+		colo := []string{"LAX", "FRA", "SIN", "ORD", "AMS", "CDG", "LHR", "SYD", "GRU", "JNB"}[i%10]
+		fmt.Fprintf(&b, `{"SessionID":"r%d","IngressColoName":"KIX","OriginIP":"192.0.2.%d","OriginPort":443,"Protocol":"TCP","EgressRuleName":"","EgressIP":"203.0.113.%d","EgressColoName":"%s"}`+"\n",
+			i, 1+i%100, 10, colo)
+	}
+	r, err := Run(strings.NewReader(b.String()), list(t, nil, inv), nil, Options{Workers: 2, MaxExamples: 7, MaxGroups: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Records != 5000 || r.Disagree != 5000 {
+		t.Fatalf("%s", r)
+	}
+	// The first seven of the log, in order, though two workers saw them.
+	var ids []string
+	for _, d := range r.Disagreements {
+		ids = append(ids, d.SessionID)
+	}
+	if strings.Join(ids, " ") != "r0 r1 r2 r3 r4 r5 r6" {
+		t.Errorf("examples %v", ids)
+	}
+	if len(r.DisagreementGroups) != 4 || !r.GroupsTruncated {
+		t.Errorf("%d groups, truncated %v", len(r.DisagreementGroups), r.GroupsTruncated)
 	}
 }
