@@ -386,13 +386,13 @@ func writeReplayText(w io.Writer, f *replayFlags, targets []replayTarget, reps [
 		})
 		b.WriteString("\n  Policies of the live list:\n")
 		tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
-		fmt.Fprintf(tw, "    #\tname\thits (model)\tlogged hits\t\n")
+		twf(tw, "    #\tname\thits (model)\tlogged hits\t\n")
 		for k, p := range r.Policies {
 			name := p.Name
 			if !p.Enabled {
 				name += " (disabled)"
 			}
-			fmt.Fprintf(tw, "    %d\t%s\t%s\t%s\t\n", k, name, num(p.Hits), num(p.LoggedHits))
+			twf(tw, "    %d\t%s\t%s\t%s\t\n", k, name, num(p.Hits), num(p.LoggedHits))
 		}
 		_ = tw.Flush()
 		if len(r.Unused) > 0 {
@@ -404,9 +404,9 @@ func writeReplayText(w io.Writer, f *replayFlags, targets []replayTarget, reps [
 		if r.PlannedPolicies != nil {
 			b.WriteString("\n  Policies of the planned list:\n")
 			tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
-			fmt.Fprintf(tw, "    #\tname\thits (model)\t\n")
+			twf(tw, "    #\tname\thits (model)\t\n")
 			for k, p := range r.PlannedPolicies {
-				fmt.Fprintf(tw, "    %d\t%s\t%s\t\n", k, p.Name, num(p.Hits))
+				twf(tw, "    %d\t%s\t%s\t\n", k, p.Name, num(p.Hits))
 			}
 			_ = tw.Flush()
 			if len(r.PlannedUnused) > 0 {
@@ -442,6 +442,9 @@ func writeReplayText(w io.Writer, f *replayFlags, targets []replayTarget, reps [
 	return err
 }
 
+// twf writes to a tabwriter over a strings.Builder, which cannot fail.
+func twf(tw *tabwriter.Writer, format string, args ...any) { _, _ = fmt.Fprintf(tw, format, args...) }
+
 // topKinds writes the first topN of n kinds, counts right-aligned.
 func topKinds(b *strings.Builder, title string, n int, kind func(k int) (int64, string)) {
 	if n == 0 {
@@ -451,11 +454,11 @@ func topKinds(b *strings.Builder, title string, n int, kind func(k int) (int64, 
 	tw := tabwriter.NewWriter(b, 0, 4, 2, ' ', tabwriter.AlignRight)
 	for k := 0; k < n; k++ {
 		if k == topN {
-			fmt.Fprintf(tw, "  …\t%d more kinds\t\n", n-topN)
+			twf(tw, "  …\t%d more kinds\t\n", n-topN)
 			break
 		}
 		count, text := kind(k)
-		fmt.Fprintf(tw, "  %s\t %s\n", num(count), text)
+		twf(tw, "  %s\t %s\n", num(count), text)
 	}
 	_ = tw.Flush()
 }

@@ -46,7 +46,7 @@ func TestReplayEmulatorSessionsAgree(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer resp.Body.Close()
+		defer func() { _ = resp.Body.Close() }()
 		var env struct {
 			Success bool            `json:"success"`
 			Result  json.RawMessage `json:"result"`
@@ -173,7 +173,7 @@ func TestReplayEmulatorSessionsAgree(t *testing.T) {
 			len(recs), rep.Agree, rep.Disagree, rep.Undecidable, rep.Malformed, rep.Disagreements[:min(3, len(rep.Disagreements))])
 	}
 	for _, p := range rep.Policies {
-		if p["hits"].(float64) == 0 {
+		if hits, _ := p["hits"].(float64); hits == 0 {
 			t.Errorf("policy %v has no hits: the flows do not cover it", p["name"])
 		}
 	}

@@ -496,7 +496,7 @@ func (p *SessionParser) value(line []byte, i int, slot fieldSlot, s *LoggedSessi
 // one; timestamps also RFC 3339 strings).
 func (p *SessionParser) number(line []byte, i int, slot fieldSlot) (int64, int, error) {
 	var text []byte
-	end := i
+	var end int
 	quoted := false
 	switch c := line[i]; {
 	case c == '"':
@@ -785,7 +785,7 @@ func swarSpecial(x uint64) bool {
 
 func isHex4(b []byte) bool {
 	for _, c := range b {
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') && (c < 'A' || c > 'F') {
 			return false
 		}
 	}
@@ -887,11 +887,11 @@ func skipValue(b []byte, i int) (int, error) {
 			stack[depth] = c
 			depth++
 			i = skipWS(b, i+1)
-			close := byte('}')
+			closer := byte('}')
 			if c == '[' {
-				close = ']'
+				closer = ']'
 			}
-			if i < len(b) && b[i] == close {
+			if i < len(b) && b[i] == closer {
 				depth--
 				i++
 				break
@@ -916,17 +916,17 @@ func skipValue(b []byte, i int) (int, error) {
 				return i, syntaxErr(b, i, "unexpected end of line inside a value")
 			}
 			top := stack[depth-1]
-			close := byte('}')
+			closer := byte('}')
 			if top == '[' {
-				close = ']'
+				closer = ']'
 			}
-			if b[i] == close {
+			if b[i] == closer {
 				depth--
 				i++
 				continue
 			}
 			if b[i] != ',' {
-				return i, syntaxErr(b, i, fmt.Sprintf("expected ',' or '%c'", close))
+				return i, syntaxErr(b, i, fmt.Sprintf("expected ',' or '%c'", closer))
 			}
 			i = skipWS(b, i+1)
 			if top == '{' {
@@ -1023,7 +1023,7 @@ var ErrSessionLineTooLong = fmt.Errorf("line longer than %d bytes: not a session
 // at the end of the input or on a read error (Err).
 func (l *SessionLineReader) Next() (line []byte, lineErr error, ok bool) {
 	for {
-		if l.err != nil {
+		if l.stopped() {
 			return nil, nil, false
 		}
 		b, err := l.br.ReadSlice('\n')
@@ -1076,6 +1076,8 @@ func (l *SessionLineReader) Next() (line []byte, lineErr error, ok bool) {
 		return b, nil, true
 	}
 }
+
+func (l *SessionLineReader) stopped() bool { return l.err != nil }
 
 // Line is the 1-based number of the line Next returned last.
 func (l *SessionLineReader) Line() int { return l.line }

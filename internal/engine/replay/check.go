@@ -201,6 +201,12 @@ func flowOf(rec *engine.LoggedSession, f *engine.Flow) (missing string, err erro
 	return "", nil
 }
 
+// catalogColo is the catalog's colo of that code; false when there is none.
+func catalogColo(code string) (engine.Colo, bool) {
+	c, err := engine.LookupColo(code)
+	return c, err == nil
+}
+
 func lowerProtocol(p string) string {
 	switch p {
 	case "TCP", "tcp":
@@ -273,8 +279,8 @@ func (c *checker) check(rec *engine.LoggedSession) (*Result, error) {
 		res.Reason = "nothing to compare: the record has none of EgressRuleName, EgressRuleID, EgressIP, EgressColoName (add them to the Logpush job's field_names)"
 		return res, nil
 	}
-	ing, err := engine.LookupColo(c.flow.IngressColo)
-	if err != nil {
+	ing, known := catalogColo(c.flow.IngressColo)
+	if !known {
 		res.Verdict, res.Missing = Undecidable, "IngressColoName"
 		res.Reason = fmt.Sprintf("IngressColoName %q is not in the engine's colo catalog", c.flow.IngressColo)
 		return res, nil

@@ -279,13 +279,13 @@ func (a *accumulator) report() *Report {
 }
 
 // mergeGroups adds src's groups to dst (add merges one into an existing
-// one); it reports whether some did not fit in max.
-func mergeGroups[K comparable, G any](dst, src map[K]*G, max int, add func(have, g *G)) (truncated bool) {
+// one); it reports whether some did not fit in limit.
+func mergeGroups[K comparable, G any](dst, src map[K]*G, limit int, add func(have, g *G)) (truncated bool) {
 	for k, g := range src {
 		switch have := dst[k]; {
 		case have != nil:
 			add(have, g)
-		case len(dst) < max:
+		case len(dst) < limit:
 			dst[k] = g
 		default:
 			truncated = true
