@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -25,7 +26,11 @@ import (
 // only fields session logs carry, so nothing is undecidable.
 func TestReplayEmulatorSessionsAgree(t *testing.T) {
 	const token = "test-token"
-	e := emulator.New(emulator.Config{Token: token, Seed: 7})
+	// Two dedicated IPs in Tokyo: users at KIX and NRT with no matching
+	// policy share them (equidistant).
+	inv := append(emulator.DefaultInventory(), engine.DedicatedIP{
+		IPv4: netip.MustParseAddr("203.0.113.11"), IPv6Range: netip.MustParsePrefix("2001:db8:11::/64"), Colo: "NRT"})
+	e := emulator.New(emulator.Config{Token: token, Seed: 7, Inventory: inv})
 	base, err := e.Start("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -117,7 +122,7 @@ func TestReplayEmulatorSessionsAgree(t *testing.T) {
 							f := map[string]any{
 								"source_ip": fmt.Sprintf("198.51.100.%d", n%200), "source_port": 1024 + n, "source_country": country,
 								"ingress_colo": ing, "destination_ip": dst, "destination_port": port, "protocol": "tcp", "proxied": proxied,
-								"email": []string{"cfo@example.com", "dev@example.com"}[n%2],
+								"email": []string{"cfo@example.com", "dev@example.com", "ops@example.com"}[n%3],
 							}
 							if down != nil {
 								f["colos_down"] = down
@@ -171,6 +176,11 @@ func TestReplayEmulatorSessionsAgree(t *testing.T) {
 	if rep.Records != int64(len(recs)) || rep.Agree != rep.Records || rep.Disagree != 0 || rep.Undecidable != 0 || rep.Malformed != 0 {
 		t.Errorf("%d emulator records: %d agree, %d disagree, %d undecidable, %d malformed; first disagreements %v",
 			len(recs), rep.Agree, rep.Disagree, rep.Undecidable, rep.Malformed, rep.Disagreements[:min(3, len(rep.Disagreements))])
+	}
+	// Both paths pick among the two Tokyo IPs by the same identity hash:
+	// no record needed the "another equidistant IP" inference.
+	if eq, _ := rep.Inferred["equidistant"].(float64); eq != 0 {
+		t.Errorf("%v records logged another equidistant IP than the replay's engine picks", eq)
 	}
 	for _, p := range rep.Policies {
 		if hits, _ := p["hits"].(float64); hits == 0 {

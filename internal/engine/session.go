@@ -63,11 +63,9 @@ type SessionRecord struct {
 	SourcePort       int    `json:"SourcePort"`
 	UserID           string `json:"UserID"`
 	VirtualNetworkID string `json:"VirtualNetworkID"`
-	// UserID ("User identity where the network session originated from.
-	// Only applicable for WARP device clients.") and ResolvedFQDN ("The
-	// fully qualified domain name of the destination.") are read from logs;
-	// the renderer leaves them empty, and empty they are not written.
-	UserID       string `json:"UserID,omitempty"`
+	// ResolvedFQDN ("The fully qualified domain name of the destination.")
+	// is read from logs (net.fqdn.host); the renderer leaves it empty, and
+	// empty it is not written.
 	ResolvedFQDN string `json:"ResolvedFQDN,omitempty"`
 }
 

@@ -42,7 +42,7 @@ func TestParseSessionSeedRecord(t *testing.T) {
 		if s.Count != 1 {
 			t.Errorf("%s: Count = %d, want 1 (no count column)", name, s.Count)
 		}
-		if !s.Has(FieldEgressRuleName|FieldEgressIP|FieldEgressColoName|FieldSourceInternalIP) || s.Has(FieldUserID) || s.Has(FieldCount) {
+		if !s.Has(FieldEgressRuleName|FieldEgressIP|FieldEgressColoName|FieldSourceInternalIP|FieldUserID) || s.Has(FieldResolvedFQDN) || s.Has(FieldCount) {
 			t.Errorf("%s: Fields = %b", name, s.Fields)
 		}
 	}
