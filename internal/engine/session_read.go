@@ -693,6 +693,9 @@ func (p *SessionParser) internBytes(b []byte) string {
 }
 
 func skipWS(b []byte, i int) int {
+	if i < len(b) && b[i] > ' ' { // the usual case: no whitespace at all
+		return i
+	}
 	for i < len(b) {
 		switch b[i] {
 		case ' ', '\t', '\n', '\r':

@@ -467,6 +467,9 @@ func (l *List) loggedPolicy(o *observed) int {
 		return -1
 	}
 	if o.ruleID != "" {
+		if i, ok := l.byID[o.ruleID]; ok {
+			return i
+		}
 		if i, ok := l.byID[strings.ToLower(o.ruleID)]; ok {
 			return i
 		}

@@ -29,7 +29,7 @@ type List struct {
 	Policies  []engine.Policy
 	Inventory []engine.DedicatedIP
 	eng       *engine.Engine
-	byID      map[string]int // lower-case rule ID -> index
+	byID      map[string]int // rule ID, as given and in lower case -> index
 	byName    map[string]int // name -> index (the first policy of that name)
 }
 
@@ -42,8 +42,8 @@ func NewList(policies []engine.Policy, inv []engine.DedicatedIP) (*List, error) 
 	}
 	l := &List{Policies: policies, Inventory: inv, eng: eng, byID: map[string]int{}, byName: map[string]int{}}
 	for i := range policies {
-		if id := strings.ToLower(policies[i].ID); id != "" {
-			if _, dup := l.byID[id]; !dup {
+		for _, id := range []string{policies[i].ID, strings.ToLower(policies[i].ID)} {
+			if _, dup := l.byID[id]; id != "" && !dup {
 				l.byID[id] = i
 			}
 		}
@@ -183,6 +183,9 @@ func (rt *router) route(account string) int {
 		if rt.single {
 			return 0
 		}
+		return rt.rest
+	}
+	if len(rt.byAccount) == 0 {
 		return rt.rest
 	}
 	if i, ok := rt.byAccount[account]; ok {
