@@ -124,6 +124,9 @@ func (a *API) String() string { return "cfapi.API{" + a.baseURL + "}" }
 // GoString keeps the token out of %#v.
 func (a *API) GoString() string { return a.String() }
 
+// RequestsPer5Minutes is the client's budget (negative: none).
+func (a *API) RequestsPer5Minutes() int { return a.budgetLimit }
+
 // New builds an API client. It makes no request.
 func New(cfg Config) (*API, error) {
 	tok := strings.TrimSpace(cfg.APIToken)

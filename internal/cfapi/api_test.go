@@ -254,7 +254,7 @@ func TestErrorClasses(t *testing.T) {
 		{"401", 401, env(false, `{"code":10000,"message":"Authentication error"}`), nil, KindAuthentication, []int{10000},
 			[]string{"authentication failed", "HTTP 401", "Cloudflare error 10000: Authentication error", "CLOUDFLARE_API_TOKEN"}},
 		{"403 bad token", 403, env(false, `{"code":10000,"message":"Authentication error"}`), nil, KindAuthentication, []int{10000},
-			[]string{"refused the API token", "api_token", "invalid, expired or revoked", "lacks a permission", "Zero Trust Read"}},
+			[]string{"authentication failed or a permission is missing", "api_token", "invalid, expired or revoked", "lacks a permission", "Zero Trust Read"}},
 		{"403 invalid access token 9109", 403, env(false, `{"code":9109,"message":"Invalid access token"}`), nil, KindAuthentication, []int{9109}, nil},
 		{"403 unowned account 9109", 403, env(false, `{"code":9109,"message":"Unauthorized to access requested resource"}`), nil, KindAuthorization, []int{9109},
 			[]string{"not allowed", "Zero Trust Read", "account_id"}},

@@ -195,7 +195,7 @@ func (e *Error) Error() string {
 	switch e.Kind {
 	case KindAuthentication:
 		if e.Status == http.StatusForbidden && slices.Contains(e.Codes, CodeAuthentication) {
-			fmt.Fprintf(&b, "Cloudflare refused the API token (%s): either the token (api_token / CLOUDFLARE_API_TOKEN) is invalid, expired or revoked, or it lacks a permission on this account_id: %s", what, permissionFor(e.write))
+			fmt.Fprintf(&b, "authentication failed or a permission is missing (%s): Cloudflare answers this both when the token (api_token / CLOUDFLARE_API_TOKEN) is invalid, expired or revoked and when it lacks a permission on this account_id; %s", what, permissionFor(e.write))
 			break
 		}
 		fmt.Fprintf(&b, "authentication failed (%s): check that api_token / CLOUDFLARE_API_TOKEN is a valid, unexpired Cloudflare API token; %s", what, permissionFor(e.write))
