@@ -388,7 +388,7 @@ func checkID(op, what, id string) *Error {
 	return &Error{Kind: KindValidation, Op: op, Detail: problem}
 }
 
-// EgressRules keeps the egress rules of rules (filters = ["egress"]), in order.
+// EgressRules keeps the egress rules of rules (IsEgress), in order.
 func EgressRules(rules []Rule) []Rule {
 	out := make([]Rule, 0, len(rules))
 	for _, r := range rules {

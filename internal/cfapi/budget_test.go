@@ -75,6 +75,32 @@ func (c *simClock) advanceLocked() {
 	c.cond.Broadcast()
 }
 
+// timedFake is a fake Cloudflare that notes the simulated time of every
+// request; with lockoutFirst the first one is answered 429, Retry-After 300
+// (Cloudflare's lockout), the others 200.
+func timedFake(t *testing.T, clock *simClock, lockoutFirst bool) (*fakeServer, func() []time.Time) {
+	var (
+		mu    sync.Mutex
+		times []time.Time
+	)
+	f := newFake(t, func(w http.ResponseWriter, _ *http.Request, n int, _ []byte) {
+		mu.Lock()
+		times = append(times, clock.Now())
+		mu.Unlock()
+		if lockoutFirst && n == 1 {
+			w.Header().Set("Retry-After", "300")
+			writeEnvelope(w, 429, nil, cfErr(971, "Please wait and consider throttling your request speed"))
+			return
+		}
+		writeEnvelope(w, 200, []any{})
+	})
+	return f, func() []time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]time.Time(nil), times...)
+	}
+}
+
 // TestBudgetNeverExceedsTheWindow: 1,601 requests from 8 goroutines through
 // one client with the default budget (600 per 5 minutes), on a simulated
 // clock: the first 600 go out at once (a burst), and no window of 300 s
@@ -83,16 +109,7 @@ func TestBudgetNeverExceedsTheWindow(t *testing.T) {
 	t.Parallel()
 	const workers, total = 8, 1601
 	clock := newSimClock(workers)
-	var (
-		mu    sync.Mutex
-		times []time.Time
-	)
-	f := newFake(t, func(w http.ResponseWriter, _ *http.Request, _ int, _ []byte) {
-		mu.Lock()
-		times = append(times, clock.Now())
-		mu.Unlock()
-		writeEnvelope(w, 200, []any{})
-	})
+	f, recorded := timedFake(t, clock, false)
 	a, _ := newTestAPI(t, f.URL, func(c *Config) {
 		c.RequestsPerSecond = 0
 		c.RequestsPer5Minutes = 0 // the default
@@ -113,6 +130,7 @@ func TestBudgetNeverExceedsTheWindow(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	times := recorded()
 	if len(times) != total {
 		t.Fatalf("%d requests, want %d", len(times), total)
 	}
@@ -140,16 +158,7 @@ func TestBudgetNeverExceedsTheWindow(t *testing.T) {
 func TestLockoutIsWaitedOutWithProgress(t *testing.T) {
 	t.Parallel()
 	clock := newSimClock(1)
-	var times []time.Time
-	f := newFake(t, func(w http.ResponseWriter, _ *http.Request, n int, _ []byte) {
-		times = append(times, clock.Now())
-		if n == 1 {
-			w.Header().Set("Retry-After", "300")
-			writeEnvelope(w, 429, nil, cfErr(971, "Please wait and consider throttling your request speed"))
-			return
-		}
-		writeEnvelope(w, 200, []any{})
-	})
+	f, recorded := timedFake(t, clock, true)
 	a, sink := newTestAPI(t, f.URL, func(c *Config) { c.Clock = clock; c.MaxRetryAfter = 0 })
 	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
 	defer cancel()
@@ -157,8 +166,8 @@ func TestLockoutIsWaitedOutWithProgress(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock.done()
-	if len(times) != 2 || times[1].Sub(times[0]) != 5*time.Minute {
-		t.Fatalf("request times %v, want the retry 5 minutes after the 429", times)
+	if times := recorded(); len(times) != 2 || times[1].Sub(times[0]) != 5*time.Minute {
+		t.Fatalf("request times %v, want the retry 5 minutes after the 429", recorded())
 	}
 	var progress []logLine
 	for _, l := range sink.all() {
@@ -186,21 +195,7 @@ func TestLockoutHoldsEveryGoroutine(t *testing.T) {
 	t.Parallel()
 	const workers = 4
 	clock := newSimClock(workers)
-	var (
-		mu    sync.Mutex
-		times []time.Time
-	)
-	f := newFake(t, func(w http.ResponseWriter, _ *http.Request, n int, _ []byte) {
-		mu.Lock()
-		times = append(times, clock.Now())
-		mu.Unlock()
-		if n == 1 {
-			w.Header().Set("Retry-After", "300")
-			writeEnvelope(w, 429, nil, cfErr(971, "Please wait and consider throttling your request speed"))
-			return
-		}
-		writeEnvelope(w, 200, []any{})
-	})
+	f, recorded := timedFake(t, clock, true)
 	first := make(chan struct{}) // closed once the lockout has started
 	var once sync.Once
 	a, _ := newTestAPI(t, f.URL, func(c *Config) {
@@ -228,6 +223,7 @@ func TestLockoutHoldsEveryGoroutine(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	times := recorded()
 	t0 := times[0]
 	for i, at := range times[1:] {
 		if d := at.Sub(t0); d < 5*time.Minute {
