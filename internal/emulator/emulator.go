@@ -185,8 +185,11 @@ type Config struct {
 	ScopedToken string
 	// NotFound is how an unknown rule ID is answered (default 404).
 	NotFound NotFoundStyle
-	// OmitFilters leaves "filters" out of every rule in responses (Cloudflare
-	// responses may lack it; action "egress" still marks an egress rule).
+	// OmitFilters leaves "filters" out of every rule in responses; action
+	// "egress" still marks an egress rule. Modelled from the project's audit
+	// (SPEC §6, issue 11): no public source was found that shows such a
+	// response, and Cloudflare's OpenAPI (cloudflare-go v7 GatewayRule) marks
+	// filters required, so clients must survive it without relying on it.
 	OmitFilters bool
 	// MaxEgressPolicies, when > 0, is the account's limit of egress rules
 	// (Cloudflare's default is DefaultMaxEgressPolicies, 500, raised on
