@@ -83,7 +83,12 @@ var authCodes = map[int]bool{
 const (
 	// CodeAuthentication is "Authentication error" (HTTP 403): Cloudflare
 	// answers it for an invalid, expired or revoked token AND for a valid
-	// token without the permission the call needs, so the error says both.
+	// token without the permission the call needs, so the error says both
+	// (cloudflare/terraform-provider-cloudflare#1533, a maintainer on "HTTP
+	// status 403: Authentication error (10000)": "this is likely an issue with
+	// your token permissions"; cloudflare/cf-terraforming#754: "The 10000
+	// error code comes from the API gateway and is associated with not having
+	// the right permissions").
 	CodeAuthentication = 10000
 	// CodeRoute is "Could not route to ..., perhaps your object identifier
 	// is invalid?" (HTTP 400). On a path naming one rule it means the rule
