@@ -12,6 +12,7 @@ func dataSourceConstructors() []func() datasource.DataSource {
 		NewEgressDecisionDataSource,
 		NewEgressMatrixDataSource,
 		NewEgressPoliciesDataSource,
+		NewSessionReplayDataSource,
 	}
 }
 
