@@ -2,6 +2,7 @@ package flowspace
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 
@@ -272,5 +273,114 @@ func TestAgreesWithEvaluator(t *testing.T) {
 	t.Logf("covers yes=%d no=%d; membership checked on %d flows, %d inside", yes, no, checked, inside)
 	if yes < 20 || no < 20 || inside < checked/20 || inside > checked-checked/20 {
 		t.Fatalf("vacuous run: yes=%d no=%d checked=%d inside=%d", yes, no, checked, inside)
+	}
+}
+
+// TestIndexedAgreesWithExplicit: a question over an Index answers as the
+// same question with its sets added one by one (same answer, same sets used
+// for a Yes), and the index's point lookup finds the first containing box.
+func TestIndexedAgreesWithExplicit(t *testing.T) {
+	seed := uint32(777)
+	next := func() byte {
+		seed = seed*1664525 + 1013904223
+		return byte(seed >> 24)
+	}
+	var yes, no int
+	for iter := 0; iter < 200; iter++ {
+		data := make([]byte, 256)
+		for i := range data {
+			data[i] = next()
+		}
+		r := fstest.New(data)
+		a := NewAnalyzer()
+		n := 4 + r.N(12)
+		sets := make([]*Set, n)
+		for i := range sets {
+			n, err := expr.ParseAndCheck(fstest.GenExpr(r, 2))
+			if err != nil {
+				continue
+			}
+			if s, err := a.Compile(n); err == nil {
+				sets[i] = s
+			}
+		}
+		ix := a.NewIndex(sets)
+		obstacle := make([]bool, n)
+		for i := range obstacle {
+			obstacle[i] = r.N(3) == 0
+		}
+		for i := 0; i < n; i++ {
+			if sets[i] == nil {
+				continue
+			}
+			for _, end := range []engine.Tri{engine.No, engine.Yes} {
+				var subs, obs []int
+				q1 := a.NewQuestion()
+				for j := 0; j < n; j++ {
+					if j == i || sets[j] == nil {
+						continue
+					}
+					q1.Add(sets[j], j, obstacle[j])
+					if obstacle[j] {
+						obs = append(obs, j)
+					} else {
+						subs = append(subs, j)
+					}
+				}
+				want := q1.Run(sets[i], end)
+				wantUsed := append([]int(nil), q1.Used()...)
+				q1.Release()
+				in := func(l []int) func(int) bool { return func(j int) bool { return slices.Contains(l, j) } }
+				q2 := a.NewQuestion()
+				q2.UseIndex(ix, ix.Select(in(subs)), ix.Select(in(obs)))
+				got := q2.Run(sets[i], end)
+				if got != want || (got == engine.Yes && !slices.Equal(q2.Used(), wantUsed)) {
+					t.Fatalf("set %d end %v: indexed %v used %v, explicit %v used %v", i, end, got, q2.Used(), want, wantUsed)
+				}
+				q2.Release()
+				switch got {
+				case engine.Yes:
+					yes++
+				case engine.No:
+					no++
+				}
+			}
+		}
+		// Point lookup: the default point moved into each set's first box.
+		for _, s := range sets {
+			if s == nil || s.Empty() {
+				continue
+			}
+			b := s.boxes[0]
+			p := append([]pval(nil), a.sp.defaultPoint()...)
+			var touched []int
+			for _, x := range b {
+				v, ok := pick(x.c, cons{})
+				if x.c.kind == kArr {
+					v, ok = pickArr(x.c, cons{})
+				}
+				if ok {
+					p[x.dim] = v
+					touched = append(touched, x.dim)
+				}
+			}
+			loc := ix.newLocator()
+			loc.reset(p, touched)
+			all := ix.Range(0, n).b
+			wantFirst := -1
+			for id := range ix.items {
+				if pointIn(p, ix.items[id].b) {
+					wantFirst = id
+					break
+				}
+			}
+			if got := loc.first(all, 0, len(ix.items)); got != wantFirst {
+				t.Fatalf("first box containing the point: index %d, scan %d", got, wantFirst)
+			}
+		}
+	}
+	t.Logf("yes=%d no=%d", yes, no)
+	if yes < 20 || no < 20 {
+		t.Fatalf("vacuous: yes=%d no=%d", yes, no)
 	}
 }

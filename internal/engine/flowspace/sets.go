@@ -269,6 +269,11 @@ type Question struct {
 	endOK   bool
 
 	noWitness bool
+
+	// Indexed questions (UseIndex) walk the items of ix in sel, in index
+	// order: obs are obstacles, the others subtract items. seq is unused.
+	ix       *Index
+	sel, obs bitset
 }
 
 type item struct {
@@ -293,7 +298,7 @@ func (a *Analyzer) NewQuestion() *Question {
 // Release hands the question's storage to the next question; q must not be
 // used afterwards.
 func (q *Question) Release() {
-	if q.a.seqBuf == nil {
+	if q.a.seqBuf == nil && q.seq != nil {
 		q.a.seqBuf = q.seq[:0]
 	}
 	q.seq = nil
@@ -305,6 +310,52 @@ func (q *Question) Add(s *Set, owner int, obstacle bool) {
 	for _, b := range s.boxes {
 		q.seq = append(q.seq, item{b: b, owner: owner, obstacle: obstacle})
 	}
+}
+
+// UseIndex makes q walk the items of ix: those of sub as subtract items and
+// those of obs as obstacles, in the index's order (an item in both is an
+// obstacle). The masks are not copied; q must not be Added to.
+func (q *Question) UseIndex(ix *Index, sub, obs Mask) {
+	q.ix = ix
+	q.sel = sub.Or(obs).b
+	q.obs = obs.b
+}
+
+// n is the number of item positions.
+func (q *Question) n() int {
+	if q.ix != nil {
+		return len(q.ix.items)
+	}
+	return len(q.seq)
+}
+
+// at returns item m.
+func (q *Question) at(m int) (b box, owner int, obstacle bool) {
+	if q.ix != nil {
+		it := &q.ix.items[m]
+		return it.b, it.owner, q.obs.has(m)
+	}
+	it := &q.seq[m]
+	return it.b, it.owner, it.obstacle
+}
+
+// candidates returns the positions of the items that may overlap b
+// (ascending).
+func (q *Question) candidates(b box) []int {
+	if q.ix == nil {
+		all := make([]int, len(q.seq))
+		for i := range all {
+			all[i] = i
+		}
+		return all
+	}
+	over := newBits(q.ix.nw)
+	q.ix.overlapping(b, q.sel, over)
+	var out []int
+	for id := over.next(0, len(q.ix.items)); id >= 0; id = over.next(id+1, len(q.ix.items)) {
+		out = append(out, id)
+	}
+	return out
 }
 
 // Used returns the owners of the subtract items a Yes answer used, in the
@@ -331,13 +382,26 @@ func (q *Question) run(bs fset, end engine.Tri) engine.Tri {
 			return engine.No
 		}
 	}
-	all := make([]int, len(q.seq))
-	for i := range all {
-		all[i] = i
-	}
 	res := engine.Yes
 	for _, b := range bs {
-		switch q.dfs(b, all) {
+		if q.ix != nil {
+			if r, ok := q.contained(b); ok {
+				switch r {
+				case engine.No:
+					return engine.No
+				case engine.Unknown:
+					res = r
+				}
+				continue
+			}
+		}
+		var r engine.Tri
+		if q.ix != nil {
+			r = q.dfsIndexed(b)
+		} else {
+			r = q.dfs(b, q.candidates(b))
+		}
+		switch r {
 		case engine.No:
 			return engine.No
 		case engine.Unknown:
@@ -370,11 +434,11 @@ func (q *Question) dfs(b box, cands []int) engine.Tri {
 		if q.scans < 0 {
 			return engine.Unknown
 		}
-		it := &q.seq[m]
-		if !boxOverlap(b, it.b) {
+		ib, owner, obstacle := q.at(m)
+		if !boxOverlap(b, ib) {
 			continue
 		}
-		if it.obstacle {
+		if obstacle {
 			if best < 0 {
 				return engine.No
 			}
@@ -383,9 +447,9 @@ func (q *Question) dfs(b box, cands []int) engine.Tri {
 			continue
 		}
 		if !sawObstacle {
-			sc := q.sp.cutScore(b, it.b)
+			sc := q.sp.cutScore(b, ib)
 			if sc == 0 {
-				q.use(it.owner)
+				q.use(owner)
 				return engine.Yes
 			}
 			if sc < bestScore {
@@ -400,17 +464,17 @@ func (q *Question) dfs(b box, cands []int) engine.Tri {
 		}
 		return engine.No
 	}
-	it := q.seq[over[best]]
+	ib, owner, _ := q.at(over[best])
 	q.ops--
 	if q.ops < 0 {
 		return engine.Unknown
 	}
-	q.use(it.owner)
+	q.use(owner)
 	rest := make([]int, 0, len(over)-1)
 	rest = append(rest, over[:best]...)
 	rest = append(rest, over[best+1:]...)
 	res := engine.Yes
-	for _, p := range q.sp.boxMinus(b, it.b) {
+	for _, p := range q.sp.boxMinus(b, ib) {
 		switch q.dfs(p, rest) {
 		case engine.No:
 			return engine.No
@@ -419,6 +483,136 @@ func (q *Question) dfs(b box, cands []int) engine.Tri {
 		}
 	}
 	return res
+}
+
+// dfsIndexed is dfs over the candidates of an indexed question. It first
+// tries with the subtract items that constrain no dimension b leaves free
+// (the only ones dfs picks while any of them overlaps the piece it works
+// on, since they never cost cutScore's thin-slice penalty): when that
+// proves b removed, the full dfs would have made the same choices and found
+// the same answer; otherwise the full dfs runs.
+func (q *Question) dfsIndexed(b box) engine.Tri {
+	cands := q.candidates(b)
+	var narrow []int
+	if !q.endOK {
+		for _, m := range cands {
+			if q.obs.has(m) || q.ix.within(m, b) {
+				narrow = append(narrow, m)
+			}
+		}
+	}
+	// (With end Yes a piece that reaches the end without a narrow item is
+	// removed too, where the full dfs would subtract other items first: the
+	// answer is the same but not the items used, so only for end No.)
+	if len(narrow) < len(cands) && !q.endOK {
+		nUsed := len(q.used)
+		if q.dfs(b, narrow) == engine.Yes {
+			return engine.Yes
+		}
+		for _, o := range q.used[nUsed:] {
+			delete(q.usedSet, o)
+		}
+		q.used = q.used[:nUsed]
+	}
+	if q.ops < 0 || q.scans < 0 {
+		return engine.Unknown
+	}
+	return q.dfs(b, cands)
+}
+
+// within reports whether a constrains only dimensions that b constrains
+// (or constrains others trivially): subtracting it never costs cutScore's
+// thin-slice penalty.
+func (sp *space) within(a, b box) bool {
+	i := 0
+	for _, y := range a {
+		for i < len(b) && b[i].dim < y.dim {
+			i++
+		}
+		if (i == len(b) || b[i].dim != y.dim) && !sp.dims[y.dim].univ.subsetOf(y.c) {
+			return false
+		}
+	}
+	return true
+}
+
+// contained is dfs's first step for an indexed question, without scanning:
+// when the first subtract item that contains b whole comes before every
+// obstacle overlapping b, b is removed by it (Yes); when an obstacle
+// overlapping b comes before every subtract item overlapping b, No.
+// ok=false: neither, dfs decides.
+func (q *Question) contained(b box) (engine.Tri, bool) {
+	ix := q.ix
+	n := len(ix.items)
+	// Items containing b contain its lowest point.
+	sp := q.sp
+	sp.defaultPoint()
+	p := sp.scratch
+	var touched []int
+	defer func() {
+		for _, d := range touched {
+			p[d] = sp.defaults[d]
+		}
+	}()
+	for _, x := range b {
+		var v pval
+		var ok bool
+		if x.c.kind == kArr {
+			v, ok = pickArr(x.c, cons{})
+		} else {
+			v, ok = pick(x.c, cons{})
+		}
+		if !ok {
+			return engine.Unknown, false
+		}
+		p[x.dim] = v
+		touched = append(touched, x.dim)
+	}
+	loc := ix.locator()
+	loc.reset(p, touched)
+	firstIn := -1
+	for id := loc.first(q.sel, 0, n); id >= 0; id = loc.first(q.sel, id+1, n) {
+		q.scans--
+		if q.obs.has(id) {
+			continue
+		}
+		if sp.boxSubset(b, ix.items[id].b) {
+			firstIn = id
+			break
+		}
+	}
+	over := newBits(ix.nw)
+	ix.overlapping(b, q.sel, over)
+	sawSub := false
+	for id := over.next(0, n); id >= 0; id = over.next(id+1, n) {
+		if firstIn >= 0 && id >= firstIn {
+			break
+		}
+		q.scans--
+		if !boxOverlap(b, ix.items[id].b) {
+			continue
+		}
+		switch {
+		case q.obs.has(id) && !sawSub:
+			return engine.No, true
+		case q.obs.has(id), firstIn < 0:
+			// A subtract item overlaps first and no later one contains b
+			// before an obstacle: dfs splits.
+			return engine.Unknown, false
+		}
+		sawSub = true
+	}
+	if q.scans < 0 {
+		return engine.Unknown, true
+	}
+	if firstIn >= 0 {
+		q.use(ix.items[firstIn].owner)
+		return engine.Yes, true
+	}
+	if q.endOK {
+		return engine.Yes, true
+	}
+	return engine.No, true
 }
 
 // cutScore rates subtracting a from b: 0 when a contains b; otherwise

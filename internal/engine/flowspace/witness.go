@@ -134,6 +134,46 @@ func pickArr(c cons, avoid cons) (pval, bool) {
 	return v, true
 }
 
+// pickArrOutside picks an array value that satisfies c but not x: one that
+// misses a requirement of x (each of c's requirements met by an element
+// outside it), or one that holds an element x forbids and c allows.
+func pickArrOutside(c, x cons) (pval, bool) {
+	for _, s := range x.arr.req {
+		var v pval
+		ok := true
+		for _, r := range c.arr.req {
+			e, found := pick(r.minus(s), cons{})
+			if !found {
+				ok = false
+				break
+			}
+			if r.kind == kNum {
+				v.ks = append(v.ks, e.k)
+			} else {
+				v.ss = append(v.ss, e.s)
+			}
+		}
+		if ok && !x.hasPoint(v) && c.hasPoint(v) {
+			return v, true
+		}
+	}
+	if g := x.arr.forbid.minus(c.arr.forbid); !g.empty() {
+		if v, ok := pickArr(c, cons{}); ok {
+			if e, found := pick(g, cons{}); found {
+				if g.kind == kNum {
+					v.ks = append(v.ks, e.k)
+				} else {
+					v.ss = append(v.ss, e.s)
+				}
+				if !x.hasPoint(v) && c.hasPoint(v) {
+					return v, true
+				}
+			}
+		}
+	}
+	return pval{}, false
+}
+
 // witness looks for a point of b that passes every subtract item of seq[k:]
 // and reaches an obstacle, or the end when the end answer is No. It returns
 // No when it finds one, Unknown otherwise.
@@ -143,14 +183,27 @@ func (q *Question) witness(b box, k int) engine.Tri {
 	}
 	// A flow of b inside one of the first obstacles it meets, if it dodges
 	// the subtract items before, is a witness too.
-	tries := 0
-	for m := k; m < len(q.seq) && tries < 8; m++ {
-		it := q.seq[m]
-		if !it.obstacle || !boxOverlap(b, it.b) {
+	// Indexed questions probe cheaply: try more obstacles before the
+	// subtraction.
+	tries, maxTries := 0, 8
+	var over bitset
+	if q.ix != nil {
+		over = newBits(q.ix.nw)
+		q.ix.overlapping(b, q.obs, over)
+		maxTries = 256
+	}
+	for m := k; m < q.n() && tries < maxTries; m++ {
+		if over != nil {
+			if m = over.next(m, q.n()); m < 0 {
+				break
+			}
+		}
+		ib, _, obstacle := q.at(m)
+		if !obstacle || !boxOverlap(b, ib) {
 			continue
 		}
 		tries++
-		bo, ok := boxAnd(b, it.b)
+		bo, ok := boxAnd(b, ib)
 		if !ok {
 			continue
 		}
@@ -198,9 +251,18 @@ func (q *Question) probe(b box, k int) engine.Tri {
 	// once per item.
 	type move struct{ item, dim int }
 	tried := map[move]bool{}
+	var loc *locator
+	if q.ix != nil {
+		loc = q.ix.locator()
+		loc.reset(p, touched)
+	}
 	first := func(from, to int) int {
 		if q.scans < 0 {
 			return -2
+		}
+		if loc != nil {
+			q.scans--
+			return loc.first(q.sel, from, to)
 		}
 		for m := from; m < to; m++ {
 			q.scans--
@@ -210,17 +272,18 @@ func (q *Question) probe(b box, k int) engine.Tri {
 		}
 		return -1
 	}
+	isObstacle := func(m int) bool { _, _, o := q.at(m); return o }
 	pos := k // items before pos were passed before the last move
 	for round := 0; round < 32; round++ {
-		hit := first(pos, len(q.seq))
+		hit := first(pos, q.n())
 		if hit == -2 {
 			return engine.Unknown
 		}
 		end := hit
 		if end < 0 {
-			end = len(q.seq)
+			end = q.n()
 		}
-		if hit < 0 || q.seq[hit].obstacle {
+		if hit < 0 || isObstacle(hit) {
 			if h := first(k, min(pos, end)); h == -2 {
 				return engine.Unknown
 			} else if h >= 0 {
@@ -234,31 +297,40 @@ func (q *Question) probe(b box, k int) engine.Tri {
 				return engine.No
 			}
 		}
-		it := q.seq[hit]
-		if it.obstacle {
+		hb, _, obstacle := q.at(hit)
+		if obstacle {
 			return engine.No
 		}
 		pos = hit + 1
 		moved := false
-		for _, x := range it.b {
-			if x.c.kind == kArr || tried[move{hit, x.dim}] {
+		for _, x := range hb {
+			if tried[move{hit, x.dim}] {
 				continue
 			}
 			c, ok := b.get(x.dim)
 			if !ok {
 				c = sp.dims[x.dim].univ
 			}
-			rest := c.minus(x.c)
-			if rest.empty() {
-				continue
-			}
-			v, ok := pick(rest, cons{})
-			if !ok {
-				continue
+			var v pval
+			if x.c.kind == kArr {
+				if v, ok = pickArrOutside(c, x.c); !ok {
+					continue
+				}
+			} else {
+				rest := c.minus(x.c)
+				if rest.empty() {
+					continue
+				}
+				if v, ok = pick(rest, cons{}); !ok {
+					continue
+				}
 			}
 			tried[move{hit, x.dim}] = true
 			p[x.dim] = v
 			touched = append(touched, x.dim)
+			if loc != nil {
+				loc.move(p, x.dim)
+			}
 			moved = true
 			break
 		}

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/cfegress/terraform-provider-cfegress/internal/engine"
+	"github.com/cfegress/terraform-provider-cfegress/internal/engine/flowspace/fstest"
 )
 
 // benchInventory: four dedicated IPs in four colos.
@@ -119,10 +120,14 @@ func benchLint(b *testing.B, n int) {
 	in := benchCorpus(n)
 	var st Stats
 	var fs []Finding
+	var cpu fstest.CPUMeter
+	b.ReportAllocs()
 	b.ResetTimer()
+	cpu.Start()
 	for i := 0; i < b.N; i++ {
 		fs, st = LintWithStats(in)
 	}
+	cpu.Stop(b)
 	b.StopTimer()
 	shadowed := 0
 	for _, f := range fs {

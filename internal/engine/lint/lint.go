@@ -223,9 +223,13 @@ type linter struct {
 	inv     invIndex
 	noMatch egressKey
 
-	// scratch buffers reused across questions
-	ints  []int
-	steps []step
+	// the order analysis: enabled states, the index of every policy's
+	// boxes, and masks of it
+	en         []int
+	ix         *flowspace.Index
+	onKnown    flowspace.Mask // enabled, expression known
+	maybeOn    flowspace.Mask // not disabled
+	sameEgress map[egressKey]flowspace.Mask
 }
 
 func (l *linter) add(i int, rule string, sev Severity, attr, msg string) *Finding {
