@@ -64,14 +64,26 @@ func intUniverse() cons {
 	return cons{kind: kNum, v4: ivOf(keyOfInt(-1<<63), keyOfInt(1<<63-1))}
 }
 
-// dimFor returns the dimension of a field (key: the SAML attribute name).
-func (sp *space) dimFor(fi expr.FieldInfo, key string) int {
-	name := fi.Name
+// groupsDim is the one dimension of identity.groups.id, .name and .email:
+// an array of (id, name, email) elements, so that the three selectors read
+// one list of groups (a flow cannot have group names but no group IDs).
+const groupsDim = "identity.groups"
+
+// groupCoord is the coordinate of a group selector in a groupsDim element.
+var groupCoord = map[string]int{"identity.groups.id": 0, "identity.groups.name": 1, "identity.groups.email": 2}
+
+// dimFor returns the dimension of a field (key: the SAML attribute name)
+// and, for an array field, the coordinate of its elements the field reads.
+func (sp *space) dimFor(fi expr.FieldInfo, key string) (int, int) {
+	name, coords, coord := fi.Name, 1, 0
 	if fi.Map {
 		name += "[" + key + "]"
 	}
+	if k, ok := groupCoord[fi.Name]; ok {
+		name, coords, coord = groupsDim, 3, k
+	}
 	if i, ok := sp.byName[name]; ok {
-		return i
+		return i, coord
 	}
 	d := dim{name: name}
 	switch {
@@ -81,7 +93,7 @@ func (sp *space) dimFor(fi expr.FieldInfo, key string) int {
 		if fi.Type == expr.TInt {
 			el = intUniverse()
 		}
-		d.univ = cons{kind: kArr, arr: &arrc{forbid: emptyOf(el)}}
+		d.univ = cons{kind: kArr, arr: &arrc{forbid: noForbid(coords, el)}}
 	case fi.Type == expr.TIP:
 		d.kind = kIP
 		d.univ = ipUniverse(fi.Name == "net.dst.ip")
@@ -101,7 +113,7 @@ func (sp *space) dimFor(fi expr.FieldInfo, key string) int {
 	}
 	sp.dims = append(sp.dims, d)
 	sp.byName[name] = len(sp.dims) - 1
-	return len(sp.dims) - 1
+	return len(sp.dims) - 1, coord
 }
 
 func (sp *space) opaqueDim(key string) int {
@@ -344,9 +356,9 @@ func (sp *space) atom(n expr.Node) (d int, c cons, ok bool) {
 	if !ok {
 		return 0, cons{}, false
 	}
-	d = sp.dimFor(fi, f.Key)
+	d, k := sp.dimFor(fi, f.Key)
 	if elem {
-		return d, mkArr(emptyOf(ec), []cons{ec}), true
+		return d, arrOf(len(sp.dims[d].univ.arr.forbid), k, ec), true
 	}
 	return d, ec, true
 }
@@ -386,8 +398,8 @@ func (sp *space) samlPairs(n expr.Node, neg bool) (fset, error) {
 		if !ok {
 			continue
 		}
-		d := sp.dimFor(fi, name)
-		c := mkArr(cons{kind: kStr}, []cons{{kind: kStr, s: strOf(value)}})
+		d, _ := sp.dimFor(fi, name)
+		c := arrOf(1, 0, cons{kind: kStr, s: strOf(value)})
 		var err error
 		if neg {
 			acc, err = sp.and(acc, sp.singleNeg(d, c))

@@ -52,27 +52,30 @@ func consHas(c cons, name string, f *engine.Flow) bool {
 		return c.v6.overlaps(ivOf(k, k))
 	}
 	num := func(x int64) bool { k := keyOfInt(x); return c.v4.overlaps(ivOf(k, k)) }
-	arr := func(strs []string, ints []int64, isInt bool) bool {
-		hit := func(e cons, i int) bool {
-			if isInt {
-				k := keyOfInt(ints[i])
-				return e.v4.overlaps(ivOf(k, k))
+	// arr: elements are tuples of coordinate values (strings, or one int).
+	arr := func(elems [][]string, ints []int64) bool {
+		has := func(e cons, i, k int) bool {
+			if ints != nil {
+				kk := keyOfInt(ints[i])
+				return e.v4.overlaps(ivOf(kk, kk))
 			}
-			return e.s.has(strs[i])
+			return e.s.has(elems[i][k])
 		}
-		n := len(strs)
-		if isInt {
+		n := len(elems)
+		if ints != nil {
 			n = len(ints)
 		}
 		for i := 0; i < n; i++ {
-			if hit(c.arr.forbid, i) {
-				return false
+			for k, fb := range c.arr.forbid {
+				if has(fb, i, k) {
+					return false
+				}
 			}
 		}
 		for _, r := range c.arr.req {
 			found := false
 			for i := 0; i < n; i++ {
-				if hit(r, i) {
+				if has(r.c, i, r.k) {
 					found = true
 					break
 				}
@@ -83,12 +86,22 @@ func consHas(c cons, name string, f *engine.Flow) bool {
 		}
 		return true
 	}
-	groups := func(get func(engine.Group) string) []string {
-		var out []string
-		for _, g := range f.Groups {
-			out = append(out, get(g))
+	strs := func(xs []string) [][]string {
+		out := [][]string{}
+		for _, x := range xs {
+			out = append(out, []string{x})
 		}
 		return out
+	}
+	ints := func(xs []int64) []int64 {
+		if xs == nil {
+			return []int64{}
+		}
+		return xs
+	}
+	var groups [][]string
+	for _, g := range f.Groups {
+		groups = append(groups, []string{g.ID, g.Name, g.Email})
 	}
 	switch name {
 	case "net.dst.ip":
@@ -122,22 +135,18 @@ func consHas(c cons, name string, f *engine.Flow) bool {
 	case "identity.name":
 		return c.s.has(f.Name)
 	case "net.fqdn.domains":
-		return arr(f.FQDNDomains, nil, false)
+		return arr(strs(f.FQDNDomains), nil)
 	case "device_posture.checks.passed":
-		return arr(f.PostureChecks, nil, false)
-	case "identity.groups.id":
-		return arr(groups(func(g engine.Group) string { return g.ID }), nil, false)
-	case "identity.groups.name":
-		return arr(groups(func(g engine.Group) string { return g.Name }), nil, false)
-	case "identity.groups.email":
-		return arr(groups(func(g engine.Group) string { return g.Email }), nil, false)
+		return arr(strs(f.PostureChecks), nil)
+	case "identity.groups":
+		return arr(groups, nil)
 	case "net.fqdn.content_category":
-		return arr(nil, f.ContentCategories, true)
+		return arr(nil, ints(f.ContentCategories))
 	case "app.ids":
-		return arr(nil, f.AppIDs, true)
+		return arr(nil, ints(f.AppIDs))
 	}
 	if k, ok := strings.CutPrefix(name, "identity.saml_attributes["); ok {
-		return arr(f.SAMLAttributes[strings.TrimSuffix(k, "]")], nil, false)
+		return arr(strs(f.SAMLAttributes[strings.TrimSuffix(k, "]")]), nil)
 	}
 	panic("unknown dimension " + name)
 }

@@ -186,12 +186,13 @@ func (a *Analyzer) NewIndex(sets []*Set) *Index {
 			for _, id := range ids {
 				c, _ := ix.items[id].b.get(d)
 				a := c.arr
-				if len(a.req) == 1 && a.req[0].kind == kStr && !a.req[0].s.co && a.forbid.empty() {
-					for _, v := range a.req[0].s.xs {
-						bs, ok := dx.elem[v]
+				if len(a.req) == 1 && a.req[0].c.kind == kStr && !a.req[0].c.s.co && noneForbidden(a) {
+					for _, v := range a.req[0].c.s.xs {
+						key := elemKey(a.req[0].k, v)
+						bs, ok := dx.elem[key]
 						if !ok {
 							bs = newBits(ix.nw)
-							dx.elem[v] = bs
+							dx.elem[key] = bs
 						}
 						bs.set(id)
 					}
@@ -241,6 +242,19 @@ func (ix *Index) within(id int, b box) bool {
 	}
 	return ix.sig[id]&^bs == 0
 }
+
+// noneForbidden reports whether a forbids no element.
+func noneForbidden(a *arrc) bool {
+	for _, f := range a.forbid {
+		if !f.empty() {
+			return false
+		}
+	}
+	return true
+}
+
+// elemKey keys an array element's coordinate value.
+func elemKey(k int, v string) string { return string(rune('0'+k)) + "\x00" + v }
 
 // segments cuts the key space at every interval boundary of the items'
 // constraints on d and lists, per segment, the items containing it.
@@ -328,9 +342,12 @@ func (dx *dimIx) hit(ix *Index, v pval, out bitset) {
 			copy(out, dx.f)
 		}
 	default:
-		for _, e := range v.ss {
-			if bs, ok := dx.elem[e]; ok {
-				out.orWith(bs)
+		if len(dx.elem) > 0 {
+			n := len(ix.sp.dims[dx.dim].univ.arr.forbid)
+			for i, e := range v.ss {
+				if bs, ok := dx.elem[elemKey(i%n, e)]; ok {
+					out.orWith(bs)
+				}
 			}
 		}
 		for _, id := range dx.arr {

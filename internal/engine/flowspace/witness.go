@@ -27,11 +27,28 @@ func (s ivset) has(k u128) bool {
 	return i < len(s) && s[i].lo.cmp(k) <= 0
 }
 
-func (c cons) hasElem(v pval, i int) bool {
-	if c.kind == kNum {
-		return c.v4.has(v.ks[i])
+// coord returns coordinate k of element i of an array value of n
+// coordinates.
+func (v pval) coord(i, n, k int) pval {
+	if v.ks != nil {
+		return pval{k: v.ks[i]}
 	}
-	return c.s.has(v.ss[i])
+	return pval{s: v.ss[i*n+k]}
+}
+
+// elems is the number of elements of an array value of n coordinates.
+func (v pval) elems(n int) int {
+	if v.ks != nil {
+		return len(v.ks)
+	}
+	return len(v.ss) / n
+}
+
+func (c cons) hasValue(v pval) bool {
+	if c.kind == kNum {
+		return c.v4.has(v.k)
+	}
+	return c.s.has(v.s)
 }
 
 func (c cons) hasPoint(v pval) bool {
@@ -48,16 +65,19 @@ func (c cons) hasPoint(v pval) bool {
 	case kBool:
 		return c.b&v.b != 0
 	case kArr:
-		n := len(v.ks) + len(v.ss)
-		for i := 0; i < n; i++ {
-			if c.arr.forbid.hasElem(v, i) {
-				return false
+		n := len(c.arr.forbid)
+		m := v.elems(n)
+		for i := 0; i < m; i++ {
+			for k, f := range c.arr.forbid {
+				if f.hasValue(v.coord(i, n, k)) {
+					return false
+				}
 			}
 		}
 		for _, r := range c.arr.req {
 			hit := false
-			for i := 0; i < n; i++ {
-				if r.hasElem(v, i) {
+			for i := 0; i < m; i++ {
+				if r.c.hasValue(v.coord(i, n, r.k)) {
 					hit = true
 					break
 				}
@@ -115,60 +135,88 @@ func pick(c, avoid cons) (pval, bool) {
 	return pval{}, false
 }
 
-// pickArr picks a minimal array for c: one element per requirement,
-// preferring elements outside avoid (the union of the requirements of the
-// boxes to dodge).
+// pickArr picks a minimal array for c: one element per requirement, its
+// required coordinate preferring a value outside avoid (the union of the
+// requirements of the boxes to dodge), its other coordinates any allowed
+// value.
 func pickArr(c cons, avoid cons) (pval, bool) {
-	var v pval
-	for _, r := range c.arr.req {
-		e, ok := pick(r, avoid)
-		if !ok {
-			return pval{}, false
+	return pickArrElems(c.arr, func(r areq, k int) cons {
+		if k == r.k {
+			return avoid
 		}
-		if r.kind == kNum {
+		return cons{}
+	}, nil)
+}
+
+// pickArrElems builds one element per requirement of a: coordinate k of the
+// element for requirement r is picked from r.c (k = r.k) or the allowed
+// values, minus without(r, k) when that leaves a value. extra, when set, is
+// one more element's coordinates (already chosen).
+func pickArrElems(a *arrc, without func(r areq, k int) cons, extra []pval) (pval, bool) {
+	var v pval
+	n := len(a.forbid)
+	add := func(e pval, kind dimKind) {
+		if kind == kNum {
 			v.ks = append(v.ks, e.k)
 		} else {
 			v.ss = append(v.ss, e.s)
 		}
 	}
+	for _, r := range a.req {
+		for k := 0; k < n; k++ {
+			src := a.allowed(k)
+			if k == r.k {
+				src = r.c
+			}
+			e, ok := pick(src, without(r, k))
+			if !ok {
+				return pval{}, false
+			}
+			add(e, src.kind)
+		}
+	}
+	for k, e := range extra {
+		add(e, a.forbid[k].kind)
+	}
 	return v, true
 }
 
 // pickArrOutside picks an array value that satisfies c but not x: one that
-// misses a requirement of x (each of c's requirements met by an element
-// outside it), or one that holds an element x forbids and c allows.
+// misses a requirement s of x (no element's coordinate s.k in s.c), or one
+// that holds an element x forbids and c allows.
 func pickArrOutside(c, x cons) (pval, bool) {
 	for _, s := range x.arr.req {
-		var v pval
-		ok := true
-		for _, r := range c.arr.req {
-			e, found := pick(r.minus(s), cons{})
-			if !found {
-				ok = false
-				break
+		v, ok := pickArrElems(c.arr, func(r areq, k int) cons {
+			if k == s.k {
+				return s.c
 			}
-			if r.kind == kNum {
-				v.ks = append(v.ks, e.k)
-			} else {
-				v.ss = append(v.ss, e.s)
-			}
-		}
+			return cons{}
+		}, nil)
+		// pick only prefers values outside s.c: check.
 		if ok && !x.hasPoint(v) && c.hasPoint(v) {
 			return v, true
 		}
 	}
-	if g := x.arr.forbid.minus(c.arr.forbid); !g.empty() {
-		if v, ok := pickArr(c, cons{}); ok {
-			if e, found := pick(g, cons{}); found {
-				if g.kind == kNum {
-					v.ks = append(v.ks, e.k)
-				} else {
-					v.ss = append(v.ss, e.s)
-				}
-				if !x.hasPoint(v) && c.hasPoint(v) {
-					return v, true
-				}
+	n := len(c.arr.forbid)
+	for k := 0; k < n; k++ {
+		g := x.arr.forbid[k].minus(c.arr.forbid[k])
+		if g.empty() {
+			continue
+		}
+		extra := make([]pval, n)
+		ok := true
+		for j := 0; j < n && ok; j++ {
+			src := c.arr.allowed(j)
+			if j == k {
+				src = g
 			}
+			extra[j], ok = pick(src, cons{})
+		}
+		if !ok {
+			continue
+		}
+		if v, ok := pickArrElems(c.arr, func(areq, int) cons { return cons{} }, extra); ok && !x.hasPoint(v) && c.hasPoint(v) {
+			return v, true
 		}
 	}
 	return pval{}, false

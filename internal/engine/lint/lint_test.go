@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cfegress/terraform-provider-cfegress/internal/engine"
+	"github.com/cfegress/terraform-provider-cfegress/internal/engine/expr"
 )
 
 // Test inventory: two IPs in NRT, one in KIX, one in LAX.
@@ -433,4 +434,57 @@ func TestPathologicalIsBounded(t *testing.T) {
 	if n == 0 {
 		t.Fatalf("expected cannot_analyse findings:\n%s", dump(fs))
 	}
+}
+
+// TestMissingCatchAllGroupSelectorsReadOneGroupList is the regression test
+// for missing_catch_all reported as an error although the policies cover
+// every flow, because lint treated identity.groups.id, .name and .email as
+// three independent arrays: it invented a user with group IDs but no group
+// names. The three selectors read one list of groups.
+func TestMissingCatchAllGroupSelectorsReadOneGroupList(t *testing.T) {
+	grouped := pol("grouped", "", identity(`any(identity.groups[*].id == "x") or any(identity.groups[*].id != "x")`))
+	ungrouped := pol("ungrouped", "", identity(`not(any(identity.groups[*].name == "x")) and not(any(identity.groups[*].name != "x"))`))
+	noEmail := pol("no-group-email", "", identity(`not(any(identity.groups[*].email == "x")) and not(any(identity.groups[*].email != "x"))`))
+	for _, ps := range [][]Policy{{grouped, ungrouped}, {ungrouped, grouped}, {grouped, noEmail}} {
+		in := Input{Policies: ps, Inventory: testInv, InventoryKnown: true, CatchAll: CatchAllRequired}
+		for _, f := range Lint(in) {
+			if f.Rule == RuleMissingCatchAll {
+				t.Errorf("%s, %s: %s", ps[0].Name, ps[1].Name, f)
+			}
+		}
+	}
+	// A real gap is still found: users in groups other than G.
+	onlyG := pol("only-g", "", identity(`any(identity.groups[*].id == "G")`))
+	in := Input{Policies: []Policy{onlyG, ungrouped}, Inventory: testInv, InventoryKnown: true, CatchAll: CatchAllRequired}
+	if got := summary(Lint(in)); !slices.Contains(got, "-1:missing_catch_all:error") {
+		t.Errorf("findings %v, want the missing_catch_all error", got)
+	}
+	// The engine agrees: a user in some group, and one in none, match.
+	for _, groups := range [][]engine.Group{{{ID: "a", Name: "b", Email: "c"}}, {}} {
+		f := engine.Flow{IngressColo: "NRT", DestinationIP: netip.MustParseAddr("198.51.100.1"), Protocol: "tcp", DestinationPort: 443, Groups: groups}
+		d := decideLint(t, []Policy{grouped, ungrouped}, f)
+		if d.Outcome != engine.OutcomePolicy {
+			t.Errorf("groups %v: outcome %s, want a policy", groups, d.Outcome)
+		}
+	}
+}
+
+// decideLint decides f with the engine on lint policies (dedicated NRT
+// egress, as pol builds them).
+func decideLint(t *testing.T, ps []Policy, f engine.Flow) engine.Decision {
+	t.Helper()
+	var eps []engine.Policy
+	for _, p := range ps {
+		m, err := expr.CompilePolicy(p.Traffic, p.Identity, p.DevicePosture)
+		if err != nil {
+			t.Fatal(err)
+		}
+		eps = append(eps, engine.Policy{Name: p.Name, Enabled: p.Enabled, Match: m, Egress: engine.Egress{
+			Method: engine.Method(p.Method), IPv4: netip.MustParseAddr(p.IPv4), IPv6: netip.MustParsePrefix(p.IPv6), IPv4Fallback: netip.MustParseAddr(p.IPv4Fallback)}})
+	}
+	d, err := engine.Decide(eps, testInv, nil, &f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }

@@ -59,7 +59,7 @@ var (
 // GenAtom returns one random comparison over the generator's constants.
 func GenAtom(r *Rand) string {
 	q := func(s string) string { return `"` + s + `"` }
-	switch r.N(16) {
+	switch r.N(19) {
 	case 0:
 		return fmt.Sprintf("net.dst.ip in {%s %s}", r.Pick(genCIDRs...), r.Pick(genIPs4...))
 	case 1:
@@ -90,6 +90,14 @@ func GenAtom(r *Rand) string {
 		return fmt.Sprintf("identity.saml_attributes %s %s", r.Pick("==", "!="), q(r.Pick(genSAMLKs...)+"="+r.Pick(genStrs...)))
 	case 14:
 		return fmt.Sprintf("net.src.ip in {%s}", r.Pick(genCIDRs...))
+	case 16:
+		return fmt.Sprintf("any(identity.groups[*].id %s %s)", r.Pick("==", "!="), q("id-"+r.Pick(genStrs...)))
+	case 17:
+		return fmt.Sprintf("identity.groups.email in {%s %s}", q(r.Pick(genStrs...)+"@g"), q(r.Pick(genStrs...)+"@g"))
+	case 18:
+		// Some group / no group at all, through one selector.
+		g := r.Pick("id", "name", "email")
+		return fmt.Sprintf("(any(identity.groups[*].%s == \"x\") or any(identity.groups[*].%s != \"x\"))", g, g)
 	default:
 		return fmt.Sprintf("net.fqdn.host matches %s", q(r.Pick("^a", "b", ".*")))
 	}
@@ -183,8 +191,10 @@ func GenFlows(r *Rand, n int) []*engine.Flow {
 		if !f.InternalSourceIP.IsValid() {
 			f.InternalSourceIP = netip.MustParseAddr("10.0.0.1")
 		}
+		// Groups: (id, name, email) drawn separately, so that the three
+		// selectors see one list of groups whose fields need not agree.
 		for _, n := range strs() {
-			f.Groups = append(f.Groups, engine.Group{ID: "id-" + n, Name: n, Email: n + "@g"})
+			f.Groups = append(f.Groups, engine.Group{ID: "id-" + genStrs[r.N(3)], Name: n, Email: genStrs[r.N(3)] + "@g"})
 		}
 		if f.Groups == nil {
 			f.Groups = []engine.Group{}
