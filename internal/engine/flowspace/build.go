@@ -45,8 +45,8 @@ const MaxBoxes = 256
 func ipUniverse(dst bool) cons {
 	lo4, lo6 := u128{}, u128{}
 	if dst {
-		// 0.0.0.0 and :: are not destinations: `net.dst.ip != 0.0.0.0` is a
-		// documented catch-all.
+		// 0.0.0.0 and :: are not destinations (engine.Decide refuses them):
+		// `net.dst.ip != 0.0.0.0` is a documented catch-all.
 		lo4, lo6 = u128{0, 1}, u128{0, 1}
 	}
 	// IPv4-mapped IPv6 addresses (::ffff:0:0/96) are IPv4 flows: the

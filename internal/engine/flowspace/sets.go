@@ -12,8 +12,10 @@
 // sets), array fields ("contains an element of R", "contains no element of
 // F" — exact for any finite array), and opaque atoms. Negation is pushed
 // down to the atoms. Domains follow the engine: net.protocol is tcp or udp,
-// net.dst.ip excludes 0.0.0.0 and :: (so both documented catch-all idioms
-// are catch-alls), ports are 1..65535, scalar strings are non-empty.
+// net.dst.ip excludes 0.0.0.0 and :: (no traffic goes to the unspecified
+// address, and engine.Decide refuses it as a destination: so both documented
+// catch-all idioms are catch-alls), ports are 1..65535, scalar strings are
+// non-empty; identity.groups is one array of (id, name, email) elements.
 //
 // `matches` regexes and `$list` references are opaque: each distinct atom is
 // an independent boolean dimension, so proofs stay sound; a proof that
@@ -66,7 +68,8 @@ func NewAnalyzer() *Analyzer { return &Analyzer{sp: newSpace()} }
 
 // Set is a set of flows: a union of boxes over the fields' domains.
 //
-// Domains: net.protocol ∈ {tcp, udp}; net.dst.ip excludes 0.0.0.0 and ::;
+// Domains: net.protocol ∈ {tcp, udp}; net.dst.ip excludes 0.0.0.0 and ::
+// (engine.Decide refuses them as destinations);
 // ports are 1..65535; scalar strings are non-empty (an empty value means the
 // flow does not carry the field); an array field is any finite set of
 // elements. `matches` regexes, `$list` references and ordering comparisons

@@ -118,8 +118,11 @@ func (l *linter) shadowed(i int) bool {
 	l.stats.Questions++
 	if s.Empty() {
 		l.stats.Decided++
-		l.add(i, RuleShadowed, SeverityError, "traffic",
-			"the policy's expressions match no flow at all (they contradict each other), so it never applies: fix or remove it")
+		msg := "the policy's expressions match no flow at all (they contradict each other), so it never applies: fix or remove it"
+		if l.unspecifiedDst[i] {
+			msg = "the policy's expressions match no flow at all: they need the destination to be the unspecified address (0.0.0.0 or ::), which no traffic is sent to (the engine refuses it as a destination too), so it never applies; `net.dst.ip != 0.0.0.0` is the catch-all idiom, `net.dst.ip == 0.0.0.0` matches nothing: fix or remove it"
+		}
+		l.add(i, RuleShadowed, SeverityError, "traffic", msg)
 		return true
 	}
 	before := l.onKnown.And(l.ix.Range(0, i))
