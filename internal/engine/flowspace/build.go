@@ -2,6 +2,7 @@ package flowspace
 
 import (
 	"errors"
+	"regexp"
 	"net/netip"
 	"strings"
 
@@ -20,6 +21,7 @@ type dim struct {
 	kind   dimKind
 	univ   cons
 	opaque bool
+	atom   expr.Node // an opaque dimension's condition
 }
 
 // space registers dimensions; sets built in one space can be compared.
@@ -28,6 +30,8 @@ type space struct {
 	byName   map[string]int
 	defaults []pval // a point of the universe, per dimension
 	scratch  []pval // witness search's working point (equal to defaults between probes)
+	regexps  map[string]*regexp.Regexp
+	regexEx  map[string][]string // strings generated from a regex
 }
 
 func newSpace() *space { return &space{byName: map[string]int{}} }
@@ -116,12 +120,12 @@ func (sp *space) dimFor(fi expr.FieldInfo, key string) (int, int) {
 	return len(sp.dims) - 1, coord
 }
 
-func (sp *space) opaqueDim(key string) int {
-	name := "opaque:" + key
+func (sp *space) opaqueDim(n expr.Node) int {
+	name := "opaque:" + expr.Format(n)
 	if i, ok := sp.byName[name]; ok {
 		return i
 	}
-	sp.dims = append(sp.dims, dim{name: name, kind: kBool, univ: cons{kind: kBool, b: 3}, opaque: true})
+	sp.dims = append(sp.dims, dim{name: name, kind: kBool, univ: cons{kind: kBool, b: 3}, opaque: true, atom: n})
 	sp.byName[name] = len(sp.dims) - 1
 	return len(sp.dims) - 1
 }
@@ -310,7 +314,7 @@ func (sp *space) build(n expr.Node, neg bool) (fset, error) {
 	}
 	d, c, ok := sp.atom(n)
 	if !ok {
-		d = sp.opaqueDim(expr.Format(n))
+		d = sp.opaqueDim(n)
 		c = cons{kind: kBool, b: 1}
 	}
 	if d < 0 {
@@ -383,7 +387,7 @@ func (sp *space) samlPairs(n expr.Node, neg bool) (fset, error) {
 		// != "name=value": the user does not have that attribute value.
 		neg = !neg
 	} else if op != expr.OpEq {
-		d := sp.opaqueDim(expr.Format(n))
+		d := sp.opaqueDim(n)
 		if neg {
 			return sp.single(d, cons{kind: kBool, b: 2}), nil
 		}

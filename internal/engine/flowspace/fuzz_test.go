@@ -104,6 +104,13 @@ func consHas(c cons, name string, f *engine.Flow) bool {
 		groups = append(groups, []string{g.ID, g.Name, g.Email})
 	}
 	switch name {
+	case dimProxied:
+		if f.Proxied {
+			return c.b&1 != 0
+		}
+		return c.b&2 != 0
+	case dimIngress:
+		return c.s.has(f.IngressColo)
 	case "net.dst.ip":
 		return ip(f.DestinationIP)
 	case "net.src.ip":
@@ -175,6 +182,13 @@ func compileBoth(t *testing.T, a *Analyzer, src string) (compiled, bool) {
 
 func checkMembership(t *testing.T, c compiled, flows []*engine.Flow) {
 	for _, f := range flows {
+		// Set.Contains evaluates regexes too: it agrees with the evaluator
+		// whenever it can tell.
+		if in, ok := c.set.Contains(f); ok {
+			if got, _ := c.m.Match(f); got != engine.Unknown && in != (got == engine.Yes) {
+				t.Fatalf("%q: Contains %v, evaluator %v for flow %+v", c.src, in, got, *f)
+			}
+		}
 		in, ok := member(c.set, f)
 		if !ok {
 			return

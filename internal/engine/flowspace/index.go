@@ -602,6 +602,12 @@ func (ix *Index) Select(keep func(i int) bool) Mask {
 	return m
 }
 
+// Has reports whether m holds the items of set i.
+func (m Mask) Has(i int) bool {
+	lo := m.ix.start[i]
+	return lo < m.ix.start[i+1] && m.b.has(lo)
+}
+
 // And returns m ∩ o.
 func (m Mask) And(o Mask) Mask {
 	out := Mask{m.ix, make(bitset, len(m.b))}
@@ -635,11 +641,12 @@ func (m Mask) Minus(o Mask) Mask {
 func (m Mask) Owners(s *Set) []int {
 	ix := m.ix
 	over := newBits(ix.nw)
-	ix.overlapping(s.hull, m.b, over)
+	hull := s.getHull()
+	ix.overlapping(hull, m.b, over)
 	var out []int
 	last := -1
 	for id := over.next(0, len(ix.items)); id >= 0; id = over.next(id+1, len(ix.items)) {
-		if o := ix.items[id].owner; o != last && boxOverlap(ix.items[id].b, s.hull) {
+		if o := ix.items[id].owner; o != last && boxOverlap(ix.items[id].b, hull) {
 			out = append(out, o)
 			last = o
 		}

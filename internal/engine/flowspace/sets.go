@@ -80,7 +80,17 @@ type Set struct {
 	a      *Analyzer
 	boxes  fset
 	opaque bool // some box constrains an opaque dimension
-	hull   box  // a box containing the whole set (prefilter)
+	// hull is a box containing the whole set (prefilter), computed when
+	// first needed.
+	hull     box
+	hullDone bool
+}
+
+func (s *Set) getHull() box {
+	if !s.hullDone {
+		s.hull, s.hullDone = s.a.sp.hull(s.boxes), true
+	}
+	return s.hull
 }
 
 // Boxes is the number of boxes of s (for tests and diagnostics).
@@ -137,7 +147,6 @@ func (a *Analyzer) newSet(bs fset) *Set {
 			}
 		}
 	}
-	s.hull = a.sp.hull(bs)
 	return s
 }
 
@@ -226,7 +235,7 @@ func (a *Analyzer) CoveredByUnion(b *Set, as []*Set) engine.Tri {
 // CoversAll reports whether s holds every flow: Yes, Unknown when it does
 // only if its opaque atoms are always true (a "possibly" catch-all), No.
 func (a *Analyzer) CoversAll(s *Set) engine.Tri {
-	for _, x := range s.hull {
+	for _, x := range s.getHull() {
 		if !a.sp.dims[x.dim].univ.subsetOf(x.c) {
 			return engine.No
 		}
@@ -277,6 +286,24 @@ type Question struct {
 	// order: obs are obstacles, the others subtract items. seq is unused.
 	ix       *Index
 	sel, obs bitset
+
+	// wit is a box of flows that answered No (see Witness).
+	wit    box
+	hasWit bool
+}
+
+// saw records the first witness box.
+func (q *Question) saw(b box) {
+	if !q.hasWit {
+		q.wit, q.hasWit = b, true
+	}
+}
+
+// Witness returns, after a No answer, a box of flows that shows it: they
+// pass every subtract item and meet an obstacle (or the end, when end is
+// No). ok is false without a No answer.
+func (q *Question) Witness() (Piece, bool) {
+	return Piece{q.a, q.wit}, q.hasWit
 }
 
 type item struct {
@@ -296,6 +323,13 @@ func (a *Analyzer) NewQuestion() *Question {
 	q := &Question{a: a, sp: a.sp, ops: n, scans: sc, start: [2]int{n, sc}, usedSet: map[int]bool{}, noWitness: a.NoWitness}
 	q.seq, a.seqBuf = a.seqBuf[:0], nil
 	return q
+}
+
+// Limit lowers q's work bound to ops box subtractions (and 64 times as many
+// overlap tests).
+func (q *Question) Limit(ops int) {
+	q.ops, q.scans = min(q.ops, ops), min(q.scans, 64*ops)
+	q.start = [2]int{q.ops, q.scans}
 }
 
 // Release hands the question's storage to the next question; q must not be
@@ -443,6 +477,9 @@ func (q *Question) dfs(b box, cands []int) engine.Tri {
 		}
 		if obstacle {
 			if best < 0 {
+				if w, ok := boxAnd(b, ib); ok {
+					q.saw(w)
+				}
 				return engine.No
 			}
 			sawObstacle = true
@@ -465,6 +502,7 @@ func (q *Question) dfs(b box, cands []int) engine.Tri {
 		if q.endOK {
 			return engine.Yes
 		}
+		q.saw(b)
 		return engine.No
 	}
 	ib, owner, _ := q.at(over[best])
@@ -508,7 +546,7 @@ func (q *Question) dfsIndexed(b box) engine.Tri {
 	// removed too, where the full dfs would subtract other items first: the
 	// answer is the same but not the items used, so only for end No.)
 	if len(narrow) < len(cands) && !q.endOK {
-		nUsed := len(q.used)
+		nUsed, hadWit := len(q.used), q.hasWit
 		if q.dfs(b, narrow) == engine.Yes {
 			return engine.Yes
 		}
@@ -516,6 +554,7 @@ func (q *Question) dfsIndexed(b box) engine.Tri {
 			delete(q.usedSet, o)
 		}
 		q.used = q.used[:nUsed]
+		q.hasWit = hadWit // a No without the other items proves nothing
 	}
 	if q.ops < 0 || q.scans < 0 {
 		return engine.Unknown
@@ -597,6 +636,9 @@ func (q *Question) contained(b box) (engine.Tri, bool) {
 		}
 		switch {
 		case q.obs.has(id) && !sawSub:
+			if w, ok := boxAnd(b, ix.items[id].b); ok {
+				q.saw(w)
+			}
 			return engine.No, true
 		case q.obs.has(id), firstIn < 0:
 			// A subtract item overlaps first and no later one contains b
@@ -615,6 +657,7 @@ func (q *Question) contained(b box) (engine.Tri, bool) {
 	if q.endOK {
 		return engine.Yes, true
 	}
+	q.saw(b)
 	return engine.No, true
 }
 
@@ -667,7 +710,7 @@ func (s *Set) Strict(grow bool) *Set {
 			out = append(out, nb)
 		}
 	}
-	return &Set{a: s.a, boxes: out, hull: s.hull}
+	return &Set{a: s.a, boxes: out, hull: s.getHull(), hullDone: true}
 }
 
 // Optimistic returns s with opaque constraints erased (every opaque atom may

@@ -340,13 +340,16 @@ func (q *Question) probe(b box, k int) engine.Tri {
 				if q.endOK {
 					return engine.Unknown
 				}
+				q.saw(sp.pin(p, b))
 				return engine.No
 			} else {
+				q.saw(sp.pin(p, b))
 				return engine.No
 			}
 		}
 		hb, _, obstacle := q.at(hit)
 		if obstacle {
+			q.saw(sp.pin(p, b))
 			return engine.No
 		}
 		pos = hit + 1
@@ -404,4 +407,58 @@ func (sp *space) defaultPoint() []pval {
 		sp.scratch = append(sp.scratch, v)
 	}
 	return sp.defaults
+}
+
+// pin returns the box of the single point p (within b): every dimension
+// pinned to p's value; an array to its elements' values per coordinate
+// (all that any constraint reads of an array).
+func (sp *space) pin(p []pval, b box) box {
+	out := make(box, 0, len(sp.dims))
+	for d := range sp.dims {
+		u := sp.dims[d].univ
+		v := p[d]
+		var c cons
+		switch u.kind {
+		case kIP:
+			c = cons{kind: kIP}
+			if v.v6 {
+				c.v6 = ivOf(v.k, v.k)
+			} else {
+				c.v4 = ivOf(v.k, v.k)
+			}
+		case kNum:
+			c = cons{kind: kNum, v4: ivOf(v.k, v.k)}
+		case kStr:
+			c = cons{kind: kStr, s: strOf(v.s)}
+		case kBool:
+			c = cons{kind: kBool, b: v.b}
+		case kArr:
+			n := len(u.arr.forbid)
+			forbid := make([]cons, n)
+			var req []areq
+			for k := 0; k < n; k++ {
+				if v.ks != nil || u.arr.forbid[k].kind == kNum {
+					var xs []ival
+					for _, x := range v.ks {
+						xs = append(xs, ival{x, x})
+						req = append(req, areq{k, cons{kind: kNum, v4: ivOf(x, x)}})
+					}
+					forbid[k] = cons{kind: kNum, v4: intUniverse().v4.minus(ivFromList(xs))}
+					continue
+				}
+				var vals []string
+				for i := 0; i*n+k < len(v.ss); i++ {
+					vals = append(vals, v.ss[i*n+k])
+					req = append(req, areq{k, cons{kind: kStr, s: strOf(v.ss[i*n+k])}})
+				}
+				forbid[k] = cons{kind: kStr, s: strOf(vals...).not()}
+			}
+			c = mkArr(forbid, req)
+		}
+		if x, ok := b.get(d); ok && !c.subsetOf(x) {
+			c = c.and(x) // keep within b (never empty for a point of b)
+		}
+		out = append(out, dc{d, c})
+	}
+	return out
 }
