@@ -2,8 +2,8 @@ package flowspace
 
 import (
 	"errors"
-	"regexp"
 	"net/netip"
+	"regexp"
 	"strings"
 
 	"github.com/cfegress/terraform-provider-cfegress/internal/engine/expr"

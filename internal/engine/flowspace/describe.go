@@ -7,7 +7,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-
 )
 
 // Describing a set of flows for people: an expression in the policies' own
@@ -212,7 +211,7 @@ type lazyText struct {
 }
 
 func prefixText(p netip.Prefix) lazyText { return lazyText{p: p} }
-func text(s string) lazyText            { return lazyText{s: s} }
+func text(s string) lazyText             { return lazyText{s: s} }
 
 func (t lazyText) String() string {
 	if t.p.IsValid() {
