@@ -41,6 +41,18 @@ func (p Piece) Overlaps(s *Set) bool {
 	return false
 }
 
+// Overlaps reports whether s and t share a flow.
+func (s *Set) Overlaps(t *Set) bool {
+	for _, b := range s.boxes {
+		for _, c := range t.boxes {
+			if boxOverlap(b, c) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // SetOf returns the union of pieces as a set, simplified (boxes contained
 // in others are dropped, boxes that differ in one dimension merged) when
 // there are at most 32 of them.

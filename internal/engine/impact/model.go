@@ -74,8 +74,53 @@ type model struct {
 	out  [][3][2]engine.Decision
 	outs []bool
 	// groups[k][c]: the no-match group at catalog colo c for kind class k
-	// (0: IPv4, 1: IPv6), as a key ("" = default egress).
-	groups [2]map[string]string
+	// (0: IPv4, 1: IPv6), as a key ("" = default egress); nmGroups the
+	// group itself.
+	groups   [2]map[string]string
+	nmGroups [2]map[string][]engine.DedicatedIP
+	// via caches noMatchVia.
+	via    map[viaKey]engine.Decision
+	single map[netip.Addr]*engine.Engine
+}
+
+type viaKey struct {
+	ip      netip.Addr
+	kind    flowspace.FlowKind
+	ingress string
+}
+
+// noMatchGroup is the no-match group at an ingress colo.
+func (m *model) noMatchGroup(ingress string, v6 bool) []engine.DedicatedIP {
+	kc := 0
+	if v6 {
+		kc = 1
+	}
+	return m.nmGroups[kc][ingress]
+}
+
+// noMatchVia is the decision for a flow of kind k from ingress that no
+// policy matches and that leaves from dedicated IP d: the engine's own
+// no-match decision with d the only candidate.
+func (m *model) noMatchVia(d engine.DedicatedIP, k flowspace.FlowKind, ingress string) engine.Decision {
+	key := viaKey{d.IPv4, k, ingress}
+	if dd, ok := m.via[key]; ok {
+		return dd
+	}
+	eng, ok := m.single[d.IPv4]
+	if !ok {
+		var err error
+		if eng, err = engine.Compile(nil, []engine.DedicatedIP{d}); err != nil {
+			panic(err) // an entry of a valid inventory
+		}
+		m.single[d.IPv4] = eng
+	}
+	f := probeFlow(k, ingress)
+	dd, err := eng.DecideAs(&f, -1, nil)
+	if err != nil {
+		panic(err)
+	}
+	m.via[key] = dd
+	return dd
 }
 
 // compileSide compiles one side over the analyser a; cache shares the sets
@@ -105,14 +150,15 @@ func compileSide(a *flowspace.Analyzer, s Side, cache map[string]*flowspace.Set,
 			m.tooComplex = append(m.tooComplex, i)
 		}
 	}
+	m.via, m.single = map[viaKey]engine.Decision{}, map[netip.Addr]*engine.Engine{}
 	for kc := 0; kc < 2; kc++ {
-		m.groups[kc] = map[string]string{}
+		m.groups[kc], m.nmGroups[kc] = map[string]string{}, map[string][]engine.DedicatedIP{}
 		for _, c := range engine.Catalog() {
 			g, err := eng.NoMatchGroup(c.Code, kc == 1)
 			if err != nil {
 				return nil, err
 			}
-			m.groups[kc][c.Code] = groupKey(g)
+			m.groups[kc][c.Code], m.nmGroups[kc][c.Code] = groupKey(g), g
 		}
 	}
 	return m, nil
