@@ -60,6 +60,7 @@ type egressPoliciesModel struct {
 	DedicatedEgressIPs types.List     `tfsdk:"dedicated_egress_ips"`
 	CatchAll           types.String   `tfsdk:"catch_all"`
 	Expect             types.List     `tfsdk:"expect"`
+	Invariants         types.List     `tfsdk:"invariants"`
 	Timeouts           timeouts.Value `tfsdk:"timeouts"`
 }
 
@@ -250,7 +251,8 @@ func (r *egressPoliciesResource) Schema(ctx context.Context, _ resource.SchemaRe
 				Optional:            true,
 				NestedObject:        schema.NestedAttributeObject{Attributes: expectAttrs},
 			},
-			"timeouts": timeoutsAttribute(ctx),
+			"invariants": invariantsAttribute(),
+			"timeouts":   timeoutsAttribute(ctx),
 		},
 	}
 }
@@ -503,7 +505,7 @@ func (r *egressPoliciesResource) Update(ctx context.Context, req resource.Update
 		// Save what was done, so the next plan starts from the truth.
 		partial := prior
 		partial.Timeouts = plan.Timeouts
-		partial.DedicatedEgressIPs, partial.CatchAll, partial.Expect = plan.DedicatedEgressIPs, plan.CatchAll, plan.Expect
+		partial.DedicatedEgressIPs, partial.CatchAll, partial.Expect, partial.Invariants = plan.DedicatedEgressIPs, plan.CatchAll, plan.Expect, plan.Invariants
 		ps := partialPolicies(res, policies, priorPolicies)
 		l, d := policiesToList(ctx, ps)
 		resp.Diagnostics.Append(d...)

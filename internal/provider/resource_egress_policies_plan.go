@@ -192,6 +192,7 @@ func (r *egressPoliciesResource) ModifyPlan(ctx context.Context, req resource.Mo
 		}
 		plan.Policies = l
 	}
+	r.planImpact(ctx, state, plan, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 }
 

@@ -223,6 +223,24 @@ func pickArray(c cons, prefs []string) ([]string, []int64, bool) {
 		}
 		ss = append(ss, elem...)
 	}
+	if len(a.req) == 0 {
+		// Nothing required: one recognisable element where allowed (a
+		// user in one group, a host with one domain), else none.
+		if a.forbid[0].kind == kNum {
+			if k, ok := pickNum(a.allowed(0).v4, []int64{1}); ok {
+				ks = append(ks, intOfKey(k))
+			}
+		} else {
+			elem := make([]string, n)
+			ok := true
+			for k := 0; k < n && ok; k++ {
+				elem[k], ok = pickStr(a.allowed(k).s, prefs)
+			}
+			if ok {
+				ss = append(ss, elem...)
+			}
+		}
+	}
 	if ss == nil {
 		ss = []string{}
 	}
