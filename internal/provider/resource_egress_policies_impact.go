@@ -7,6 +7,7 @@ package provider
 
 import (
 	"context"
+	"os"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -19,13 +20,17 @@ import (
 // impactWarningRegions bounds the regions the warning lists one by one.
 const impactWarningRegions = 20
 
+// envPlanImpact set to "off" skips the analysis (very long lists whose
+// plans must be as fast as possible; benchmarks compare with it).
+const envPlanImpact = "CFEGRESS_PLAN_IMPACT"
+
 // planImpact warns about the traffic an update moves. It does nothing for a
 // create or a destroy (state or plan missing), for a plan whose policies
 // and inventory equal the state's, without declared dedicated_egress_ips on
-// both sides (the no-match egress is unknown then), and while a value the
-// engine needs is unknown.
+// both sides (the no-match egress is unknown then), while a value the
+// engine needs is unknown, and when CFEGRESS_PLAN_IMPACT is "off".
 func (r *egressPoliciesResource) planImpact(ctx context.Context, state *egressPoliciesModel, plan egressPoliciesModel, diags *diag.Diagnostics) {
-	if state == nil || plan.Policies.IsUnknown() || plan.Policies.IsNull() || state.Policies.IsNull() {
+	if state == nil || plan.Policies.IsUnknown() || plan.Policies.IsNull() || state.Policies.IsNull() || os.Getenv(envPlanImpact) == "off" {
 		return
 	}
 	if plan.Policies.Equal(state.Policies) && plan.DedicatedEgressIPs.Equal(state.DedicatedEgressIPs) {
