@@ -87,7 +87,7 @@ check "nothing_else_moves" {
 			},
 		}, {
 			// A bad list is an argument error naming the attribute.
-			Config: env.Config(`output "x" { value = provider::cfegress::impact([{ name = "a", traffic = "net.dst.port ==", egress = { method = "default" } }], [], []) }`),
+			Config:      env.Config(`output "x" { value = provider::cfegress::impact([{ name = "a", traffic = "net.dst.port ==", egress = { method = "default" } }], [], []) }`),
 			ExpectError: regexp.MustCompile(`old_policies\[0\]\.traffic`),
 		}},
 	})
