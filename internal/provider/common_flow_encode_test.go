@@ -28,6 +28,7 @@ func TestFlowObjectRoundTrip(t *testing.T) {
 		FQDNHost: "app.example.com", FQDNDomains: []string{"example.com"}, ContentCategories: []int64{1, 2}, AppIDs: []int64{3},
 		Email: "user@example.com", Name: "Alex", Groups: []engine.Group{{ID: "staff", Name: "staff", Email: "staff"}},
 		SAMLAttributes: map[string][]string{"dept": {"eng"}}, PostureChecks: []string{"c1"},
+		FailedPostureChecks: []string{"c2"}, OIDCClaims: []string{"role=staff"}, OnrampType: "device_client", UserID: "u-1", DeviceID: "d-1",
 	}
 	obj, exact, err := flowObject(context.Background(), f)
 	if err != nil {

@@ -151,11 +151,13 @@ func describeIP(field string, c, u cons) string {
 	in := append(cidrs(c.v4, false), cidrs(c.v6, true)...)
 	best := field + " in {" + joinListed(in) + "}"
 	n := len(in)
+	// The complement names every address left out; of net.dst.ip a family
+	// the set lacks is told by the kinds.
 	var out []lazyText
-	if len(c.v4) > 0 {
+	if len(c.v4) > 0 || field != "net.dst.ip" {
 		out = append(out, cidrs(u.v4.minus(c.v4), false)...)
 	}
-	if len(c.v6) > 0 {
+	if len(c.v6) > 0 || field != "net.dst.ip" {
 		out = append(out, cidrs(u.v6.minus(c.v6), true)...)
 	}
 	if len(out) > 0 && len(out) < n {

@@ -145,6 +145,12 @@ func consHas(c cons, name string, f *engine.Flow) bool {
 		return arr(strs(f.FQDNDomains), nil)
 	case "device_posture.checks.passed":
 		return arr(strs(f.PostureChecks), nil)
+	case "device_posture.checks.failed":
+		return arr(strs(f.FailedPostureChecks), nil)
+	case "identity.oidc_claims":
+		return arr(strs(f.OIDCClaims), nil)
+	case "net.onramp.type":
+		return c.s.has(f.OnrampType)
 	case "identity.groups":
 		return arr(groups, nil)
 	case "net.fqdn.content_category":
@@ -251,7 +257,7 @@ func TestAgreesWithEvaluator(t *testing.T) {
 		return byte(seed >> 24)
 	}
 	var yes, no, checked, inside int
-	for iter := 0; iter < 400; iter++ {
+	for iter := 0; iter < 800; iter++ { // 24 atom kinds (issue 12): 800 inputs keep the Yes/No counts meaningful
 		data := make([]byte, 64)
 		for i := range data {
 			data[i] = next()

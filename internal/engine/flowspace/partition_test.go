@@ -2,6 +2,7 @@ package flowspace
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -202,7 +203,11 @@ func TestDescribeRoundTrip(t *testing.T) {
 		}
 		bs, _ = a.And(bs, kinds)
 		if a.Covers(bs, s) != engine.Yes || a.Covers(s, bs) != engine.Yes {
-			t.Fatalf("description %q (kinds %v) is not the set", d.Expression, d.Kinds)
+			var bx []string
+			for _, b := range s.boxes {
+				bx = append(bx, fmt.Sprintf("%v", b))
+			}
+			t.Fatalf("description %q (kinds %v) is not the set %v", d.Expression, d.Kinds, bx)
 		}
 		checked++
 	}

@@ -221,7 +221,16 @@ func pickArray(c cons, prefs []string) ([]string, []int64, bool) {
 				return nil, nil, false
 			}
 		}
-		ss = append(ss, elem...)
+		dup := false
+		for i := 0; i+n <= len(ss); i += n {
+			if slices.Equal(ss[i:i+n], elem) {
+				dup = true // one element already meets this requirement
+				break
+			}
+		}
+		if !dup {
+			ss = append(ss, elem...)
+		}
 	}
 	if len(a.req) == 0 {
 		// Nothing required: one recognisable element where allowed (a
