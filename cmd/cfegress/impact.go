@@ -88,18 +88,18 @@ func reportImpact(ctx context.Context, w io.Writer, changes []egressChange, form
 	var rows []any
 	var problems []string
 	if len(changes) == 0 && format == "table" {
-		fmt.Fprintln(w, "The plan changes no cfegress_egress_policies.")
+		_, _ = fmt.Fprintln(w, "The plan changes no cfegress_egress_policies.")
 	}
 	for _, c := range changes {
 		switch {
 		case c.Before == nil:
 			if format == "table" {
-				fmt.Fprintf(w, "%s: created (no current list to compare with).\n\n", c.Address)
+				_, _ = fmt.Fprintf(w, "%s: created (no current list to compare with).\n\n", c.Address)
 			}
 			continue
 		case c.After == nil:
 			if format == "table" {
-				fmt.Fprintf(w, "%s: destroyed: every egress policy goes; traffic then leaves from the dedicated IP nearest each user's ingress colo.\n\n", c.Address)
+				_, _ = fmt.Fprintf(w, "%s: destroyed: every egress policy goes; traffic then leaves from the dedicated IP nearest each user's ingress colo.\n\n", c.Address)
 			}
 			moved = true
 			continue
@@ -135,10 +135,12 @@ func reportImpact(ctx context.Context, w io.Writer, changes []egressChange, form
 			continue
 		}
 		if !res.Moves() && len(res.Incomplete) == 0 {
-			fmt.Fprintf(w, "%s: no traffic moves.\n\n", c.Address)
+			_, _ = fmt.Fprintf(w, "%s: no traffic moves.\n\n", c.Address)
 			continue
 		}
-		fmt.Fprintf(w, "%s: %s\n\n%s\n\n", c.Address, impact.Summary(res), impact.Table(res))
+		if _, err := fmt.Fprintf(w, "%s: %s\n\n%s\n\n", c.Address, impact.Summary(res), impact.Table(res)); err != nil {
+			return moved, err
+		}
 	}
 	if format == "json" {
 		if rows == nil {

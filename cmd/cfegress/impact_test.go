@@ -71,10 +71,15 @@ func TestImpactNoChange(t *testing.T) {
 	if err := json.Unmarshal(b, &plan); err != nil {
 		t.Fatal(err)
 	}
-	for _, rc := range plan["resource_changes"].([]any) {
-		ch := rc.(map[string]any)["change"].(map[string]any)
-		before := ch["before"].(map[string]any)
-		after := ch["after"].(map[string]any)
+	rcs, _ := plan["resource_changes"].([]any)
+	for _, rc := range rcs {
+		m, _ := rc.(map[string]any)
+		ch, _ := m["change"].(map[string]any)
+		before, _ := ch["before"].(map[string]any)
+		after, _ := ch["after"].(map[string]any)
+		if before == nil || after == nil {
+			t.Fatalf("resource change %v", rc)
+		}
 		after["policies"] = before["policies"]
 		ch["after_unknown"] = map[string]any{}
 	}

@@ -71,12 +71,6 @@ func invariantsAttribute() schema.ListNestedAttribute {
 	}
 }
 
-var invariantAttrTypes = map[string]attr.Type{
-	"name": types.StringType, "traffic": expressionType, "identity": expressionType, "device_posture": expressionType,
-	"ingress_colos": types.ListType{ElemType: types.StringType}, "policy": types.StringType, "method": types.StringType,
-	"egress_ip": types.StringType, "egress_colo": types.StringType, "geo_country": types.StringType,
-}
-
 // checkInvariants proves every invariant, when everything it needs is
 // known, and reports a violation as an error on invariants[i].
 func (r *egressPoliciesResource) checkInvariants(ctx context.Context, cfg egressPoliciesModel, pis []policyInput, inv []engine.DedicatedIP, invKnown bool, diags diagWarner) {

@@ -386,7 +386,7 @@ func TestIndexedAgreesWithExplicit(t *testing.T) {
 			for _, x := range b {
 				v, ok := pick(x.c, cons{})
 				if x.c.kind == kArr {
-					v, ok = pickArr(x.c, cons{})
+					v, ok = pickArr(x.c)
 				}
 				if ok {
 					p[x.dim] = v

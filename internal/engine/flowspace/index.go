@@ -482,14 +482,6 @@ func (l *locator) rebase() {
 	l.base = b
 }
 
-func popcount(b bitset) int {
-	n := 0
-	for _, x := range b {
-		n += bits.OnesCount64(x)
-	}
-	return n
-}
-
 // overlapping writes into out a superset of the items that overlap b
 // (within sel).
 func (ix *Index) overlapping(b box, sel bitset, out bitset) {

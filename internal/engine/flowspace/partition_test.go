@@ -13,13 +13,12 @@ import (
 
 // randomList compiles n random policies (nil where compilation fails) and
 // their matchers.
-func randomList(t *testing.T, a *Analyzer, r *fstest.Rand, n int) ([]*Set, []engine.Matcher, []string) {
+func randomList(t *testing.T, a *Analyzer, r *fstest.Rand, n int) ([]*Set, []engine.Matcher) {
 	sets := make([]*Set, n)
 	ms := make([]engine.Matcher, n)
-	srcs := make([]string, n)
 	for i := range sets {
-		srcs[i] = fstest.GenExpr(r, 2)
-		node, err := expr.ParseAndCheck(srcs[i])
+		src := fstest.GenExpr(r, 2)
+		node, err := expr.ParseAndCheck(src)
 		if err != nil {
 			continue
 		}
@@ -27,13 +26,13 @@ func randomList(t *testing.T, a *Analyzer, r *fstest.Rand, n int) ([]*Set, []eng
 		if err != nil {
 			continue
 		}
-		m, err := expr.CompilePolicy(srcs[i], "", "")
+		m, err := expr.CompilePolicy(src, "", "")
 		if err != nil {
 			t.Fatal(err)
 		}
 		sets[i], ms[i] = s, m
 	}
-	return sets, ms, srcs
+	return sets, ms
 }
 
 func seeded(seed uint32) func() []byte {
@@ -56,7 +55,7 @@ func TestPartitionIsFirstMatch(t *testing.T) {
 	for iter := 0; iter < 300; iter++ {
 		r := fstest.New(next())
 		a := NewAnalyzer()
-		sets, ms, _ := randomList(t, a, r, 2+r.N(5))
+		sets, ms := randomList(t, a, r, 2+r.N(5))
 		ix := a.NewIndex(sets)
 		q := a.NewQuestion()
 		q.UseIndex(ix, ix.Empty(), ix.Range(0, len(sets)))
@@ -225,7 +224,7 @@ func TestWitnessIsInRegion(t *testing.T) {
 	for iter := 0; iter < 300; iter++ {
 		r := fstest.New(next())
 		a := NewAnalyzer()
-		sets, ms, _ := randomList(t, a, r, 2+r.N(5))
+		sets, ms := randomList(t, a, r, 2+r.N(5))
 		if sets[0] == nil {
 			continue
 		}

@@ -600,7 +600,7 @@ func (q *Question) contained(b box) (engine.Tri, bool) {
 		var v pval
 		var ok bool
 		if x.c.kind == kArr {
-			v, ok = pickArr(x.c, cons{})
+			v, ok = pickArr(x.c)
 		} else {
 			v, ok = pick(x.c, cons{})
 		}

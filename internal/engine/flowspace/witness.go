@@ -136,16 +136,9 @@ func pick(c, avoid cons) (pval, bool) {
 }
 
 // pickArr picks a minimal array for c: one element per requirement, its
-// required coordinate preferring a value outside avoid (the union of the
-// requirements of the boxes to dodge), its other coordinates any allowed
-// value.
-func pickArr(c cons, avoid cons) (pval, bool) {
-	return pickArrElems(c.arr, func(r areq, k int) cons {
-		if k == r.k {
-			return avoid
-		}
-		return cons{}
-	}, nil)
+// other coordinates any allowed value.
+func pickArr(c cons) (pval, bool) {
+	return pickArrElems(c.arr, func(areq, int) cons { return cons{} }, nil)
 }
 
 // pickArrElems builds one element per requirement of a: coordinate k of the
@@ -281,7 +274,7 @@ func (q *Question) probe(b box, k int) engine.Tri {
 		var v pval
 		var ok bool
 		if x.c.kind == kArr {
-			v, ok = pickArr(x.c, cons{})
+			v, ok = pickArr(x.c)
 		} else {
 			v, ok = pick(x.c, cons{})
 		}
@@ -399,7 +392,7 @@ func (sp *space) defaultPoint() []pval {
 		u := sp.dims[d].univ
 		var v pval
 		if u.kind == kArr {
-			v, _ = pickArr(u, cons{})
+			v, _ = pickArr(u)
 		} else {
 			v, _ = pick(u, cons{})
 		}

@@ -146,9 +146,7 @@ func Analyze(before, after Side, opt Options) (*Result, error) {
 		an.res.Incomplete = append(an.res.Incomplete, fmt.Sprintf("after: policy %q (#%d) is too complex to analyse: the flows it decides are not compared", after.Policies[j].Name, j))
 	}
 	an.run()
-	if err := an.collect(opt.MaxRegions); err != nil {
-		return nil, err
-	}
+	an.collect(opt.MaxRegions)
 	return &an.res, nil
 }
 
@@ -292,7 +290,7 @@ func (an *analysis) run() {
 	for _, j := range cands {
 		an.walk(j, onA, onB)
 	}
-	an.walkNone(onA, onB, unmatchedB)
+	an.walkNone(onA, onB)
 }
 
 // suspect reports whether some flow of after policy j (the same as before
@@ -436,7 +434,7 @@ func (an *analysis) pairwise(j int, aheadA, deciders flowspace.Mask) bool {
 // have moved: those of before's unpaired policies (a policy that went away
 // or changed), and, when the inventory changed the no-match groups, those
 // of the kinds and colos whose group changed.
-func (an *analysis) walkNone(onA, onB, unmatchedB flowspace.Mask) {
+func (an *analysis) walkNone(onA, onB flowspace.Mask) {
 	var inners []*flowspace.Set
 	for i, s := range an.mb.sets {
 		if s != nil && an.matchInv[i] < 0 {
@@ -572,7 +570,7 @@ func (an *analysis) add(k regionKey, p flowspace.Piece) {
 }
 
 // collect turns the recorded pieces into regions with confirmed examples.
-func (an *analysis) collect(maxRegions int) error {
+func (an *analysis) collect(maxRegions int) {
 	var keys []regionKey
 	for k := range an.regions {
 		keys = append(keys, k)
@@ -623,7 +621,6 @@ func (an *analysis) collect(maxRegions int) error {
 			an.res.More = append(an.res.More, fmt.Sprintf("%s (%d region%s)", l, counts[l], plural(counts[l])))
 		}
 	}
-	return nil
 }
 
 func plural(n int) string {

@@ -18,7 +18,7 @@ var benchInventory = []engine.DedicatedIP{
 }
 
 // benchPolicies is fstest.Corpus(n) as engine policies with rule IDs.
-func benchPolicies(tb testing.TB, n int) []engine.Policy {
+func benchPolicies(tb testing.TB, n int) []engine.Policy { //nolint:unparam // the size is the benchmarks' choice
 	var ps []engine.Policy
 	for _, c := range fstest.Corpus(n) {
 		eg := defaultEgress

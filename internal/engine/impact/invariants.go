@@ -129,7 +129,7 @@ func resolve(inv *Invariant, m *model) (*expectation, error) {
 
 // satisfied reports whether decision d of a flow of kind k meets e (the
 // policy is checked by the caller).
-func (e *expectation) satisfied(d engine.Decision, k flowspace.FlowKind, ingress string) bool {
+func (e *expectation) satisfied(d engine.Decision, k flowspace.FlowKind) bool {
 	if e.method != "" && (d.Method != e.method || d.Outcome == engine.OutcomeUnavailable) {
 		return false
 	}
@@ -173,8 +173,8 @@ func (e *expectation) meets(a *flowspace.Analyzer, m *model, i int) *flowspace.S
 	all := true
 	for _, k := range flowspace.FlowKinds() {
 		d := m.outcomes(i)[k]
-		ok0 := e.satisfied(d[0], k, probeColos[0])
-		ok1 := e.satisfied(d[1], k, probeColos[1])
+		ok0 := e.satisfied(d[0], k)
+		ok1 := e.satisfied(d[1], k)
 		switch {
 		case ok0 && ok1:
 			out = or(a, out, a.Kind(k))
@@ -183,7 +183,7 @@ func (e *expectation) meets(a *flowspace.Analyzer, m *model, i int) *flowspace.S
 			// the rest is met there.
 			f := probeFlow(k, e.colo)
 			dd, err := m.eng.DecideAs(&f, i, nil)
-			if err == nil && e.satisfied(dd, k, e.colo) {
+			if err == nil && e.satisfied(dd, k) {
 				out = or(a, out, and(a, a.Kind(k), a.Ingress([]string{e.colo})))
 			}
 			all = false
@@ -284,7 +284,7 @@ func (e *expectation) noMatchMeets(a *flowspace.Analyzer, m *model) (*flowspace.
 			}
 			met := 0
 			for _, d := range g {
-				if e.satisfied(m.noMatchVia(d, k, c.Code), k, c.Code) {
+				if e.satisfied(m.noMatchVia(d, k, c.Code), k) {
 					met++
 				}
 			}
@@ -438,7 +438,7 @@ func (e *expectation) mismatch(d engine.Decision, f *engine.Flow) string {
 		}
 	}
 	k := flowspace.KindOf(f)
-	ok := e.satisfied(d, k, f.IngressColo)
+	ok := e.satisfied(d, k)
 	if !ok {
 		ip := "the shared pool"
 		switch {

@@ -267,14 +267,6 @@ func kindsDiffering(m *model, i int, n *model, j int) []flowspace.FlowKind {
 	return out
 }
 
-// kindClass is the no-match group class of a kind.
-func kindClass(k flowspace.FlowKind) int {
-	if k == flowspace.IPv6 {
-		return 1
-	}
-	return 0
-}
-
 // groupSets returns, per no-match group of m for kind class kc, the set of
 // flows of that class from the colos with that group.
 func groupSets(a *flowspace.Analyzer, m *model, kc int) map[string]*flowspace.Set {

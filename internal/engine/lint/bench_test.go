@@ -156,7 +156,7 @@ func TestBenchCorpusFindingsUnchanged(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer f.Close()
+			defer func() { _ = f.Close() }()
 			zr, err := gzip.NewReader(f)
 			if err != nil {
 				t.Fatal(err)

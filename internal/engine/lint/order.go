@@ -322,7 +322,7 @@ func (l *linter) redundant(i int) {
 	if l.opaqueInvolved(s, involved) {
 		qs := l.an.NewQuestion()
 		for _, j := range involved {
-			obstacle := j > i && !(l.sets[j] != nil && me.same(l.egress[j]))
+			obstacle := j > i && (l.sets[j] == nil || !me.same(l.egress[j]))
 			set := l.an.Universe()
 			if l.sets[j] != nil {
 				set = l.sets[j].Strict(obstacle)
