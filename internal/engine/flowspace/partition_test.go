@@ -231,6 +231,7 @@ func TestWitnessIsInRegion(t *testing.T) {
 		ix := a.NewIndex(sets)
 		obs := ix.Select(func(i int) bool { return i > 0 && r.N(3) == 0 })
 		q := a.NewQuestion()
+		q.KeepWitness()
 		q.UseIndex(ix, ix.Range(1, len(sets)).Minus(obs), obs)
 		if q.Run(sets[0], engine.No) != engine.No {
 			continue

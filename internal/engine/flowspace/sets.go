@@ -287,21 +287,26 @@ type Question struct {
 	ix       *Index
 	sel, obs bitset
 
-	// wit is a box of flows that answered No (see Witness).
-	wit    box
-	hasWit bool
+	// wit is a box of flows that answered No (see Witness), kept when
+	// keepWit is set.
+	wit     box
+	hasWit  bool
+	keepWit bool
 }
 
-// saw records the first witness box.
-func (q *Question) saw(b box) {
-	if !q.hasWit {
-		q.wit, q.hasWit = b, true
+// KeepWitness makes q keep a witness of a No answer (see Witness).
+func (q *Question) KeepWitness() { q.keepWit = true }
+
+// saw records the first witness box (made by b only when kept).
+func (q *Question) saw(b func() box) {
+	if q.keepWit && !q.hasWit {
+		q.wit, q.hasWit = b(), true
 	}
 }
 
-// Witness returns, after a No answer, a box of flows that shows it: they
-// pass every subtract item and meet an obstacle (or the end, when end is
-// No). ok is false without a No answer.
+// Witness returns, after a No answer of a question told to KeepWitness, a
+// box of flows that shows it: they pass every subtract item and meet an
+// obstacle (or the end, when end is No). ok is false otherwise.
 func (q *Question) Witness() (Piece, bool) {
 	return Piece{q.a, q.wit}, q.hasWit
 }
@@ -477,9 +482,7 @@ func (q *Question) dfs(b box, cands []int) engine.Tri {
 		}
 		if obstacle {
 			if best < 0 {
-				if w, ok := boxAnd(b, ib); ok {
-					q.saw(w)
-				}
+				q.saw(func() box { w, _ := boxAnd(b, ib); return w })
 				return engine.No
 			}
 			sawObstacle = true
@@ -502,7 +505,7 @@ func (q *Question) dfs(b box, cands []int) engine.Tri {
 		if q.endOK {
 			return engine.Yes
 		}
-		q.saw(b)
+		q.saw(func() box { return b })
 		return engine.No
 	}
 	ib, owner, _ := q.at(over[best])
@@ -636,9 +639,7 @@ func (q *Question) contained(b box) (engine.Tri, bool) {
 		}
 		switch {
 		case q.obs.has(id) && !sawSub:
-			if w, ok := boxAnd(b, ix.items[id].b); ok {
-				q.saw(w)
-			}
+			q.saw(func() box { w, _ := boxAnd(b, ix.items[id].b); return w })
 			return engine.No, true
 		case q.obs.has(id), firstIn < 0:
 			// A subtract item overlaps first and no later one contains b
@@ -657,7 +658,7 @@ func (q *Question) contained(b box) (engine.Tri, bool) {
 	if q.endOK {
 		return engine.Yes, true
 	}
-	q.saw(b)
+	q.saw(func() box { return b })
 	return engine.No, true
 }
 

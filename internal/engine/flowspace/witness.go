@@ -333,16 +333,16 @@ func (q *Question) probe(b box, k int) engine.Tri {
 				if q.endOK {
 					return engine.Unknown
 				}
-				q.saw(sp.pin(p, b))
+				q.saw(func() box { return sp.pin(p, b) })
 				return engine.No
 			} else {
-				q.saw(sp.pin(p, b))
+				q.saw(func() box { return sp.pin(p, b) })
 				return engine.No
 			}
 		}
 		hb, _, obstacle := q.at(hit)
 		if obstacle {
-			q.saw(sp.pin(p, b))
+			q.saw(func() box { return sp.pin(p, b) })
 			return engine.No
 		}
 		pos = hit + 1

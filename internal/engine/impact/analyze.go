@@ -388,6 +388,7 @@ func (an *analysis) pairwise(j int, aheadA, deciders flowspace.Mask) bool {
 	complete := true
 	ask := func(i int, inner *flowspace.Set, sub flowspace.Mask) {
 		q := a.NewQuestion()
+		q.KeepWitness()
 		q.UseIndex(an.ix, sub, an.ix.Empty())
 		ans := q.Run(inner, engine.No)
 		w, _ := q.Witness()

@@ -330,6 +330,7 @@ func checkOne(a *flowspace.Analyzer, m *model, inv *Invariant) (Verdict, error) 
 	// expected removed, the others stopped (a counterexample); what no
 	// policy matches ends at the no-match decision.
 	q := a.NewQuestion()
+	q.KeepWitness()
 	defer q.Release()
 	for i, s := range m.sets {
 		if s == nil {
