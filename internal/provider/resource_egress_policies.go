@@ -60,6 +60,7 @@ type egressPoliciesModel struct {
 	DedicatedEgressIPs types.List     `tfsdk:"dedicated_egress_ips"`
 	CatchAll           types.String   `tfsdk:"catch_all"`
 	Expect             types.List     `tfsdk:"expect"`
+	Invariants         types.List     `tfsdk:"invariants"`
 	Timeouts           timeouts.Value `tfsdk:"timeouts"`
 }
 
@@ -137,6 +138,7 @@ func (r *egressPoliciesResource) Schema(ctx context.Context, _ resource.SchemaRe
 			"The order of `policies` is the evaluation order (the first policy that matches decides); the provider owns the precedence numbers, " +
 			"renumbers as few rules as it can when the list changes and writes make-before-break, so live traffic never goes to a place neither the old nor the new list sends it.\n\n" +
 			"The list is checked at plan time (and in `terraform validate` for what is already known) before any API call: unique names, expressions that parse and type-check, dedicated IPs from the inventory with a fallback in another colo, policies shadowed by earlier ones, a misplaced or missing catch-all, redundant policies and the `expect` assertions; diagnostics name the policy and its index. " +
+			"An update that moves traffic gets one plan warning, `Egress impact:`, with the regions of traffic the planned list decides differently (an example flow each), and `invariants` prove properties of whole ranges of traffic (see the change impact guide). " +
 			"The resource owns all of the account's egress rules: creating it where egress rules not in the configuration exist fails with an import hint; " +
 			"existing rules with the names of configured policies are taken over, and the plan shows it (their `id`, and a warning). " +
 			"Egress rules changed outside Terraform show up as drift. Other Gateway rules (DNS, network, HTTP) are never touched.\n\n" +
@@ -258,7 +260,8 @@ func (r *egressPoliciesResource) Schema(ctx context.Context, _ resource.SchemaRe
 				Optional:            true,
 				NestedObject:        schema.NestedAttributeObject{Attributes: expectAttrs},
 			},
-			"timeouts": timeoutsAttribute(ctx),
+			"invariants": invariantsAttribute(),
+			"timeouts":   timeoutsAttribute(ctx),
 		},
 	}
 }

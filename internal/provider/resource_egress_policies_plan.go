@@ -339,6 +339,7 @@ func (r *egressPoliciesResource) ModifyPlan(ctx context.Context, req resource.Mo
 		plan.Policies = l
 		warnDeletesFromOutside(prior, l, loadManaged(ctx, req.Private), &resp.Diagnostics)
 	}
+	r.planImpact(ctx, state, plan, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 }
 
