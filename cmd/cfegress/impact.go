@@ -7,7 +7,6 @@ package main
 // confirms on both lists. Offline, no credentials.
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,8 +15,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cfegress/terraform-provider-cfegress/internal/engine"
 	"github.com/cfegress/terraform-provider-cfegress/internal/engine/impact"
-	"github.com/cfegress/terraform-provider-cfegress/internal/provider"
+	"github.com/cfegress/terraform-provider-cfegress/internal/engine/spec"
 )
 
 func init() { register(newImpactCmd) }
@@ -51,7 +51,7 @@ func newImpactCmd(s streams) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			moved, err := reportImpact(cmd.Context(), s.out, changes, format, maxRegions)
+			moved, err := reportImpact(s.out, changes, format, maxRegions)
 			if err != nil {
 				return err
 			}
@@ -81,11 +81,8 @@ func openInput(s streams, name string) (io.Reader, func(), error) {
 
 // reportImpact analyses every change and prints it; moved reports whether
 // any traffic moves.
-func reportImpact(ctx context.Context, w io.Writer, changes []egressChange, format string, maxRegions int) (moved bool, err error) {
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	var rows []any
+func reportImpact(w io.Writer, changes []egressChange, format string, maxRegions int) (moved bool, err error) {
+	rows := []spec.Object{}
 	var problems []string
 	if len(changes) == 0 && format == "table" {
 		_, _ = fmt.Fprintln(w, "The plan changes no cfegress_egress_policies.")
@@ -122,14 +119,12 @@ func reportImpact(ctx context.Context, w io.Writer, changes []egressChange, form
 		}
 		moved = moved || res.Moves()
 		if format == "json" {
-			els, err := provider.ImpactJSON(ctx, res, before, after)
+			els, err := impactElements(res, before, after)
 			if err != nil {
 				return false, fmt.Errorf("%s: %w", c.Address, err)
 			}
 			for _, e := range els {
-				if m, ok := e.(map[string]any); ok {
-					m["address"] = c.Address
-				}
+				e["address"] = c.Address
 				rows = append(rows, e)
 			}
 			continue
@@ -143,9 +138,6 @@ func reportImpact(ctx context.Context, w io.Writer, changes []egressChange, form
 		}
 	}
 	if format == "json" {
-		if rows == nil {
-			rows = []any{}
-		}
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(rows); err != nil {
@@ -156,4 +148,18 @@ func reportImpact(ctx context.Context, w io.Writer, changes []egressChange, form
 		return moved, fmt.Errorf("cannot tell the impact of %s", strings.Join(problems, "; "))
 	}
 	return moved, nil
+}
+
+// impactElements is res as provider::cfegress::impact returns it (one
+// object per region, impact.ElementAttrs).
+func impactElements(res *impact.Result, before, after impact.Side) ([]spec.Object, error) {
+	b, err := engine.Compile(before.Policies, before.Inventory)
+	if err != nil {
+		return nil, err
+	}
+	a, err := engine.Compile(after.Policies, after.Inventory)
+	if err != nil {
+		return nil, err
+	}
+	return impact.Elements(res, b, a)
 }

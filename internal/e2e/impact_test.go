@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -46,21 +47,23 @@ func cfegressCLI(t testing.TB) string {
 
 // impactConfig is a partner range from the LAX IP and default egress for
 // the rest, optionally with a policy that takes the upper half of the
-// partner's range to the NRT IP on top, and a description.
+// partner's range to the NRT IP on top, and a description. The output
+// `impact` is provider::cfegress::impact from the list without the insert
+// to the list applied.
 func (w *tf) impactConfig(insert bool, description string) string {
-	upper := ""
+	policies := "local.current"
 	if insert {
-		upper = `    {
-      name    = "partner upper half from Tokyo"
-      traffic = "net.dst.ip in {198.51.100.128/25}"
-      egress  = { method = "dedicated", ipv4 = "203.0.113.10", ipv6 = "2001:db8:10::/64", ipv4_fallback = "203.0.113.20" }
-    },
-`
+		policies = "concat([local.upper], local.current)"
 	}
-	return w.providerBlock() + `resource "cfegress_egress_policies" "all" {
-  dedicated_egress_ips = ` + inventoryHCL + `
-  policies = [
-` + upper + `    {
+	return w.providerBlock() + `locals {
+  ips   = ` + inventoryHCL + `
+  upper = {
+    name    = "partner upper half from Tokyo"
+    traffic = "net.dst.ip in {198.51.100.128/25}"
+    egress  = { method = "dedicated", ipv4 = "203.0.113.10", ipv6 = "2001:db8:10::/64", ipv4_fallback = "203.0.113.20" }
+  }
+  current = [
+    {
       name        = "partner from Los Angeles"
       description = "` + description + `"
       traffic     = "net.dst.ip in {198.51.100.0/24}"
@@ -77,6 +80,16 @@ func (w *tf) impactConfig(insert bool, description string) string {
       egress  = { method = "default" }
     },
   ]
+  policies = ` + policies + `
+}
+
+resource "cfegress_egress_policies" "all" {
+  dedicated_egress_ips = local.ips
+  policies             = local.policies
+}
+
+output "impact" {
+  value = provider::cfegress::impact(local.current, local.policies, local.ips)
 }
 `
 }
@@ -134,6 +147,27 @@ func TestImpactThroughTerraform(t *testing.T) {
 	after, _ := rows[0]["after"].(map[string]any)
 	if after["policy"] != "partner upper half from Tokyo" || after["egress_ip"] != "203.0.113.10" {
 		t.Errorf("json row %v", rows[0])
+	}
+	// The CLI's JSON is, but for the address, the value terraform planned
+	// for provider::cfegress::impact of the same two lists.
+	var plan struct {
+		PlannedValues struct {
+			Outputs map[string]struct {
+				Value []map[string]any `json:"value"`
+			} `json:"outputs"`
+		} `json:"planned_values"`
+	}
+	if err := json.Unmarshal([]byte(show.stdout), &plan); err != nil {
+		t.Fatal(err)
+	}
+	fn := plan.PlannedValues.Outputs["impact"].Value
+	for _, r := range rows {
+		delete(r, "address")
+	}
+	if len(fn) != 1 || !reflect.DeepEqual(rows, fn) {
+		got, _ := json.MarshalIndent(rows, "", "  ")
+		want, _ := json.MarshalIndent(fn, "", "  ")
+		t.Errorf("cfegress impact --format json:\n%s\nprovider::cfegress::impact:\n%s", got, want)
 	}
 	w.mustApply()
 

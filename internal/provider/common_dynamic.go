@@ -283,19 +283,6 @@ func (d dv) strList() ([]string, error) {
 	return out, nil
 }
 
-// addr parses an IP address attribute.
-func (d dv) addr() (netip.Addr, bool, error) {
-	s, ok, err := d.str()
-	if err != nil || !ok || strings.TrimSpace(s) == "" {
-		return netip.Addr{}, false, err
-	}
-	a, perr := netip.ParseAddr(strings.TrimSpace(s))
-	if perr != nil {
-		return netip.Addr{}, false, d.errf("%q is not an IP address", s)
-	}
-	return a.Unmap(), true, nil
-}
-
 // prefix parses an IPv6 range attribute (CIDR, e.g. 2a09:bac0:1000:1::/64).
 func (d dv) prefix() (netip.Prefix, bool, error) {
 	s, ok, err := d.str()
@@ -322,29 +309,11 @@ func rejectUnknownAttrs(m map[string]dv, allowed []string) error {
 		set[a] = true
 	}
 	for _, k := range names {
-		if set[k] {
-			continue
+		if !set[k] {
+			return m[k].errf("%s", spec.Unsupported(k, allowed))
 		}
-		msg := "unsupported attribute"
-		if s := closest(k, allowed); s != "" {
-			msg += fmt.Sprintf("; did you mean %q?", s)
-		} else {
-			msg += "; expected one of " + strings.Join(allowed, ", ")
-		}
-		return m[k].errf("%s", msg)
 	}
 	return nil
-}
-
-// closest returns the candidate within edit distance 3 of s, or "".
-func closest(s string, candidates []string) string {
-	best, bestD := "", 4
-	for _, c := range candidates {
-		if d := engine.EditDistance(s, c); d < bestD {
-			best, bestD = c, d
-		}
-	}
-	return best
 }
 
 // rootValue turns any framework value (typed, custom or dynamic) into the
@@ -407,8 +376,8 @@ func decodeDedicatedIPs(d dv) ([]engine.DedicatedIP, error) {
 	return out, nil
 }
 
-// specErrorAt turns a spec.Error (relative to one policy or dedicated IP)
-// into a DecodeError at base.
+// specErrorAt turns a spec.Error (relative to one policy, dedicated IP or
+// flow: "egress.ipv4", "oidc_claims[1]") into a DecodeError at base.
 func specErrorAt(base attrPath, err error) error {
 	se, ok := err.(*spec.Error)
 	if !ok {
@@ -416,8 +385,16 @@ func specErrorAt(base attrPath, err error) error {
 	}
 	p := base
 	if se.Attr != "" {
-		for _, name := range strings.Split(se.Attr, ".") {
+		for _, step := range strings.Split(se.Attr, ".") {
+			name, rest, _ := strings.Cut(step, "[")
 			p = p.attr(name)
+			for rest != "" {
+				var idx string
+				idx, rest, _ = strings.Cut(rest, "]")
+				i, _ := strconv.Atoi(idx)
+				p = p.idx(i)
+				rest = strings.TrimPrefix(rest, "[")
+			}
 		}
 	}
 	return p.errf("%s", se.Msg)

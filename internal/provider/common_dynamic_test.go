@@ -276,12 +276,3 @@ func TestFlowFromObject(t *testing.T) {
 		t.Fatalf("path = %s, want %s", got, want)
 	}
 }
-
-func TestEditDistanceSuggestions(t *testing.T) {
-	if got := closest("destination_pi", flowFieldNames()); got != "destination_ip" {
-		t.Errorf("closest = %q", got)
-	}
-	if got := closest("zzzzzzzzzz", flowFieldNames()); got != "" {
-		t.Errorf("closest = %q, want none", got)
-	}
-}

@@ -8,6 +8,8 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/function"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/cfegress/terraform-provider-cfegress/internal/engine/spec"
 )
 
 var _ function.Function = (*decideFunction)(nil)
@@ -100,8 +102,8 @@ func argError(err error, args map[string]int64) *function.FuncError {
 // decisionAttrDocs lists the Decision's attributes as Markdown.
 func decisionAttrDocs() string {
 	var b strings.Builder
-	for _, name := range []string{"outcome", "policy", "policy_index", "method", "egress_ip", "egress_colo", "geo_country", "no_geolocation", "missing", "candidates", "trace"} {
-		fmt.Fprintf(&b, "- `%s`: %s\n", name, decisionDescriptions[name])
+	for _, a := range spec.DecisionAttrs() {
+		fmt.Fprintf(&b, "- `%s`: %s\n", a.Name, a.Desc)
 	}
 	b.WriteString("\nEach candidate is an object with `ipv4`, `ipv6_range`, `colo`, `distance_km` (from the ingress colo) and `down`.\n")
 	return b.String()

@@ -2,14 +2,12 @@ package provider
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/function"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
-	"github.com/cfegress/terraform-provider-cfegress/internal/engine"
 	"github.com/cfegress/terraform-provider-cfegress/internal/engine/impact"
 )
 
@@ -29,15 +27,7 @@ func (f *impactFunction) Metadata(_ context.Context, _ function.MetadataRequest,
 const impactMaxRegions = 200
 
 // impactAttrTypes is one element of the function's result.
-func impactAttrTypes() map[string]attr.Type {
-	return map[string]attr.Type{
-		"region":   types.StringType,
-		"example":  types.ObjectType{AttrTypes: flowAttrTypes()},
-		"before":   types.ObjectType{AttrTypes: decisionAttrTypes()},
-		"after":    types.ObjectType{AttrTypes: decisionAttrTypes()},
-		"possibly": types.BoolType,
-	}
-}
+func impactAttrTypes() map[string]attr.Type { return attrTypes(impact.ElementAttrs()) }
 
 func (f *impactFunction) Definition(_ context.Context, _ function.DefinitionRequest, resp *function.DefinitionResponse) {
 	resp.Definition = function.Definition{
@@ -87,14 +77,20 @@ func (f *impactFunction) Run(ctx context.Context, req function.RunRequest, resp 
 		resp.Error = function.NewFuncError("cannot compare the lists: " + err.Error())
 		return
 	}
-	rows, err := impactRows(ctx, res, before, after)
+	els, err := impact.Elements(res, before.eng, after.eng)
 	if err != nil {
 		resp.Error = function.NewFuncError(err.Error())
 		return
 	}
-	var vals []attr.Value
-	for _, r := range rows {
-		vals = append(vals, r.object)
+	attrs := impact.ElementAttrs()
+	vals := make([]attr.Value, 0, len(els))
+	for _, e := range els {
+		o, err := objectValue(attrs, e)
+		if err != nil {
+			resp.Error = function.NewFuncError(fmt.Sprintf("impact element: %v", err))
+			return
+		}
+		vals = append(vals, o)
 	}
 	l, diags := types.ListValue(elem, vals)
 	if diags.HasError() {
@@ -107,82 +103,4 @@ func (f *impactFunction) Run(ctx context.Context, req function.RunRequest, resp 
 // side is the simulation's policies and inventory for the change impact.
 func (s *simulation) side() impact.Side {
 	return impact.Side{Policies: s.eng.Policies(), Inventory: s.inv}
-}
-
-// impactRow is one region as the function (and the CLI's JSON) returns it.
-type impactRow struct {
-	object        types.Object
-	region        string
-	example       *engine.Flow // nil for a summary row
-	before, after engine.Decision
-	possibly      bool
-}
-
-// impactRows turns regions into rows whose decisions are those `decide`
-// gives for the example as its object decodes (so that decide(example)
-// equals before/after exactly), and summary rows past the bound.
-func impactRows(ctx context.Context, res *impact.Result, before, after *simulation) ([]impactRow, error) {
-	var out []impactRow
-	for _, r := range res.Regions {
-		obj, exact, err := flowObject(ctx, r.Example)
-		if err != nil {
-			return nil, err
-		}
-		ex, down, err := flowFromObject(ctx, obj)
-		if err != nil {
-			return nil, fmt.Errorf("example flow of %s: %w", r, err)
-		}
-		db, errB := before.decide(&ex, down)
-		da, errA := after.decide(&ex, down)
-		if err := errors.Join(errB, errA); err != nil {
-			return nil, fmt.Errorf("example flow of %s: %w", r, err)
-		}
-		possibly := r.Possibly || !r.Confirmed
-		if !exact {
-			possibly = possibly || sameDecisionOf(db, da)
-		}
-		row := impactRow{region: impact.Text(r.Description), example: &ex, before: db, after: da, possibly: possibly}
-		bo, err := decisionValue(db)
-		if err != nil {
-			return nil, err
-		}
-		ao, err := decisionValue(da)
-		if err != nil {
-			return nil, err
-		}
-		row.object, err = impactObject(row.region, obj, bo, ao, possibly)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, row)
-	}
-	if res.MoreCount > 0 {
-		for _, m := range append([]string{fmt.Sprintf("%d more regions", res.MoreCount)}, res.More...) {
-			row := impactRow{region: "... and " + m, possibly: true}
-			var err error
-			row.object, err = impactObject(row.region, types.ObjectNull(flowAttrTypes()), types.ObjectNull(decisionAttrTypes()), types.ObjectNull(decisionAttrTypes()), true)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, row)
-		}
-	}
-	return out, nil
-}
-
-func impactObject(region string, example, before, after types.Object, possibly bool) (types.Object, error) {
-	o, diags := types.ObjectValue(impactAttrTypes(), map[string]attr.Value{
-		"region": types.StringValue(region), "example": example, "before": before, "after": after, "possibly": types.BoolValue(possibly),
-	})
-	if diags.HasError() {
-		return types.Object{}, fmt.Errorf("impact element: %v", diags)
-	}
-	return o, nil
-}
-
-// sameDecisionOf compares what the change impact reports of two decisions
-// of one flow (policy by name and index, method, IP, colo, geolocation).
-func sameDecisionOf(x, y engine.Decision) bool {
-	return x.Outcome == y.Outcome && x.PolicyName == y.PolicyName && x.Method == y.Method && x.EgressIP == y.EgressIP &&
-		x.EgressIPv6Range == y.EgressIPv6Range && x.EgressColo == y.EgressColo && x.GeoCountry == y.GeoCountry
 }

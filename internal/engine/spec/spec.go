@@ -1,8 +1,10 @@
 // Package spec turns egress policies and dedicated egress IPs written as text
 // (the way Terraform configuration, plan and state JSON, and the API carry
-// them) into engine values, with errors that name the offending attribute.
-// The provider, the cfegress CLI and the emulator share it, so one policy
-// means the same thing wherever it is read.
+// them) into engine values, with errors that name the offending attribute,
+// and defines the objects users exchange with the engine (the flow object,
+// the Decision object: object.go) once for Terraform and JSON. The
+// provider, the cfegress CLI and the emulator share it, so one policy, flow
+// or decision means and reads the same wherever it is used.
 //
 // It imports only the standard library and the engine packages.
 package spec
