@@ -485,6 +485,54 @@ func hasLower(s string) bool {
 	return false
 }
 
+// nearestGroup is rule 5's group at ingress colo ing: the dedicated IPs a
+// flow that no policy matches may leave from, the eligible one nearest ing
+// and every eligible one within 1 km of it (equidistant: Gateway keeps each
+// user on one of them). An IP is eligible when it can carry the flow: IPv6
+// flows need its IPv6 range, unproxied IPv4 flows (grey4) its colo up.
+// Decide (noMatch) and the analyses (NoMatchGroup) share it.
+type nearestGroup struct {
+	e       *Engine
+	ing     int
+	v6      bool
+	grey4   bool
+	down    ColoSet
+	nearest float64 // km from ing to the nearest eligible IP (-1: none)
+	n       int     // how many IPs the group has
+}
+
+func (e *Engine) nearestGroup(ing int, v6, grey4 bool, down ColoSet) nearestGroup {
+	g := nearestGroup{e: e, ing: ing, v6: v6, grey4: grey4, down: down, nearest: -1}
+	for _, k := range e.byIngress[ing] { // nearest first
+		if !g.eligible(k) {
+			continue
+		}
+		dist := e.cat.distance(ing, e.inv[k].colo)
+		if g.nearest < 0 {
+			g.nearest = dist
+		}
+		if dist > g.nearest+1.0 {
+			break
+		}
+		g.n++
+	}
+	return g
+}
+
+// eligible reports whether dedicated IP k can carry the flow.
+func (g *nearestGroup) eligible(k int) bool {
+	x := &g.e.inv[k]
+	if g.grey4 && len(g.down) > 0 && g.down[x.Colo] {
+		return false
+	}
+	return !g.v6 || x.IPv6Range.IsValid()
+}
+
+// has reports whether dedicated IP k is in the group.
+func (g *nearestGroup) has(k int) bool {
+	return g.n > 0 && g.eligible(k) && g.e.cat.distance(g.ing, g.e.inv[k].colo) <= g.nearest+1.0
+}
+
 // noMatch: rule 5, the dedicated IP nearest the ingress colo.
 func (e *Engine) noMatch(f *Flow, ing int, down ColoSet, d *Decision, trace bool) {
 	d.Outcome = OutcomeNoMatch
@@ -510,32 +558,8 @@ func (e *Engine) noMatch(f *Flow, ing int, down ColoSet, d *Decision, trace bool
 			Down:       len(down) > 0 && down[x.Colo],
 		})
 	}
-	eligible := func(k int) bool {
-		if grey4 && len(down) > 0 && down[e.inv[k].Colo] {
-			return false
-		}
-		if v6 && !e.inv[k].IPv6Range.IsValid() {
-			return false
-		}
-		return true
-	}
-	// Nearest eligible, then every eligible one within 1 km of it.
-	nearest := -1.0
-	n := 0
-	for _, k := range order {
-		if !eligible(k) {
-			continue
-		}
-		dist := e.cat.distance(ing, e.inv[k].colo)
-		if nearest < 0 {
-			nearest = dist
-		}
-		if dist > nearest+1.0 {
-			break
-		}
-		n++
-	}
-	if n == 0 {
+	g := e.nearestGroup(ing, v6, grey4, down)
+	if g.n == 0 {
 		d.Outcome = OutcomeUnavailable
 		if trace {
 			if v6 {
@@ -550,18 +574,18 @@ func (e *Engine) noMatch(f *Flow, ing int, down ColoSet, d *Decision, trace bool
 	// mod n, so one user keeps one IP whatever the connection (rule 5).
 	want := 0
 	var h uint64
-	if n > 1 {
+	if g.n > 1 {
 		h = IdentityHash(f)
-		want = int(h % uint64(n))
+		want = int(h % uint64(g.n))
 	}
 	pick := -1
 	for _, k := range order {
-		if !eligible(k) || e.cat.distance(ing, e.inv[k].colo) > nearest+1.0 {
+		if !g.has(k) {
 			continue
 		}
 		rank := 0
 		for _, j := range order {
-			if j != k && eligible(j) && e.cat.distance(ing, e.inv[j].colo) <= nearest+1.0 && e.inv[j].IPv4.Less(e.inv[k].IPv4) {
+			if j != k && g.has(j) && e.inv[j].IPv4.Less(e.inv[k].IPv4) {
 				rank++
 			}
 		}
@@ -573,10 +597,10 @@ func (e *Engine) noMatch(f *Flow, ing int, down ColoSet, d *Decision, trace bool
 	x := &e.inv[pick]
 	if trace {
 		ingCode := e.cat.colos[ing].Code
-		if n > 1 {
-			d.Trace = append(d.Trace, fmt.Sprintf("no policy matched: %d dedicated IPs are equally near ingress colo %s (within 1 km, %.0f km): Gateway keeps each user on one of them; FNV-1a of the user's identity %q picks %s (%d of %d by IPv4 order)", n, ingCode, nearest, string(IdentityKey(nil, f)), x.IPv4, want+1, n))
+		if g.n > 1 {
+			d.Trace = append(d.Trace, fmt.Sprintf("no policy matched: %d dedicated IPs are equally near ingress colo %s (within 1 km, %.0f km): Gateway keeps each user on one of them; FNV-1a of the user's identity %q picks %s (%d of %d by IPv4 order)", g.n, ingCode, g.nearest, string(IdentityKey(nil, f)), x.IPv4, want+1, g.n))
 		} else {
-			d.Trace = append(d.Trace, fmt.Sprintf("no policy matched: using dedicated IP %s in %s, the nearest to ingress colo %s (%.0f km)", x.IPv4, x.Colo, ingCode, nearest))
+			d.Trace = append(d.Trace, fmt.Sprintf("no policy matched: using dedicated IP %s in %s, the nearest to ingress colo %s (%.0f km)", x.IPv4, x.Colo, ingCode, g.nearest))
 		}
 		if grey4 && len(down) > 0 {
 			for _, k := range order {

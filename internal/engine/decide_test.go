@@ -543,3 +543,55 @@ func TestEngineConcurrentUse(t *testing.T) {
 		}
 	}
 }
+
+// TestNoMatchGroupIsDecidesGroup: NoMatchGroup (the analyses' view of rule
+// 5) is the group Decide picks from, at every ingress colo of the catalog,
+// for IPv4 and IPv6 flows: the IP Decide picks for a user is the group's
+// entry FNV-1a of the user's identity indexes, in IPv4 order.
+func TestNoMatchGroupIsDecidesGroup(t *testing.T) {
+	inv := []DedicatedIP{
+		{IPv4: ipNRT2, IPv6Range: v6NRT2, Colo: "NRT"},
+		{IPv4: ipNRT, IPv6Range: v6NRT, Colo: "NRT"},
+		{IPv4: ipLAX, IPv6Range: v6LAX, Colo: "LAX"},
+		{IPv4: ipFRA, Colo: "FRA"}, // no IPv6 range
+	}
+	e, err := Compile(nil, inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sizes := map[int]int{}
+	for _, c := range Catalog() {
+		for _, dst := range []string{dst4, dst6} {
+			v6 := dst == dst6
+			group, err := e.NoMatchGroup(c.Code, v6)
+			if err != nil || len(group) == 0 {
+				t.Fatalf("%s v6=%v: group %v, %v", c.Code, v6, group, err)
+			}
+			sizes[len(group)]++
+			for u := 0; u < 8; u++ {
+				f := flow(c.Code, "", dst, false)
+				f.UserID = "user-" + itoa(u)
+				d, err := e.Decide(f, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := group[IdentityHash(f)%uint64(len(group))]
+				got := d.EgressIP
+				if v6 {
+					got = netip.Addr{}
+					for _, x := range inv {
+						if x.IPv6Range == d.EgressIPv6Range {
+							got = x.IPv4
+						}
+					}
+				}
+				if d.Outcome != OutcomeNoMatch || got != want.IPv4 {
+					t.Fatalf("%s v6=%v user %d: Decide left via %v (%s), NoMatchGroup %v picks %s", c.Code, v6, u, got, d.Outcome, group, want.IPv4)
+				}
+			}
+		}
+	}
+	if sizes[1] == 0 || sizes[2] == 0 {
+		t.Errorf("group sizes %v: want single and equidistant groups", sizes)
+	}
+}

@@ -47,21 +47,12 @@ func (e *Engine) NoMatchGroup(ingress string, v6 bool) ([]DedicatedIP, error) {
 	if !ok {
 		return nil, fmt.Errorf("ingress_colo: %w", unknownColoError(ingress))
 	}
-	nearest := -1.0
+	g := e.nearestGroup(ing, v6, false, nil)
 	var out []DedicatedIP
 	for _, k := range e.byIngress[ing] {
-		x := &e.inv[k]
-		if v6 && !x.IPv6Range.IsValid() {
-			continue
+		if g.has(k) {
+			out = append(out, e.inv[k].DedicatedIP)
 		}
-		dist := e.cat.distance(ing, x.colo)
-		if nearest < 0 {
-			nearest = dist
-		}
-		if dist > nearest+1.0 {
-			break
-		}
-		out = append(out, x.DedicatedIP)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].IPv4.Less(out[j].IPv4) })
 	return out, nil
