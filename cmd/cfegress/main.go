@@ -100,10 +100,12 @@ func run(args []string, s streams) int {
 		code = exitUsage
 	}
 	if msg := err.Error(); msg != "" {
-		fmt.Fprintf(s.err, "cfegress: %s\n", msg)
 		if code == exitUsage {
-			fmt.Fprintln(s.err, "Run 'cfegress --help' for usage.")
+			msg += "\nRun 'cfegress --help' for usage."
 		}
+		// Nothing is left to tell a failed write of the error to: the
+		// exit code still says it.
+		_, _ = fmt.Fprintf(s.err, "cfegress: %s\n", msg)
 	}
 	return code
 }

@@ -542,7 +542,10 @@ func (a *API) checkComplete(ctx context.Context, op string, rec *callRecord, n i
 	var env struct {
 		ResultInfo *resultInfo `json:"result_info"`
 	}
-	if json.Unmarshal(body, &env) != nil || env.ResultInfo == nil {
+	// The client has decoded this body into the page already; a
+	// result_info that does not decode is absent, nothing to check.
+	_ = json.Unmarshal(body, &env)
+	if env.ResultInfo == nil {
 		return nil
 	}
 	ri := env.ResultInfo

@@ -256,7 +256,7 @@ func (e *Emulator) serveAPI(w http.ResponseWriter, r *http.Request, apiPath stri
 	)
 	switch {
 	case pattern == RouteRules && r.Method == http.MethodGet:
-		result, info, aerr = c.list(r.URL.Query().Get("page"))
+		result, info = c.list(r.URL.Query().Get("page"))
 	case pattern == RouteRules && r.Method == http.MethodPost:
 		result, aerr = c.create(body)
 	case pattern == RouteRule && r.Method == http.MethodGet:
@@ -471,7 +471,9 @@ func forbidden() *apiError {
 	return &apiError{Status: 403, Code: CodeAuthentication, Message: "Authentication error"}
 }
 
-func (c *call) list(page string) (any, *resultInfo, *apiError) {
+// list answers a list request: the rules the token sees, one page of
+// them when the emulator pages (ListPageSize).
+func (c *call) list(page string) (any, *resultInfo) {
 	all := c.e.Rules(c.account)
 	rs := make([]Rule, 0, len(all))
 	for i := range all {
@@ -481,7 +483,7 @@ func (c *call) list(page string) (any, *resultInfo, *apiError) {
 	}
 	size := c.e.cfg.ListPageSize
 	if size <= 0 {
-		return rs, &resultInfo{Page: 1, PerPage: len(rs), Count: len(rs), TotalCount: len(rs), TotalPages: 1}, nil
+		return rs, &resultInfo{Page: 1, PerPage: len(rs), Count: len(rs), TotalCount: len(rs), TotalPages: 1}
 	}
 	n, err := strconv.Atoi(page)
 	if err != nil || n < 1 {
@@ -491,7 +493,7 @@ func (c *call) list(page string) (any, *resultInfo, *apiError) {
 	from := min(len(rs), (n-1)*size)
 	to := min(len(rs), from+size)
 	out := rs[from:to]
-	return out, &resultInfo{Page: n, PerPage: size, Count: len(out), TotalCount: len(rs), TotalPages: pages}, nil
+	return out, &resultInfo{Page: n, PerPage: size, Count: len(out), TotalCount: len(rs), TotalPages: pages}
 }
 
 func (c *call) create(body []byte) (any, *apiError) {

@@ -246,14 +246,15 @@ func TestAccountLimits(t *testing.T) {
 	_, c2 := start(t, Config{})
 	long := egressRule("long", 0)
 	port := "net.dst.port == 443"
-	long["traffic"] = port + strings.Repeat(" or "+port, (DefaultMaxExpressionLength-len(port))/(len(port)+4))
-	if n := len(long["traffic"].(string)); n > DefaultMaxExpressionLength {
+	traffic := port + strings.Repeat(" or "+port, (DefaultMaxExpressionLength-len(port))/(len(port)+4))
+	long["traffic"] = traffic
+	if n := len(traffic); n > DefaultMaxExpressionLength {
 		t.Fatalf("test expression is %d characters", n)
 	}
 	if r := c2.do("POST", rulesPath(acctA), long); r.Status != 200 {
 		t.Fatalf("expression at the limit: %d %.200s", r.Status, r.Body)
 	}
-	long["traffic"] = long["traffic"].(string) + strings.Repeat(" ", DefaultMaxExpressionLength)
+	long["traffic"] = traffic + strings.Repeat(" ", DefaultMaxExpressionLength)
 	long["name"] = "too long"
 	if r := c2.do("POST", rulesPath(acctA), long); r.Status != 400 || r.code() != CodeExpressionTooLong || !strings.Contains(r.msg(), "traffic") {
 		t.Errorf("expression over the limit: %d %.300s", r.Status, r.Body)

@@ -16,7 +16,6 @@ import (
 	"context"
 	"fmt"
 	"math/big"
-	"net/netip"
 	"sort"
 	"strconv"
 	"strings"
@@ -281,19 +280,6 @@ func (d dv) strList() ([]string, error) {
 		out = append(out, s)
 	}
 	return out, nil
-}
-
-// prefix parses an IPv6 range attribute (CIDR, e.g. 2a09:bac0:1000:1::/64).
-func (d dv) prefix() (netip.Prefix, bool, error) {
-	s, ok, err := d.str()
-	if err != nil || !ok || strings.TrimSpace(s) == "" {
-		return netip.Prefix{}, false, err
-	}
-	p, perr := netip.ParsePrefix(strings.TrimSpace(s))
-	if perr != nil {
-		return netip.Prefix{}, false, d.errf("%q is not an IP range in CIDR notation (e.g. 2a09:bac0:1000:1::/64)", s)
-	}
-	return p.Masked(), true, nil
 }
 
 // rejectUnknownAttrs fails on attribute names not in allowed, suggesting the

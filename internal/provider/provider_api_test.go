@@ -134,10 +134,11 @@ func TestAPILockoutLogsProgressAtInfo(t *testing.T) {
 	lines := tflogLines(t, &logs)
 	var started, progress bool
 	for _, l := range lines {
+		msg, _ := l["@message"].(string)
 		switch {
-		case strings.Contains(l["@message"].(string), "rate limit reached (HTTP 429)"):
+		case strings.Contains(msg, "rate limit reached (HTTP 429)"):
 			started = l["@level"] == "info" && l["retry_after_s"] == float64(2)
-		case strings.Contains(l["@message"].(string), "rate-limit lockout: waiting before the next request"):
+		case strings.Contains(msg, "rate-limit lockout: waiting before the next request"):
 			progress = l["@level"] == "info" && l["wait_left_s"] != nil && l["until"] != nil
 			if _, leaked := l[cfapi.LogLevelKey]; leaked {
 				t.Errorf("the level marker reached the log line: %v", l)

@@ -360,9 +360,9 @@ func refEval(n Node, f *engine.Flow) (engine.Tri, string) {
 			var pass bool
 			switch b := body.(type) {
 			case *In:
-				pass, _ = refCompareBool(x, b.Set, OpEq)
+				pass = refCompareBool(x, b.Set, OpEq)
 			case *Compare:
-				pass, _ = refCompareBool(x, []Value{b.Value}, b.Op)
+				pass = refCompareBool(x, []Value{b.Value}, b.Op)
 			case *Matches:
 				pass = regexp.MustCompile(b.Regex).MatchString(refStr(x))
 			}
@@ -395,9 +395,9 @@ func refEval(n Node, f *engine.Flow) (engine.Tri, string) {
 }
 
 // refCompareBool is refCompare as a bool.
-func refCompareBool(x any, vals []Value, op Op) (bool, string) {
-	t, m := refCompare(x, vals, op)
-	return t == engine.Yes, m
+func refCompareBool(x any, vals []Value, op Op) bool {
+	t, _ := refCompare(x, vals, op)
+	return t == engine.Yes
 }
 
 func refEq(v Value, x any) bool {

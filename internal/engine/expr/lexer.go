@@ -327,25 +327,16 @@ const exampleListID = "01302951-49f9-47c9-a400-0297e60b6a10"
 // (engine/src/rhs_types/list.rs) are [a-z0-9_.]+, which a dashed UUID is
 // not: Gateway's list references are its own.
 func isListID(s string) bool {
-	hex := func(t string) bool {
-		for i := 0; i < len(t); i++ {
-			c := t[i]
-			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
-				return false
-			}
-		}
-		return true
-	}
 	switch len(s) {
 	case 32:
-		return hex(s)
+		return isHex(s)
 	case 36:
 		for _, i := range []int{8, 13, 18, 23} {
 			if s[i] != '-' {
 				return false
 			}
 		}
-		return hex(s[0:8]) && hex(s[9:13]) && hex(s[14:18]) && hex(s[19:23]) && hex(s[24:])
+		return isHex(s[0:8]) && isHex(s[9:13]) && isHex(s[14:18]) && isHex(s[19:23]) && isHex(s[24:])
 	}
 	return false
 }

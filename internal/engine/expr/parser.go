@@ -576,14 +576,18 @@ func intLiteral(s string) (int64, bool, string) {
 	return n, true, ""
 }
 
+// isHex reports whether s is one or more hexadecimal digits.
 func isHex(s string) bool {
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+		if !isHexDigit(s[i]) {
 			return false
 		}
 	}
 	return s != ""
+}
+
+func isHexDigit(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 // ipRangeLiteral reads lo..hi as an IP range (both addresses of one family,

@@ -80,7 +80,7 @@ func isCountryCode(s string) bool {
 		return false
 	}
 	for i := 0; i < 2; i++ {
-		if !(s[i] >= 'A' && s[i] <= 'Z' || s[i] == '1' && i == 1) {
+		if (s[i] < 'A' || s[i] > 'Z') && (i != 1 || s[i] != '1') {
 			return false
 		}
 	}
