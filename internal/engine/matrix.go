@@ -111,12 +111,7 @@ func (e *Engine) Matrix(ingress []string, down ColoSet) ([]MatrixRow, error) {
 					e.applyPolicy(p, f, ing, down, &d, false)
 				}
 				row.Outcome, row.Method, row.EgressColo, row.GeoCountry, row.NoGeolocation = d.Outcome, d.Method, d.EgressColo, d.GeoCountry, d.NoGeolocation
-				switch {
-				case d.EgressIP.IsValid():
-					row.SourceIP = d.EgressIP.String()
-				case d.EgressIPv6Range.IsValid():
-					row.SourceIP = d.EgressIPv6Range.String()
-				}
+				row.SourceIP = d.EgressSource()
 				row.Note = matrixNote(e, p, c.v6, c.proxied, &d, down)
 				rows = append(rows, row)
 			}

@@ -240,5 +240,18 @@ type Decision struct {
 	Trace         []string
 }
 
+// EgressSource is the source the destination sees, as text: the IPv6 range
+// of IPv6 egress, else the IPv4 address; "" for the shared pool (default
+// egress) and when there is no egress.
+func (d *Decision) EgressSource() string {
+	switch {
+	case d.EgressIPv6Range.IsValid():
+		return d.EgressIPv6Range.String()
+	case d.EgressIP.IsValid():
+		return d.EgressIP.String()
+	}
+	return ""
+}
+
 // ColoSet is the set of colos that are down, by IATA code.
 type ColoSet map[string]bool

@@ -400,21 +400,11 @@ func (p attrPath) errf(format string, args ...any) *DecodeError {
 // lint, and which of them are known.
 type policyInput struct {
 	Path attrPath
-	// ID is the Cloudflare rule ID when the value carries a known one (the
-	// resource's state and plan do): the change impact pairs policies by it.
-	ID            string
-	Name          string
-	Description   string
-	Enabled       bool
-	Traffic       string
-	Identity      string
-	DevicePosture string
-	Method        string
-	IPv4          string
-	IPv6          string
-	IPv4Fallback  string
-	IPv6Fallback  string // set when a secondary IPv6 is asked for (there is none)
-	LintIgnore    []string
+	// Policy is the policy as text. Its ID is the Cloudflare rule ID when
+	// the value carries a known one (the resource's state and plan do): the
+	// change impact pairs policies by it.
+	spec.Policy
+	LintIgnore []string
 	// Unknown lists the attributes (relative to the policy) whose values are
 	// not known yet.
 	Unknown map[string]bool
@@ -433,7 +423,7 @@ func decodePolicies(d dv) ([]policyInput, error) {
 		if err != nil {
 			return nil, err
 		}
-		pi := policyInput{Path: e.p, Enabled: true, Unknown: map[string]bool{}}
+		pi := policyInput{Path: e.p, Policy: spec.Policy{Enabled: true}, Unknown: map[string]bool{}}
 		getStr := func(key string, dst *string) error {
 			s, _, err := m[key].withPath(e.p.attr(key)).str()
 			if de, ok := err.(*DecodeError); ok && de.Unknown {
@@ -553,19 +543,9 @@ func (pi *policyInput) unknownForDecide() string {
 // enginePolicy converts a decoded policy for the engine: IPs are parsed and
 // the expressions compiled. Errors name the attribute.
 func (pi *policyInput) enginePolicy() (engine.Policy, error) {
-	p, err := pi.spec().Engine()
+	p, err := pi.Engine()
 	if err != nil {
 		return p, specErrorAt(pi.Path, err)
 	}
 	return p, nil
-}
-
-// spec is the policy as text, for internal/engine/spec.
-func (pi *policyInput) spec() spec.Policy {
-	return spec.Policy{
-		ID: pi.ID, Name: pi.Name, Description: pi.Description, Enabled: pi.Enabled,
-		Traffic: pi.Traffic, Identity: pi.Identity, DevicePosture: pi.DevicePosture,
-		Method: pi.Method, IPv4: pi.IPv4, IPv6: pi.IPv6, IPv4Fallback: pi.IPv4Fallback,
-		IPv6Fallback: pi.IPv6Fallback,
-	}
 }

@@ -7,7 +7,6 @@ package provider
 
 import (
 	"fmt"
-	"sort"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	dschema "github.com/hashicorp/terraform-plugin-framework/datasource/schema"
@@ -81,17 +80,6 @@ func objectValue(attrs []spec.Attr, o spec.Object) (types.Object, error) {
 
 // attrValue converts one attribute's value (nil: null).
 func attrValue(a spec.Attr, v any) (attr.Value, error) {
-	strList := func(l []string) (attr.Value, error) {
-		vs := make([]attr.Value, len(l))
-		for i, s := range l {
-			vs[i] = types.StringValue(s)
-		}
-		lv, diags := types.ListValue(types.StringType, vs)
-		if diags.HasError() {
-			return nil, fmt.Errorf("%v", diags)
-		}
-		return lv, nil
-	}
 	if v == nil {
 		return nullValue(a), nil
 	}
@@ -105,32 +93,23 @@ func attrValue(a spec.Attr, v any) (attr.Value, error) {
 	case float64:
 		return types.Float64Value(x), nil
 	case []string:
-		return strList(x)
+		return stringList(x)
 	case []int64:
 		vs := make([]attr.Value, len(x))
 		for i, n := range x {
 			vs[i] = types.Int64Value(n)
 		}
-		lv, diags := types.ListValue(types.Int64Type, vs)
-		if diags.HasError() {
-			return nil, fmt.Errorf("%v", diags)
-		}
-		return lv, nil
+		return typedList(types.Int64Type, vs)
 	case map[string][]string:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
 		m := make(map[string]attr.Value, len(x))
-		for _, k := range keys {
-			l, err := strList(x[k])
+		for k, l := range x {
+			lv, err := stringList(l)
 			if err != nil {
 				return nil, err
 			}
-			m[k] = l
+			m[k] = lv
 		}
-		mv, diags := types.MapValue(types.ListType{ElemType: types.StringType}, m)
+		mv, diags := types.MapValue(elemType(a.Kind), m)
 		if diags.HasError() {
 			return nil, fmt.Errorf("%v", diags)
 		}
@@ -146,13 +125,27 @@ func attrValue(a spec.Attr, v any) (attr.Value, error) {
 			}
 			vs[i] = ov
 		}
-		lv, diags := types.ListValue(types.ObjectType{AttrTypes: attrTypes(a.Elem)}, vs)
-		if diags.HasError() {
-			return nil, fmt.Errorf("%v", diags)
-		}
-		return lv, nil
+		return typedList(types.ObjectType{AttrTypes: attrTypes(a.Elem)}, vs)
 	}
 	return nil, fmt.Errorf("%T is not %s", v, a.Kind)
+}
+
+// stringList is a list of strings' value.
+func stringList(xs []string) (types.List, error) {
+	vs := make([]attr.Value, len(xs))
+	for i, x := range xs {
+		vs[i] = types.StringValue(x)
+	}
+	return typedList(types.StringType, vs)
+}
+
+// typedList is a list value of elements of type t.
+func typedList(t attr.Type, vs []attr.Value) (types.List, error) {
+	l, diags := types.ListValue(t, vs)
+	if diags.HasError() {
+		return l, fmt.Errorf("%v", diags)
+	}
+	return l, nil
 }
 
 // nullValue is the null value of an attribute.

@@ -411,21 +411,5 @@ func objectList(t map[string]attr.Type, vs []attr.Value) (types.List, error) {
 	if vs == nil {
 		vs = []attr.Value{}
 	}
-	l, d := types.ListValue(types.ObjectType{AttrTypes: t}, vs)
-	if d.HasError() {
-		return l, fmt.Errorf("%v", d)
-	}
-	return l, nil
-}
-
-func stringList(xs []string) (types.List, error) {
-	vs := make([]attr.Value, len(xs))
-	for i, x := range xs {
-		vs[i] = types.StringValue(x)
-	}
-	l, d := types.ListValue(types.StringType, vs)
-	if d.HasError() {
-		return l, fmt.Errorf("%v", d)
-	}
-	return l, nil
+	return typedList(types.ObjectType{AttrTypes: t}, vs)
 }

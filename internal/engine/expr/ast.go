@@ -4,7 +4,7 @@
 //
 // Entry points: Parse, Check, ParseAndCheck, Format, Canonical, Equivalent,
 // CompilePolicy (an engine.Matcher and engine.Hinter), Fields,
-// UsesHostSelector.
+// HostSelectorField.
 //
 // Semantics, as Cloudflare's Gateway docs describe them and where they are
 // silent, as this package decides (documented here so the analyser agrees):

@@ -148,8 +148,16 @@ func TestFieldsAndHostSelector(t *testing.T) {
 		if got := Fields(n); !reflect.DeepEqual(got, tc.fields) {
 			t.Errorf("Fields(%s) = %v, want %v", tc.src, got, tc.fields)
 		}
-		if got := UsesHostSelector(n); got != tc.host {
-			t.Errorf("UsesHostSelector(%s) = %v", tc.src, got)
+		if got := HostSelectorField(n); (got != "") != tc.host {
+			t.Errorf("HostSelectorField(%s) = %q", tc.src, got)
 		}
+	}
+	// The first host selector, in source order, whatever follows.
+	n, err := ParseAndCheck(`net.fqdn.host == "x" or net.dst.port == 443 or any(app.ids[*] in {1})`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := HostSelectorField(n); got != "net.fqdn.host" {
+		t.Errorf("HostSelectorField = %q, want net.fqdn.host", got)
 	}
 }

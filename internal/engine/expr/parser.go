@@ -199,18 +199,23 @@ func flatten(xs []Node, or bool) []Node {
 func (p *parser) unary() (Node, error) {
 	t := p.peek()
 	if t.kind == tNot || isWord(t, "not") {
-		if err := p.enter(t); err != nil {
-			return nil, err
-		}
-		defer func() { p.depth-- }()
-		p.next()
-		x, err := p.unary()
-		if err != nil {
-			return nil, err
-		}
-		return &Not{P: t.pos, X: x}, nil
+		return p.not(t, p.unary)
 	}
 	return p.primary()
+}
+
+// not parses a negation: the operator t (not or !), then its operand.
+func (p *parser) not(t token, operand func() (Node, error)) (Node, error) {
+	if err := p.enter(t); err != nil {
+		return nil, err
+	}
+	defer func() { p.depth-- }()
+	p.next()
+	x, err := operand()
+	if err != nil {
+		return nil, err
+	}
+	return &Not{P: t.pos, X: x}, nil
 }
 
 func (p *parser) primary() (Node, error) {
@@ -255,16 +260,7 @@ func (p *parser) anyBody() (Node, error) {
 	t := p.peek()
 	switch {
 	case t.kind == tNot || isWord(t, "not"):
-		if err := p.enter(t); err != nil {
-			return nil, err
-		}
-		defer func() { p.depth-- }()
-		p.next()
-		x, err := p.anyBody()
-		if err != nil {
-			return nil, err
-		}
-		return &Not{P: t.pos, X: x}, nil
+		return p.not(t, p.anyBody)
 	case t.kind == tLParen:
 		if err := p.enter(t); err != nil {
 			return nil, err

@@ -46,17 +46,18 @@ func Fields(n Node) []string {
 	return out
 }
 
-// UsesHostSelector reports whether n uses a field that needs Gateway's
-// "Allow egress policy host selectors" setting (net.fqdn.*, app.ids).
-func UsesHostSelector(n Node) bool {
-	uses := false
+// HostSelectorField returns the first field n uses that needs Gateway's
+// "Allow egress policy host selectors" setting (net.fqdn.*, app.ids), or
+// "" when it uses none.
+func HostSelectorField(n Node) string {
+	found := ""
 	Walk(n, func(x Node) bool {
-		if f := bodyField(x); f != nil {
+		if f := bodyField(x); f != nil && found == "" {
 			if fi, ok := LookupField(f.Name); ok && fi.HostSelector {
-				uses = true
+				found = fi.Name
 			}
 		}
-		return !uses
+		return found == ""
 	})
-	return uses
+	return found
 }

@@ -251,18 +251,10 @@ func FuzzCovers(f *testing.F) {
 // TestAgreesWithEvaluator runs the fuzz properties over a fixed set of
 // pseudo-random inputs on every `go test`, and checks they are not vacuous.
 func TestAgreesWithEvaluator(t *testing.T) {
-	seed := uint32(12345)
-	next := func() byte {
-		seed = seed*1664525 + 1013904223
-		return byte(seed >> 24)
-	}
+	next := fstest.Inputs(12345, 64)
 	var yes, no, checked, inside int
 	for iter := 0; iter < 800; iter++ { // 24 atom kinds (issue 12): 800 inputs keep the Yes/No counts meaningful
-		data := make([]byte, 64)
-		for i := range data {
-			data[i] = next()
-		}
-		r := fstest.New(data)
+		r := fstest.New(next())
 		a := NewAnalyzer()
 		A, okA := compileBoth(t, a, fstest.GenExpr(r, 3))
 		B, okB := compileBoth(t, a, fstest.GenExpr(r, 3))
@@ -309,18 +301,10 @@ func TestAgreesWithEvaluator(t *testing.T) {
 // same question with its sets added one by one (same answer, same sets used
 // for a Yes), and the index's point lookup finds the first containing box.
 func TestIndexedAgreesWithExplicit(t *testing.T) {
-	seed := uint32(777)
-	next := func() byte {
-		seed = seed*1664525 + 1013904223
-		return byte(seed >> 24)
-	}
+	next := fstest.Inputs(777, 256)
 	var yes, no int
 	for iter := 0; iter < 200; iter++ {
-		data := make([]byte, 256)
-		for i := range data {
-			data[i] = next()
-		}
-		r := fstest.New(data)
+		r := fstest.New(next())
 		a := NewAnalyzer()
 		n := 4 + r.N(12)
 		sets := make([]*Set, n)
@@ -384,11 +368,7 @@ func TestIndexedAgreesWithExplicit(t *testing.T) {
 			p := append([]pval(nil), a.sp.defaultPoint()...)
 			var touched []int
 			for _, x := range b {
-				v, ok := pick(x.c, cons{})
-				if x.c.kind == kArr {
-					v, ok = pickArr(x.c)
-				}
-				if ok {
+				if v, ok := lowest(x.c); ok {
 					p[x.dim] = v
 					touched = append(touched, x.dim)
 				}

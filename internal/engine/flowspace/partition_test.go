@@ -35,22 +35,11 @@ func randomList(t *testing.T, a *Analyzer, r *fstest.Rand, n int) ([]*Set, []eng
 	return sets, ms
 }
 
-func seeded(seed uint32) func() []byte {
-	return func() []byte {
-		data := make([]byte, 256)
-		for i := range data {
-			seed = seed*1664525 + 1013904223
-			data[i] = byte(seed >> 24)
-		}
-		return data
-	}
-}
-
 // TestPartitionIsFirstMatch: walking the flow space through a list labels
 // every flow with the first policy that matches it (or -1), as the
 // evaluator does; with a kind and the flow's own kind the same.
 func TestPartitionIsFirstMatch(t *testing.T) {
-	next := seeded(4242)
+	next := fstest.Inputs(4242, 256)
 	checked := 0
 	for iter := 0; iter < 300; iter++ {
 		r := fstest.New(next())
@@ -114,7 +103,7 @@ func TestPartitionIsFirstMatch(t *testing.T) {
 // expression the piece came from (the evaluator says Yes), regexes
 // included; a $list condition has no example.
 func TestExampleIsInPiece(t *testing.T) {
-	next := seeded(99)
+	next := fstest.Inputs(99, 256)
 	made, lists := 0, 0
 	for iter := 0; iter < 400; iter++ {
 		r := fstest.New(next())
@@ -164,7 +153,7 @@ func TestExampleIsInPiece(t *testing.T) {
 // TestDescribeRoundTrip: the description of a set, parsed back and taken
 // with its kinds, is the same set.
 func TestDescribeRoundTrip(t *testing.T) {
-	next := seeded(7)
+	next := fstest.Inputs(7, 256)
 	checked := 0
 	for iter := 0; iter < 400; iter++ {
 		r := fstest.New(next())
@@ -219,7 +208,7 @@ func TestDescribeRoundTrip(t *testing.T) {
 // every subtract item (the evaluator matches none) and, when it meets an
 // obstacle, matches it.
 func TestWitnessIsInRegion(t *testing.T) {
-	next := seeded(31337)
+	next := fstest.Inputs(31337, 256)
 	checked := 0
 	for iter := 0; iter < 300; iter++ {
 		r := fstest.New(next())

@@ -591,27 +591,10 @@ func (q *Question) contained(b box) (engine.Tri, bool) {
 	n := len(ix.items)
 	// Items containing b contain its lowest point.
 	sp := q.sp
-	sp.defaultPoint()
-	p := sp.scratch
-	var touched []int
-	defer func() {
-		for _, d := range touched {
-			p[d] = sp.defaults[d]
-		}
-	}()
-	for _, x := range b {
-		var v pval
-		var ok bool
-		if x.c.kind == kArr {
-			v, ok = pickArr(x.c)
-		} else {
-			v, ok = pick(x.c, cons{})
-		}
-		if !ok {
-			return engine.Unknown, false
-		}
-		p[x.dim] = v
-		touched = append(touched, x.dim)
+	p, touched, ok := sp.lowestPoint(b)
+	defer sp.restore(touched)
+	if !ok {
+		return engine.Unknown, false
 	}
 	loc := ix.locator()
 	loc.reset(p, touched)

@@ -262,27 +262,10 @@ func (q *Question) probe(b box, k int) engine.Tri {
 	sp := q.sp
 	// The point lives in a scratch copy of the default point; the dimensions
 	// set here are restored on return (no allocation per probe).
-	sp.defaultPoint()
-	p := sp.scratch
-	var touched []int
-	defer func() {
-		for _, d := range touched {
-			p[d] = sp.defaults[d]
-		}
-	}()
-	for _, x := range b {
-		var v pval
-		var ok bool
-		if x.c.kind == kArr {
-			v, ok = pickArr(x.c)
-		} else {
-			v, ok = pick(x.c, cons{})
-		}
-		if !ok {
-			return engine.Unknown
-		}
-		p[x.dim] = v
-		touched = append(touched, x.dim)
+	p, touched, ok := sp.lowestPoint(b)
+	defer sp.restore(touched)
+	if !ok {
+		return engine.Unknown
 	}
 	// Walk the sequence; when a subtract item catches the point, move the
 	// point out of it along one dimension where b allows it and walk on.
@@ -389,17 +372,45 @@ func (q *Question) probe(b box, k int) engine.Tri {
 // grow).
 func (sp *space) defaultPoint() []pval {
 	for d := len(sp.defaults); d < len(sp.dims); d++ {
-		u := sp.dims[d].univ
-		var v pval
-		if u.kind == kArr {
-			v, _ = pickArr(u)
-		} else {
-			v, _ = pick(u, cons{})
-		}
+		v, _ := lowest(sp.dims[d].univ)
 		sp.defaults = append(sp.defaults, v)
 		sp.scratch = append(sp.scratch, v)
 	}
 	return sp.defaults
+}
+
+// lowest is c's lowest value (an array's: its lowest elements).
+func lowest(c cons) (pval, bool) {
+	if c.kind == kArr {
+		return pickArr(c)
+	}
+	return pick(c, cons{})
+}
+
+// lowestPoint sets the scratch point to b's lowest value in each of b's
+// dimensions (the default point elsewhere) and returns it with the
+// dimensions it set, for restore; ok is false when a dimension of b has no
+// value.
+func (sp *space) lowestPoint(b box) (p []pval, touched []int, ok bool) {
+	sp.defaultPoint()
+	p = sp.scratch
+	for _, x := range b {
+		v, ok := lowest(x.c)
+		if !ok {
+			return p, touched, false
+		}
+		p[x.dim] = v
+		touched = append(touched, x.dim)
+	}
+	return p, touched, true
+}
+
+// restore puts the default point's values back in the scratch point's
+// dimensions touched.
+func (sp *space) restore(touched []int) {
+	for _, d := range touched {
+		sp.scratch[d] = sp.defaults[d]
+	}
 }
 
 // pin returns the box of the single point p (within b): every dimension

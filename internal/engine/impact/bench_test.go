@@ -1,7 +1,6 @@
 package impact
 
 import (
-	"net/netip"
 	"slices"
 	"testing"
 
@@ -9,13 +8,9 @@ import (
 	"github.com/cfegress/terraform-provider-cfegress/internal/engine/flowspace/fstest"
 )
 
-// benchInventory: four dedicated IPs in four colos (as lint's benchmarks).
-var benchInventory = []engine.DedicatedIP{
-	{IPv4: netip.MustParseAddr("203.0.113.1"), IPv6Range: netip.MustParsePrefix("2001:db8:1::/64"), Colo: "NRT"},
-	{IPv4: netip.MustParseAddr("203.0.113.2"), IPv6Range: netip.MustParsePrefix("2001:db8:2::/64"), Colo: "KIX"},
-	{IPv4: netip.MustParseAddr("203.0.113.3"), IPv6Range: netip.MustParsePrefix("2001:db8:3::/64"), Colo: "LAX"},
-	{IPv4: netip.MustParseAddr("203.0.113.4"), IPv6Range: netip.MustParsePrefix("2001:db8:4::/64"), Colo: "FRA"},
-}
+// benchInventory: the corpus's four dedicated IPs in four colos (as lint's
+// benchmarks).
+var benchInventory = fstest.CorpusInventory()
 
 // benchPolicies is fstest.Corpus(n) as engine policies with rule IDs.
 func benchPolicies(tb testing.TB, n int) []engine.Policy { //nolint:unparam // the size is the benchmarks' choice

@@ -254,15 +254,7 @@ func TestPropertySoundAndComplete(t *testing.T) {
 	if testing.Short() {
 		pairs = 300
 	}
-	seed := uint32(2026)
-	next := func() []byte {
-		data := make([]byte, 512)
-		for i := range data {
-			seed = seed*1664525 + 1013904223
-			data[i] = byte(seed >> 24)
-		}
-		return data
-	}
+	next := fstest.Inputs(2026, 512)
 	var stats struct{ pairs, regions, confirmed, possibly, flows, changed, covered, inExact, incomplete, unknown, pairwise, approx int }
 	defer func(b, w, e int) { broadDeciders, walkWork, exactLimit = b, w, e }(broadDeciders, walkWork, exactLimit)
 	for iter := 0; iter < pairs; iter++ {

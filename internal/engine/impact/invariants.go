@@ -441,12 +441,9 @@ func (e *expectation) mismatch(d engine.Decision, f *engine.Flow) string {
 	k := flowspace.KindOf(f)
 	ok := e.satisfied(d, k)
 	if !ok {
-		ip := "the shared pool"
-		switch {
-		case d.EgressIPv6Range.IsValid():
-			ip = d.EgressIPv6Range.String()
-		case d.EgressIP.IsValid():
-			ip = d.EgressIP.String()
+		ip := d.EgressSource()
+		if ip == "" {
+			ip = "the shared pool"
 		}
 		why = append(why, fmt.Sprintf("leaves %s from %s via %s (geolocation %s)", d.Method, d.EgressColo, ip, orNone(d.GeoCountry)))
 	}

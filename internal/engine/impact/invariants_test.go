@@ -75,15 +75,7 @@ func TestPropertyInvariantsAgreeWithBruteForce(t *testing.T) {
 	if testing.Short() {
 		n = 250
 	}
-	seed := uint32(77)
-	next := func() []byte {
-		data := make([]byte, 512)
-		for i := range data {
-			seed = seed*1664525 + 1013904223
-			data[i] = byte(seed >> 24)
-		}
-		return data
-	}
+	next := fstest.Inputs(77, 512)
 	var stats struct{ lists, holds, violated, possibly, undecided, flows, breaking int }
 	for iter := 0; iter < n; iter++ {
 		r := fstest.New(next())

@@ -72,12 +72,9 @@ func decisionRow(side string, d engine.Decision) []string {
 	if d.PolicyIndex >= 0 {
 		policy = fmt.Sprintf("%q (#%d)", d.PolicyName, d.PolicyIndex)
 	}
-	ip := "shared pool"
-	switch {
-	case d.EgressIPv6Range.IsValid():
-		ip = d.EgressIPv6Range.String()
-	case d.EgressIP.IsValid():
-		ip = d.EgressIP.String()
+	ip := d.EgressSource()
+	if ip == "" {
+		ip = "shared pool"
 	}
 	method := string(d.Method)
 	if d.Outcome != engine.OutcomePolicy && d.Outcome != engine.OutcomeNoMatch {

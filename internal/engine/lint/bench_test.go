@@ -4,23 +4,16 @@ import (
 	"compress/gzip"
 	"fmt"
 	"io"
-	"net/netip"
 	"os"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/cfegress/terraform-provider-cfegress/internal/engine"
 	"github.com/cfegress/terraform-provider-cfegress/internal/engine/flowspace/fstest"
 )
 
-// benchInventory: four dedicated IPs in four colos.
-var benchInventory = []engine.DedicatedIP{
-	{IPv4: netip.MustParseAddr("203.0.113.1"), IPv6Range: netip.MustParsePrefix("2001:db8:1::/64"), Colo: "NRT"},
-	{IPv4: netip.MustParseAddr("203.0.113.2"), IPv6Range: netip.MustParsePrefix("2001:db8:2::/64"), Colo: "KIX"},
-	{IPv4: netip.MustParseAddr("203.0.113.3"), IPv6Range: netip.MustParsePrefix("2001:db8:3::/64"), Colo: "LAX"},
-	{IPv4: netip.MustParseAddr("203.0.113.4"), IPv6Range: netip.MustParsePrefix("2001:db8:4::/64"), Colo: "FRA"},
-}
+// benchInventory: the corpus's four dedicated IPs in four colos.
+var benchInventory = fstest.CorpusInventory()
 
 // benchCorpus is fstest.Corpus as lint policies: egress rotates over the
 // four dedicated IPs of benchInventory (fallback in the next colo) and

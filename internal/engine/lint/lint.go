@@ -370,7 +370,7 @@ func (l *linter) expressions(i int) {
 			}
 			l.add(i, rule, SeverityWarning, s.attr, fmt.Sprintf("%d:%d: %s", w.Pos.Line, w.Pos.Col, w.Msg))
 		}
-		if hf := hostSelectorField(n); hf != "" {
+		if hf := expr.HostSelectorField(n); hf != "" {
 			l.add(i, RuleHostSelector, SeverityWarning, s.attr,
 				fmt.Sprintf("%s is a host selector: it only matches when Gateway's host selector setting is enabled for the account (Settings > Network > Egress); enable it or select traffic by IP", hf))
 		}
@@ -394,80 +394,20 @@ func (l *linter) expressions(i int) {
 // mentionsUnspecifiedDst reports whether n asks for the destination
 // 0.0.0.0 or :: with == or in.
 func mentionsUnspecifiedDst(n expr.Node) bool {
-	found := false
 	unspec := func(v expr.Value) bool {
 		return (v.Kind == expr.VIP && v.IP.Unmap().IsUnspecified()) ||
 			(v.Kind == expr.VCIDR && v.Prefix.Bits() == v.Prefix.Addr().BitLen() && v.Prefix.Addr().Unmap().IsUnspecified())
 	}
-	var walk func(expr.Node)
-	walk = func(n expr.Node) {
-		switch n := n.(type) {
-		case *expr.And:
-			for _, x := range n.X {
-				walk(x)
-			}
-		case *expr.Or:
-			for _, x := range n.X {
-				walk(x)
-			}
-		case *expr.Not:
-			walk(n.X)
-		case *expr.Any:
-			walk(n.Body)
+	found := false
+	expr.Walk(n, func(x expr.Node) bool {
+		switch x := x.(type) {
 		case *expr.Compare:
-			if n.Field.Name == "net.dst.ip" && n.Op == expr.OpEq && unspec(n.Value) {
-				found = true
-			}
+			found = found || x.Field.Name == "net.dst.ip" && x.Op == expr.OpEq && unspec(x.Value)
 		case *expr.In:
-			if n.Field.Name == "net.dst.ip" {
-				for _, v := range n.Set {
-					if unspec(v) {
-						found = true
-					}
-				}
-			}
+			found = found || x.Field.Name == "net.dst.ip" && slices.ContainsFunc(x.Set, unspec)
 		}
-	}
-	walk(n)
-	return found
-}
-
-// hostSelectorField returns the first host-selector field n uses, or "".
-func hostSelectorField(n expr.Node) string {
-	var found string
-	var walk func(expr.Node)
-	field := func(f expr.FieldRef) {
-		if fi, ok := expr.LookupField(f.Name); ok && fi.HostSelector && found == "" {
-			found = fi.Name
-		}
-	}
-	walk = func(n expr.Node) {
-		switch n := n.(type) {
-		case *expr.And:
-			for _, x := range n.X {
-				walk(x)
-			}
-		case *expr.Or:
-			for _, x := range n.X {
-				walk(x)
-			}
-		case *expr.Not:
-			walk(n.X)
-		case *expr.Any:
-			walk(n.Body)
-		case *expr.Compare:
-			field(n.Field)
-		case *expr.In:
-			field(n.Field)
-		case *expr.InList:
-			field(n.Field)
-		case *expr.Matches:
-			field(n.Field)
-		case *expr.Bare:
-			field(n.Field)
-		}
-	}
-	walk(n)
+		return !found
+	})
 	return found
 }
 

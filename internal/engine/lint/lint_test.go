@@ -512,7 +512,7 @@ func enginePolicies(t *testing.T, ps []Policy) []engine.Policy {
 func TestUnspecifiedDestinationOneContract(t *testing.T) {
 	// Lint: a policy that needs the unspecified destination matches
 	// nothing, and says why; `!= 0.0.0.0` is a catch-all.
-	for _, src := range []string{`net.dst.ip == 0.0.0.0`, `net.dst.ip == ::`, `net.dst.ip in {0.0.0.0 ::}`, `net.dst.ip == ::ffff:0.0.0.0`} {
+	for _, src := range []string{`net.dst.ip == 0.0.0.0`, `net.dst.ip == ::`, `net.dst.ip in {0.0.0.0 ::}`, `net.dst.ip == ::ffff:0.0.0.0`, `net.dst.ip == 0.0.0.0 and net.dst.port == 443`} {
 		in := Input{Policies: []Policy{pol("unspecified", src), pol("all", catchAll, dflt)}, Inventory: testInv, InventoryKnown: true}
 		fs := Lint(in)
 		if got := summary(fs); !slices.Contains(got, "0:shadowed:error") {

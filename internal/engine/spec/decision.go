@@ -47,15 +47,7 @@ var decisionFields = []Field[engine.Decision]{
 	{Attr: Attr{Name: "method", Kind: KindString, Desc: "`default` (shared pool) or `dedicated`."},
 		Get: func(d *engine.Decision) any { return strValue(string(d.Method)) }},
 	{Attr: Attr{Name: "egress_ip", Kind: KindString, Desc: "The source IP the destination sees: the dedicated IPv4 for IPv4 flows, the IPv6 range for IPv6 flows; null for the shared pool (default egress) and when there is no egress."},
-		Get: func(d *engine.Decision) any {
-			switch {
-			case d.EgressIPv6Range.IsValid():
-				return d.EgressIPv6Range.String()
-			case d.EgressIP.IsValid():
-				return d.EgressIP.String()
-			}
-			return nil
-		}},
+		Get: func(d *engine.Decision) any { return strValue(d.EgressSource()) }},
 	{Attr: Attr{Name: "egress_colo", Kind: KindString, Desc: "IATA code of the colo the traffic physically leaves from."},
 		Get: func(d *engine.Decision) any { return strValue(d.EgressColo) }},
 	{Attr: Attr{Name: "geo_country", Kind: KindString, Desc: "The country the destination geolocates the traffic to; null when it has none (see `no_geolocation`) or there is no egress."},

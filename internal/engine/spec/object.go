@@ -109,38 +109,35 @@ func AttrNames(attrs []Attr) []string {
 	return out
 }
 
+// kindOf is the kind of a value of an Object (ok false: none).
+func kindOf(v any) (k Kind, ok bool) {
+	switch v.(type) {
+	case string:
+		return KindString, true
+	case bool:
+		return KindBool, true
+	case int64:
+		return KindInt, true
+	case float64:
+		return KindFloat, true
+	case []string:
+		return KindStringList, true
+	case []int64:
+		return KindIntList, true
+	case map[string][]string:
+		return KindStringListMap, true
+	case Object:
+		return KindObject, true
+	case []Object:
+		return KindObjectList, true
+	}
+	return 0, false
+}
+
 // checkKind reports whether v (not nil) is of kind k.
 func checkKind(k Kind, v any) bool {
-	switch k {
-	case KindString:
-		_, ok := v.(string)
-		return ok
-	case KindBool:
-		_, ok := v.(bool)
-		return ok
-	case KindInt:
-		_, ok := v.(int64)
-		return ok
-	case KindFloat:
-		_, ok := v.(float64)
-		return ok
-	case KindStringList:
-		_, ok := v.([]string)
-		return ok
-	case KindIntList:
-		_, ok := v.([]int64)
-		return ok
-	case KindStringListMap:
-		_, ok := v.(map[string][]string)
-		return ok
-	case KindObject:
-		_, ok := v.(Object)
-		return ok
-	case KindObjectList:
-		_, ok := v.([]Object)
-		return ok
-	}
-	return false
+	vk, ok := kindOf(v)
+	return ok && vk == k
 }
 
 // Unsupported is the message for an attribute name that is not one of

@@ -175,28 +175,23 @@ func (d DedicatedIP) Engine() (engine.DedicatedIP, error) {
 }
 
 // Policies converts a list of policies; an error names the element's index.
-func Policies(ps []Policy) ([]engine.Policy, error) {
-	out := make([]engine.Policy, len(ps))
-	for i, p := range ps {
-		ep, err := p.Engine()
-		if err != nil {
-			return nil, atIndex(err, i)
-		}
-		out[i] = ep
-	}
-	return out, nil
-}
+func Policies(ps []Policy) ([]engine.Policy, error) { return convert(ps, Policy.Engine) }
 
 // DedicatedIPs converts a list of dedicated IPs; an error names the
 // element's index.
 func DedicatedIPs(ds []DedicatedIP) ([]engine.DedicatedIP, error) {
-	out := make([]engine.DedicatedIP, len(ds))
-	for i, d := range ds {
-		ip, err := d.Engine()
+	return convert(ds, DedicatedIP.Engine)
+}
+
+// convert converts each element of xs; an error names the element's index.
+func convert[T, E any](xs []T, conv func(T) (E, error)) ([]E, error) {
+	out := make([]E, len(xs))
+	for i, x := range xs {
+		e, err := conv(x)
 		if err != nil {
 			return nil, atIndex(err, i)
 		}
-		out[i] = ip
+		out[i] = e
 	}
 	return out, nil
 }

@@ -3,7 +3,20 @@ package fstest
 import (
 	"fmt"
 	"net/netip"
+
+	"github.com/cfegress/terraform-provider-cfegress/internal/engine"
 )
+
+// CorpusInventory is the four dedicated IPs, in four colos, that the
+// Egress of Corpus's policies indexes.
+func CorpusInventory() []engine.DedicatedIP {
+	return []engine.DedicatedIP{
+		{IPv4: netip.MustParseAddr("203.0.113.1"), IPv6Range: netip.MustParsePrefix("2001:db8:1::/64"), Colo: "NRT"},
+		{IPv4: netip.MustParseAddr("203.0.113.2"), IPv6Range: netip.MustParsePrefix("2001:db8:2::/64"), Colo: "KIX"},
+		{IPv4: netip.MustParseAddr("203.0.113.3"), IPv6Range: netip.MustParsePrefix("2001:db8:3::/64"), Colo: "LAX"},
+		{IPv4: netip.MustParseAddr("203.0.113.4"), IPv6Range: netip.MustParsePrefix("2001:db8:4::/64"), Colo: "FRA"},
+	}
+}
 
 // CorpusPolicy is one policy of Corpus: its expressions, and its egress as
 // an index into the four dedicated IPs the corpus assumes (4: default

@@ -21,6 +21,20 @@ func Seeds() [][]byte {
 	return out
 }
 
+// Inputs returns a deterministic source of n-byte inputs (a linear
+// congruential generator from seed): the fixed pseudo-random inputs with
+// which the property tests run on every `go test`.
+func Inputs(seed uint32, n int) func() []byte {
+	return func() []byte {
+		data := make([]byte, n)
+		for i := range data {
+			seed = seed*1664525 + 1013904223
+			data[i] = byte(seed >> 24)
+		}
+		return data
+	}
+}
+
 // New returns a Rand reading the choices in b.
 func New(b []byte) *Rand { return &Rand{b: b} }
 
