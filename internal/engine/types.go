@@ -40,6 +40,10 @@ type DedicatedIP struct {
 	IPv4      netip.Addr
 	IPv6Range netip.Prefix
 	Colo      string
+	// BYOIP marks the customer's own prefix: "BYOIP dedicated egress IPs do
+	// not support IP geolocation" (Cloudflare's dedicated egress IP docs), so
+	// a flow leaving from it has no geolocation (Decision.NoGeolocation).
+	BYOIP bool
 }
 
 // Egress is a policy's egress method and IPs.
@@ -178,7 +182,20 @@ type Flow struct {
 	Name           string
 	Groups         []Group
 	SAMLAttributes map[string][]string
+	OIDCClaims     []string // identity.oidc_claims: "key=value" strings; nil = unknown
 	PostureChecks  []string // IDs of passed device posture checks; nil = unknown
+	// FailedPostureChecks are the IDs of failed device posture checks
+	// (device_posture.checks.failed); nil = unknown.
+	FailedPostureChecks []string
+	// OnrampType is net.onramp.type, how the traffic reached Cloudflare
+	// (device_client, mesh, cloudflare_wan, ...); "" = unknown.
+	OnrampType string
+
+	// UserID and DeviceID identify the user and the device (as Network
+	// Session Logs do); with Email and SourceIP they pick among equidistant
+	// dedicated IPs (SPEC §2 rule 5). "" = unknown.
+	UserID   string
+	DeviceID string
 }
 
 // Outcome is the kind of a Decision.
@@ -215,9 +232,12 @@ type Decision struct {
 	EgressIPv6Range netip.Prefix
 	EgressColo      string // the physical egress colo
 	GeoCountry      string // the geolocation the destination sees
-	Missing         string // for indeterminate: the field the flow lacks
-	Candidates      []Candidate
-	Trace           []string
+	// NoGeolocation: the egress IP is a BYOIP dedicated IP, which has no IP
+	// geolocation (GeoCountry is then "").
+	NoGeolocation bool
+	Missing       string // for indeterminate: the field the flow lacks
+	Candidates    []Candidate
+	Trace         []string
 }
 
 // ColoSet is the set of colos that are down, by IATA code.

@@ -26,7 +26,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
 	"github.com/cfegress/terraform-provider-cfegress/internal/engine"
-	"github.com/cfegress/terraform-provider-cfegress/internal/engine/expr"
+	"github.com/cfegress/terraform-provider-cfegress/internal/engine/spec"
 )
 
 // attrPath is a path inside a decoded value: attribute names and list indexes.
@@ -385,38 +385,37 @@ func decodeDedicatedIPs(d dv) ([]engine.DedicatedIP, error) {
 			}
 			return nil, err
 		}
-		var ip engine.DedicatedIP
-		v4, ok, err := m["ipv4"].withPath(e.p.attr("ipv4")).addr()
-		if err != nil {
-			return nil, err
-		}
-		if !ok || !v4.Is4() {
-			return nil, e.p.attr("ipv4").errf("an IPv4 address is required")
-		}
-		ip.IPv4 = v4
-		if r, ok, err := m["ipv6_range"].withPath(e.p.attr("ipv6_range")).prefix(); err != nil {
-			return nil, err
-		} else if ok {
-			if !r.Addr().Is6() {
-				return nil, e.p.attr("ipv6_range").errf("must be an IPv6 range, got %s", r)
+		var sd spec.DedicatedIP
+		for key, dst := range map[string]*string{"ipv4": &sd.IPv4, "ipv6_range": &sd.IPv6Range, "colo": &sd.Colo} {
+			s, _, err := m[key].withPath(e.p.attr(key)).str()
+			if err != nil {
+				return nil, err
 			}
-			ip.IPv6Range = r
+			*dst = s
 		}
-		colo, ok, err := m["colo"].withPath(e.p.attr("colo")).str()
+		ip, err := sd.Engine()
 		if err != nil {
-			return nil, err
+			return nil, specErrorAt(e.p, err)
 		}
-		if !ok || strings.TrimSpace(colo) == "" {
-			return nil, e.p.attr("colo").errf("the colo (IATA code, e.g. \"NRT\") is required")
-		}
-		colo = strings.ToUpper(strings.TrimSpace(colo))
-		if _, err := engine.LookupColo(colo); err != nil {
-			return nil, e.p.attr("colo").errf("%s", err)
-		}
-		ip.Colo = colo
 		out = append(out, ip)
 	}
 	return out, nil
+}
+
+// specErrorAt turns a spec.Error (relative to one policy or dedicated IP)
+// into a DecodeError at base.
+func specErrorAt(base attrPath, err error) error {
+	se, ok := err.(*spec.Error)
+	if !ok {
+		return err
+	}
+	p := base
+	if se.Attr != "" {
+		for _, name := range strings.Split(se.Attr, ".") {
+			p = p.attr(name)
+		}
+	}
+	return p.errf("%s", se.Msg)
 }
 
 // withPath gives a (possibly absent, zero) attribute value its path.
@@ -580,54 +579,19 @@ func (pi *policyInput) unknownForDecide() string {
 // enginePolicy converts a decoded policy for the engine: IPs are parsed and
 // the expressions compiled. Errors name the attribute.
 func (pi *policyInput) enginePolicy() (engine.Policy, error) {
-	p := engine.Policy{
-		Name: pi.Name, Description: pi.Description, Enabled: pi.Enabled,
-		Traffic: pi.Traffic, Identity: pi.Identity, DevicePosture: pi.DevicePosture,
-	}
-	p.Egress.Method = engine.Method(pi.Method)
-	eg := pi.Path.attr("egress")
-	if pi.IPv6Fallback != "" {
-		return p, eg.attr("ipv6_fallback").errf("there is no secondary IPv6: IPv6 leaves from any colo; remove ipv6_fallback")
-	}
-	if p.Egress.Method == engine.MethodDedicated {
-		if pi.IPv4 == "" {
-			return p, eg.attr("ipv4").errf("a dedicated policy needs ipv4 (one of the account's dedicated egress IPv4 addresses)")
-		}
-		a, err := netip.ParseAddr(pi.IPv4)
-		if err != nil || !a.Is4() {
-			return p, eg.attr("ipv4").errf("%q is not an IPv4 address", pi.IPv4)
-		}
-		p.Egress.IPv4 = a
-		if pi.IPv6 != "" {
-			r, err := netip.ParsePrefix(pi.IPv6)
-			if err != nil || !r.Addr().Is6() {
-				return p, eg.attr("ipv6").errf("%q is not an IPv6 range in CIDR notation (e.g. 2a09:bac0:1000:1::/64)", pi.IPv6)
-			}
-			p.Egress.IPv6 = r.Masked()
-		}
-		if pi.IPv4Fallback != "" {
-			a, err := netip.ParseAddr(pi.IPv4Fallback)
-			if err != nil || !a.Is4() {
-				return p, eg.attr("ipv4_fallback").errf("%q is not an IPv4 address (use \"0.0.0.0\" to fall back to default egress)", pi.IPv4Fallback)
-			}
-			p.Egress.IPv4Fallback = a
-		}
-	}
-	m, err := compilePolicy(pi.Traffic, pi.Identity, pi.DevicePosture)
+	p, err := pi.spec().Engine()
 	if err != nil {
-		msg := err.Error()
-		for _, k := range []string{"traffic", "identity", "device_posture"} {
-			if strings.HasPrefix(msg, k+": ") {
-				return p, pi.Path.attr(k).errf("%s", strings.TrimPrefix(msg, k+": "))
-			}
-		}
-		return p, pi.Path.errf("%s", msg)
+		return p, specErrorAt(pi.Path, err)
 	}
-	p.Match = m
 	return p, nil
 }
 
-// compilePolicy compiles a policy's three expressions (ANDed).
-func compilePolicy(traffic, identity, posture string) (engine.Matcher, error) {
-	return expr.CompilePolicy(traffic, identity, posture)
+// spec is the policy as text, for internal/engine/spec.
+func (pi *policyInput) spec() spec.Policy {
+	return spec.Policy{
+		Name: pi.Name, Description: pi.Description, Enabled: pi.Enabled,
+		Traffic: pi.Traffic, Identity: pi.Identity, DevicePosture: pi.DevicePosture,
+		Method: pi.Method, IPv4: pi.IPv4, IPv6: pi.IPv6, IPv4Fallback: pi.IPv4Fallback,
+		IPv6Fallback: pi.IPv6Fallback,
+	}
 }

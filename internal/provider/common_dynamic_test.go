@@ -178,7 +178,7 @@ func TestDecodeDedicatedIPs(t *testing.T) {
 		{"string element", tTuple(good, tStr("203.0.113.20")), "dedicated_ips[1]: must be an object"},
 		{"no colo", tTuple(tObj(map[string]tftypes.Value{"ipv4": tStr("203.0.113.10")})), "dedicated_ips[0].colo: the colo"},
 		{"unknown colo", tTuple(tObj(map[string]tftypes.Value{"ipv4": tStr("203.0.113.10"), "colo": tStr("QQQ")})), "dedicated_ips[0].colo: "},
-		{"v6 as ipv4", tTuple(tObj(map[string]tftypes.Value{"ipv4": tStr("2001:db8::1"), "colo": tStr("NRT")})), "dedicated_ips[0].ipv4: an IPv4 address is required"},
+		{"v6 as ipv4", tTuple(tObj(map[string]tftypes.Value{"ipv4": tStr("2001:db8::1"), "colo": tStr("NRT")})), "dedicated_ips[0].ipv4: \"2001:db8::1\" is not an IPv4 address"},
 		{"v4 range", tTuple(tObj(map[string]tftypes.Value{"ipv4": tStr("203.0.113.10"), "ipv6_range": tStr("10.0.0.0/8"), "colo": tStr("NRT")})), "dedicated_ips[0].ipv6_range: must be an IPv6 range"},
 	}
 	for _, c := range cases {

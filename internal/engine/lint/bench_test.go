@@ -1,9 +1,13 @@
 package lint
 
 import (
+	"compress/gzip"
 	"fmt"
+	"io"
 	"net/netip"
+	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/cfegress/terraform-provider-cfegress/internal/engine"
@@ -205,5 +209,57 @@ func TestSmallBudgetIsHonest(t *testing.T) {
 	}
 	if undecided != sst.Questions-sst.Decided {
 		t.Errorf("%d cannot_analyse findings for %d undecided questions", undecided, sst.Questions-sst.Decided)
+	}
+}
+
+// TestBenchCorpusFindingsUnchanged: the findings on the benchmark corpora
+// (1,000 and 5,000 policies) are, line for line, those the analyser gave
+// before the flow-set algebra moved to internal/engine/flowspace and was
+// made to scale (testdata/bench*.findings.gz were written by that code).
+// A change of the analysis that changes a finding must say why here.
+func TestBenchCorpusFindingsUnchanged(t *testing.T) {
+	for _, n := range []int{1000, 5000} {
+		if n > 1000 && testing.Short() {
+			continue
+		}
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			f, err := os.Open(fmt.Sprintf("testdata/bench%d.findings.gz", n))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			zr, err := gzip.NewReader(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := io.ReadAll(zr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+			var got []string
+			for _, fd := range Lint(benchCorpus(n)) {
+				got = append(got, fd.String())
+			}
+			if len(want) < 100 {
+				t.Fatalf("golden file has only %d findings", len(want))
+			}
+			if slices.Equal(got, want) {
+				return
+			}
+			t.Errorf("%d findings, golden %d", len(got), len(want))
+			for i := 0; i < max(len(got), len(want)); i++ {
+				var g, w string
+				if i < len(got) {
+					g = got[i]
+				}
+				if i < len(want) {
+					w = want[i]
+				}
+				if g != w {
+					t.Fatalf("first difference at finding %d:\n got  %s\n want %s", i, g, w)
+				}
+			}
+		})
 	}
 }

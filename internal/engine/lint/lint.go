@@ -6,23 +6,13 @@
 //
 // # The analysis
 //
-// A policy (traffic AND identity AND device_posture) becomes a set of flows:
-// a union of boxes. A box constrains some dimensions: IP fields (v4 and v6
-// interval sets), ports and numbers (interval sets), strings (finite or
-// co-finite sets), array fields ("contains an element of R", "contains no
-// element of F" — exact for any finite array), and opaque atoms. Negation
-// is pushed down to the atoms. Domains follow the engine: net.protocol is tcp
-// or udp, net.dst.ip excludes 0.0.0.0 and :: (so both documented catch-all
-// idioms are catch-alls), ports are 1..65535, scalar strings are non-empty.
-//
-// `matches` regexes and `$list` references are opaque: each distinct atom is
-// an independent boolean dimension, so proofs stay sound; a finding whose
-// proof needs one (it fails once the atoms are erased) is a warning that
-// says "possibly". Coverage (B ⊆ A1 ∪ … ∪ Ak) is decided by depth-first box
-// subtraction, subtracting first the box that cuts least, after a cheap
-// search for a witness flow; each question has a work bound past which the
-// answer is Unknown ("could not decide", reported as cannot_analyse), never
-// a wrong one. The fuzz tests check all of this against the evaluator.
+// Each policy becomes a set of flows in internal/engine/flowspace (the one
+// place that says how a policy becomes a set: boxes, unions, witnesses,
+// bounded coverage questions); this package only asks it questions. A
+// finding whose proof needs a `matches` regex or `$list` reference (opaque
+// to the algebra) is a warning that says "possibly"; a question past its
+// work bound is reported as cannot_analyse, never answered wrongly. The
+// fuzz tests check all of this against the evaluator.
 //
 // # Unknown values and silencing
 //
@@ -45,6 +35,7 @@ import (
 
 	"github.com/cfegress/terraform-provider-cfegress/internal/engine"
 	"github.com/cfegress/terraform-provider-cfegress/internal/engine/expr"
+	"github.com/cfegress/terraform-provider-cfegress/internal/engine/flowspace"
 )
 
 // Severity is a finding's severity.
@@ -209,32 +200,31 @@ func Lint(in Input) []Finding {
 
 // LintWithStats is Lint that also reports how many questions it decided.
 func LintWithStats(in Input) ([]Finding, Stats) {
-	l := &linter{in: in, an: NewAnalyzer()}
-	l.an.Budget, l.an.noWitness = in.Budget, in.noWitness
+	l := &linter{in: in, an: flowspace.NewAnalyzer()}
+	l.an.Budget, l.an.NoWitness = in.Budget, in.noWitness
 	// All questions together: 100 questions' worth of subtractions, and
 	// overlap tests quadratic in the list (the 5,000-policy benchmark corpus
 	// needs about 17M of its 328M), so no list can add up to minutes.
 	n := len(in.Policies)
-	total := [2]int{100 * l.an.budget(), 100*64*l.an.budget() + 8*n*n}
-	l.an.total = &total
+	b := l.an.EffectiveBudget()
+	l.an.LimitTotal(100*b, 100*64*b+8*n*n)
 	l.run()
 	return l.result(), l.stats
 }
 
 type linter struct {
 	in    Input
-	an    *Analyzer
+	an    *flowspace.Analyzer
 	out   []Finding
 	stats Stats
 
-	sets    []*Set      // nil: unknown, invalid or too complex
-	egress  []egressKey // per policy
+	sets    []*flowspace.Set // nil: unknown, invalid or too complex
+	egress  []egressKey      // per policy
 	inv     invIndex
 	noMatch egressKey
 
 	// scratch buffers reused across questions
 	ints  []int
-	seq   []item
 	steps []step
 }
 
@@ -250,7 +240,7 @@ func (l *linter) add(i int, rule string, sev Severity, attr, msg string) *Findin
 func (l *linter) run() {
 	ps := l.in.Policies
 	l.inv = newInvIndex(l.in.Inventory)
-	l.sets = make([]*Set, len(ps))
+	l.sets = make([]*flowspace.Set, len(ps))
 	l.egress = make([]egressKey, len(ps))
 	l.names()
 	for i := range ps {
@@ -359,7 +349,7 @@ func (l *linter) expressions(i int) {
 	s, err := l.an.Compile(nodes...)
 	if err != nil {
 		l.add(i, RuleCannotAnalyse, SeverityWarning, "",
-			"the expressions are too complex to analyse (their combination needs more than 256 boxes): order checks skip this policy; split it into simpler policies to get them")
+			fmt.Sprintf("the expressions are too complex to analyse (their combination needs more than %d boxes): order checks skip this policy; split it into simpler policies to get them", flowspace.MaxBoxes))
 		return
 	}
 	l.sets[i] = s

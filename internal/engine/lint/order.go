@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/cfegress/terraform-provider-cfegress/internal/engine"
+	"github.com/cfegress/terraform-provider-cfegress/internal/engine/flowspace"
 )
 
 // Order findings: shadowed, catch_all_not_last, missing_catch_all,
@@ -107,7 +108,7 @@ func (l *linter) shadowed(i int, en []int, ov []int) bool {
 	ps := l.in.Policies
 	s := l.sets[i]
 	l.stats.Questions++
-	if len(s.boxes) == 0 {
+	if s.Empty() {
 		l.stats.Decided++
 		l.add(i, RuleShadowed, SeverityError, "traffic",
 			"the policy's expressions match no flow at all (they contradict each other), so it never applies: fix or remove it")
@@ -123,21 +124,21 @@ func (l *linter) shadowed(i int, en []int, ov []int) bool {
 			cands = append(cands, j)
 		}
 	}
-	build := func(strict bool) *question {
-		q := l.an.newQuestion()
-		q.seq = l.seq[:0]
-		defer func() { l.seq = q.seq[:0] }()
+	build := func(strict bool) *flowspace.Question {
+		q := l.an.NewQuestion()
 		for _, j := range cands {
 			sj := l.sets[j]
 			if strict {
-				sj = sj.strict(false)
+				sj = sj.Strict(false)
 			}
-			q.add(sj, j, false)
+			q.Add(sj, j, false)
 		}
 		return q
 	}
 	q := build(false)
-	ans := q.run(s.boxes, engine.No)
+	ans := q.Run(s, engine.No)
+	used := append([]int(nil), q.Used()...)
+	q.Release()
 	if ans != engine.Unknown {
 		l.stats.Decided++
 	}
@@ -149,12 +150,12 @@ func (l *linter) shadowed(i int, en []int, ov []int) bool {
 	case engine.No:
 		return false
 	}
-	used := append([]int(nil), q.used...)
 	slices.Sort(used)
 	possibly := false
 	if l.opaqueInvolved(s, used) {
 		qs := build(true)
-		possibly = qs.run(s.strict(true).boxes, engine.No) != engine.Yes
+		possibly = qs.Run(s.Strict(true), engine.No) != engine.Yes
+		qs.Release()
 	}
 	if possibly {
 		f := l.add(i, RuleShadowed, SeverityWarning, "traffic",
@@ -168,12 +169,12 @@ func (l *linter) shadowed(i int, en []int, ov []int) bool {
 	return true
 }
 
-func (l *linter) opaqueInvolved(s *Set, others []int) bool {
-	if s.opaque {
+func (l *linter) opaqueInvolved(s *flowspace.Set, others []int) bool {
+	if s.Opaque() {
 		return true
 	}
 	for _, j := range others {
-		if l.sets[j] != nil && l.sets[j].opaque {
+		if l.sets[j] != nil && l.sets[j].Opaque() {
 			return true
 		}
 	}
@@ -182,29 +183,7 @@ func (l *linter) opaqueInvolved(s *Set, others []int) bool {
 
 // catchAll: Yes if policy i matches every flow, Unknown if it does only if
 // opaque atoms are always true, No otherwise.
-func (l *linter) catchAll(i int) engine.Tri {
-	s := l.sets[i]
-	for _, x := range s.hull {
-		if !l.an.sp.dims[x.dim].univ.subsetOf(x.c) {
-			return engine.No
-		}
-	}
-	u := fset{box{}}
-	q := l.an.newQuestion()
-	q.add(s, i, false)
-	if q.run(u, engine.No) != engine.Yes {
-		return engine.No
-	}
-	if !s.opaque {
-		return engine.Yes
-	}
-	q = l.an.newQuestion()
-	q.add(s.strict(false), i, false)
-	if q.run(u, engine.No) == engine.Yes {
-		return engine.Yes
-	}
-	return engine.Unknown
-}
+func (l *linter) catchAll(i int) engine.Tri { return l.an.CoversAll(l.sets[i]) }
 
 func (l *linter) catchAllNotLast(en []int, catchAll []engine.Tri) {
 	ps := l.in.Policies
@@ -267,20 +246,23 @@ func (l *linter) missingCatchAll(en []int, catchAll []engine.Tri) {
 		}
 		on = append(on, i)
 	}
-	u := fset{box{}}
-	q := l.an.newQuestion()
+	u := l.an.Universe()
+	q := l.an.NewQuestion()
 	for _, i := range on {
-		q.add(l.sets[i], i, false)
+		q.Add(l.sets[i], i, false)
 	}
-	if q.run(u, engine.No) != engine.No {
+	ans := q.Run(u, engine.No)
+	q.Release()
+	if ans != engine.No {
 		return // covered, or could not decide
 	}
 	// The witness may be an artefact of opaque atoms: retry with them true.
-	q = l.an.newQuestion()
+	q = l.an.NewQuestion()
 	for _, i := range on {
-		q.add(l.sets[i].optimistic(), i, false)
+		q.Add(l.sets[i].Optimistic(), i, false)
 	}
-	possibly := q.run(u, engine.No) != engine.No
+	possibly := q.Run(u, engine.No) != engine.No
+	q.Release()
 	sev := SeverityWarning
 	if mode == CatchAllRequired && !possibly {
 		sev = SeverityError
@@ -295,10 +277,6 @@ func (l *linter) missingCatchAll(en []int, catchAll []engine.Tri) {
 	f := l.add(-1, RuleMissingCatchAll, sev, "", msg)
 	f.Possibly = possibly
 }
-
-// optimistic returns s with opaque constraints erased (every opaque atom may
-// be true).
-func (s *Set) optimistic() *Set { return s.strict(true) }
 
 // redundant reports policy i when removing it changes no decision: every
 // flow that reaches it is decided the same way by the first later policy
@@ -355,16 +333,14 @@ func (l *linter) redundant(i int, en []int, ov, unknown []int) {
 			steps = append(steps, step{j, l.sets[j], true})
 		}
 	}
-	build := func(strict bool) *question {
-		q := l.an.newQuestion()
-		q.seq = l.seq[:0]
-		defer func() { l.seq = q.seq[:0] }()
+	build := func(strict bool) *flowspace.Question {
+		q := l.an.NewQuestion()
 		for _, st := range steps {
 			set := st.set
 			if strict {
-				set = set.strict(st.obstacle)
+				set = set.Strict(st.obstacle)
 			}
-			q.add(set, st.j, st.obstacle)
+			q.Add(set, st.j, st.obstacle)
 		}
 		return q
 	}
@@ -374,7 +350,9 @@ func (l *linter) redundant(i int, en []int, ov, unknown []int) {
 	}
 	l.stats.RedundancyQuestions++
 	q := build(false)
-	ans := q.run(s.boxes, end)
+	ans := q.Run(s, end)
+	used := q.Used()
+	q.Release()
 	if ans != engine.Unknown {
 		l.stats.RedundancyDecided++
 	}
@@ -382,7 +360,7 @@ func (l *linter) redundant(i int, en []int, ov, unknown []int) {
 		return
 	}
 	var deciders []int
-	for _, j := range q.used {
+	for _, j := range used {
 		if j > i {
 			deciders = append(deciders, j)
 		}
@@ -394,7 +372,9 @@ func (l *linter) redundant(i int, en []int, ov, unknown []int) {
 		involved = append(involved, st.j)
 	}
 	if l.opaqueInvolved(s, involved) {
-		possibly = build(true).run(s.strict(true).boxes, end) != engine.Yes
+		qs := build(true)
+		possibly = qs.Run(s.Strict(true), end) != engine.Yes
+		qs.Release()
 	}
 	by := ""
 	switch {
@@ -415,80 +395,14 @@ func (l *linter) redundant(i int, en []int, ov, unknown []int) {
 }
 
 // overlaps returns, per policy, the other analysable, possibly enabled
-// policies whose hulls overlap its hull (sorted). Policies whose hulls
-// constrain the destination IP are paired by a sweep over their address
-// ranges, so disjoint CIDRs cost nothing; the others are tested against all.
+// policies whose sets may overlap its set (sorted).
 func (l *linter) overlaps(en []int) [][]int {
-	n := len(l.sets)
-	ov := make([][]int, n)
-	live := func(i int) bool { return l.sets[i] != nil && en[i] != enOff && len(l.sets[i].boxes) > 0 }
-	check := func(i, j int) {
-		if boxOverlap(l.sets[i].hull, l.sets[j].hull) {
-			ov[i] = append(ov[i], j)
-			ov[j] = append(ov[j], i)
-		}
-	}
-	type span struct {
-		lo, hi u128
-		i      int
-	}
-	var v4, v6 []span
-	var free []int // no destination-IP bound
-	dst, hasDst := l.an.sp.byName["net.dst.ip"]
-	for i := 0; i < n; i++ {
-		if !live(i) {
-			continue
-		}
-		c, ok := cons{}, false
-		if hasDst {
-			c, ok = l.sets[i].hull.get(dst)
-		}
-		if !ok {
-			free = append(free, i)
-			continue
-		}
-		if len(c.v4) > 0 {
-			v4 = append(v4, span{c.v4[0].lo, c.v4[len(c.v4)-1].hi, i})
-		}
-		if len(c.v6) > 0 {
-			v6 = append(v6, span{c.v6[0].lo, c.v6[len(c.v6)-1].hi, i})
-		}
-	}
-	pairs := map[[2]int]bool{}
-	for _, list := range [][]span{v4, v6} {
-		slices.SortFunc(list, func(a, b span) int { return a.lo.cmp(b.lo) })
-		for x, a := range list {
-			for y := x + 1; y < len(list) && list[y].lo.cmp(a.hi) <= 0; y++ {
-				i, j := min(a.i, list[y].i), max(a.i, list[y].i)
-				if !pairs[[2]int{i, j}] {
-					pairs[[2]int{i, j}] = true
-					check(i, j)
-				}
-			}
-		}
-	}
-	for x, i := range free {
-		for _, j := range free[x+1:] {
-			check(i, j)
-		}
-		for j := 0; j < n; j++ {
-			if live(j) && j != i {
-				if _, isFree := slices.BinarySearch(free, j); !isFree {
-					check(i, j)
-				}
-			}
-		}
-	}
-	for i := range ov {
-		slices.Sort(ov[i])
-		ov[i] = slices.Compact(ov[i])
-	}
-	return ov
+	return l.an.Overlaps(l.sets, func(i int) bool { return en[i] != enOff })
 }
 
 // step is one policy of a redundancy walk.
 type step struct {
 	j        int
-	set      *Set
+	set      *flowspace.Set
 	obstacle bool
 }

@@ -1,4 +1,4 @@
-package lint
+package flowspace
 
 import (
 	"testing"

@@ -1,4 +1,4 @@
-package lint
+package flowspace
 
 import (
 	"sort"
@@ -137,7 +137,7 @@ func pickArr(c cons, avoid cons) (pval, bool) {
 // witness looks for a point of b that passes every subtract item of seq[k:]
 // and reaches an obstacle, or the end when the end answer is No. It returns
 // No when it finds one, Unknown otherwise.
-func (q *question) witness(b box, k int) engine.Tri {
+func (q *Question) witness(b box, k int) engine.Tri {
 	if r := q.probe(b, k); r == engine.No {
 		return r
 	}
@@ -164,7 +164,7 @@ func (q *question) witness(b box, k int) engine.Tri {
 // probe builds one point of b (each dimension at its lowest value, or a
 // fresh string) and walks it through seq[k:], moving it out of subtract
 // items that catch it.
-func (q *question) probe(b box, k int) engine.Tri {
+func (q *Question) probe(b box, k int) engine.Tri {
 	sp := q.sp
 	// The point lives in a scratch copy of the default point; the dimensions
 	// set here are restored on return (no allocation per probe).

@@ -1,4 +1,4 @@
-package lint
+package flowspace
 
 import (
 	"errors"
@@ -37,7 +37,10 @@ var ErrTooComplex = errors.New("expression too complex to analyse")
 
 // maxBoxes bounds the size of one policy's set (a DNF blow-up such as
 // (a or b) and (c or d) and ... is cut off here).
-const maxBoxes = 256
+const maxBoxes = MaxBoxes
+
+// MaxBoxes is the most boxes one policy's set may have.
+const MaxBoxes = 256
 
 func ipUniverse(dst bool) cons {
 	lo4, lo6 := u128{}, u128{}

@@ -1,4 +1,4 @@
-package lint
+package flowspace
 
 import (
 	"sort"
@@ -75,7 +75,7 @@ func (c cons) and(d cons) cons {
 		req = append(req, d.arr.req...)
 		return mkArr(f, req)
 	}
-	panic("lint: bad constraint kind")
+	panic("flowspace: bad constraint kind")
 }
 
 // or is defined for scalar kinds only.
@@ -90,7 +90,7 @@ func (c cons) or(d cons) cons {
 	case kBool:
 		return cons{kind: kBool, b: c.b | d.b}
 	}
-	panic("lint: or on array constraint")
+	panic("flowspace: or on array constraint")
 }
 
 // minus is defined for scalar kinds only.
@@ -105,7 +105,7 @@ func (c cons) minus(d cons) cons {
 	case kBool:
 		return cons{kind: kBool, b: c.b &^ d.b}
 	}
-	panic("lint: minus on array constraint")
+	panic("flowspace: minus on array constraint")
 }
 
 func (c cons) overlaps(d cons) bool {
@@ -234,7 +234,7 @@ func (c cons) universeOf() cons {
 	case kStr:
 		return cons{kind: kStr, s: strset{co: true}}
 	}
-	panic("lint: universeOf on non-element kind")
+	panic("flowspace: universeOf on non-element kind")
 }
 
 func emptyOf(u cons) cons { return cons{kind: u.kind} }

@@ -1,4 +1,30 @@
-package lint
+// Package flowspace is the flow-set algebra of the engine: how a policy's
+// expressions become a set of flows, and the bounded questions asked of such
+// sets (emptiness, inclusion, coverage by a union, first-match walks with
+// witnesses). Lint (shadowing, catch-alls, redundancy), the change impact
+// and the invariants are question-askers over it.
+//
+// # The sets
+//
+// A policy (traffic AND identity AND device_posture) becomes a union of
+// boxes. A box constrains some dimensions: IP fields (v4 and v6 interval
+// sets), ports and numbers (interval sets), strings (finite or co-finite
+// sets), array fields ("contains an element of R", "contains no element of
+// F" — exact for any finite array), and opaque atoms. Negation is pushed
+// down to the atoms. Domains follow the engine: net.protocol is tcp or udp,
+// net.dst.ip excludes 0.0.0.0 and :: (so both documented catch-all idioms
+// are catch-alls), ports are 1..65535, scalar strings are non-empty.
+//
+// `matches` regexes and `$list` references are opaque: each distinct atom is
+// an independent boolean dimension, so proofs stay sound; a proof that
+// needs one (it fails once the atoms are erased, see Set.Strict) is only a
+// "possibly". Coverage (B ⊆ A1 ∪ … ∪ Ak) is decided by depth-first box
+// subtraction, subtracting first the box that cuts least, after a cheap
+// search for a witness flow; each question has a work bound past which the
+// answer is Unknown ("could not decide"), never a wrong one.
+//
+// It imports only the standard library and the engine packages.
+package flowspace
 
 import (
 	"github.com/cfegress/terraform-provider-cfegress/internal/engine"
@@ -19,12 +45,21 @@ type Analyzer struct {
 	// Budget bounds the work of one question; 0 means DefaultBudget.
 	Budget int
 
-	noWitness bool // tests: answer by subtraction alone
+	// NoWitness answers by subtraction alone, without the witness fast
+	// path (tests check that both agree).
+	NoWitness bool
 	// total, when set, is the work (subtractions, overlap tests) left for
 	// all questions together: Lint sets it so that a list of pathological
 	// policies cannot add up.
 	total *[2]int
+	// seqBuf is a question's item buffer, reused by the next question once
+	// released.
+	seqBuf []item
 }
+
+// LimitTotal bounds the work of all later questions together: ops box
+// subtractions and scans overlap tests, shared by every question.
+func (a *Analyzer) LimitTotal(ops, scans int) { a.total = &[2]int{ops, scans} }
 
 // NewAnalyzer returns an empty Analyzer.
 func NewAnalyzer() *Analyzer { return &Analyzer{sp: newSpace()} }
@@ -47,6 +82,10 @@ type Set struct {
 
 // Boxes is the number of boxes of s (for tests and diagnostics).
 func (s *Set) Boxes() int { return len(s.boxes) }
+
+// Empty reports whether s holds no flow (exact: every stored box is
+// non-empty).
+func (s *Set) Empty() bool { return len(s.boxes) == 0 }
 
 // Opaque reports whether s involves an opaque atom.
 func (s *Set) Opaque() bool { return s.opaque }
@@ -145,6 +184,10 @@ func hullOf(c cons) cons {
 	return c
 }
 
+// EffectiveBudget is the work bound of one question (Budget, or
+// DefaultBudget when Budget is 0).
+func (a *Analyzer) EffectiveBudget() int { return a.budget() }
+
 func (a *Analyzer) budget() int {
 	if a.Budget > 0 {
 		return a.Budget
@@ -169,18 +212,52 @@ func (a *Analyzer) Covers(outer, inner *Set) engine.Tri {
 // CoveredByUnion reports whether b ⊆ a1 ∪ … ∪ ak, by box subtraction. Past
 // the work bound it answers Unknown, never a wrong answer.
 func (a *Analyzer) CoveredByUnion(b *Set, as []*Set) engine.Tri {
-	q := a.newQuestion()
+	q := a.NewQuestion()
+	defer q.Release()
 	for i, s := range as {
-		q.add(s, i, false)
+		q.Add(s, i, false)
 	}
-	return q.run(b.boxes, engine.No)
+	return q.Run(b, engine.No)
 }
 
-// question is one bounded walk: does every flow of a set, going through the
+// CoversAll reports whether s holds every flow: Yes, Unknown when it does
+// only if its opaque atoms are always true (a "possibly" catch-all), No.
+func (a *Analyzer) CoversAll(s *Set) engine.Tri {
+	for _, x := range s.hull {
+		if !a.sp.dims[x.dim].univ.subsetOf(x.c) {
+			return engine.No
+		}
+	}
+	u := a.Universe()
+	q := a.NewQuestion()
+	q.Add(s, 0, false)
+	r := q.Run(u, engine.No)
+	q.Release()
+	if r != engine.Yes {
+		return engine.No
+	}
+	if !s.opaque {
+		return engine.Yes
+	}
+	q = a.NewQuestion()
+	q.Add(s.Strict(false), 0, false)
+	r = q.Run(u, engine.No)
+	q.Release()
+	if r == engine.Yes {
+		return engine.Yes
+	}
+	return engine.Unknown
+}
+
+// Question is one bounded walk: does every flow of a set, going through the
 // sequence of boxes, get removed by a "subtract" box before it meets an
 // "obstacle" box or the end? The walk is depth-first, so a witness flow
 // (answer No) is found without building the whole remainder.
-type question struct {
+//
+// Build one with NewQuestion, Add the sets in order (subtract sets remove
+// the flows they hold, obstacle sets stop them), Run it on the inner set,
+// read Used, and Release it so the next question reuses its storage.
+type Question struct {
 	a       *Analyzer
 	start   [2]int // ops and scans at the start
 	sp      *space
@@ -200,25 +277,47 @@ type item struct {
 	obstacle bool
 }
 
-func (a *Analyzer) newQuestion() *question {
+// NewQuestion returns an empty question with the analyser's work bound.
+func (a *Analyzer) NewQuestion() *Question {
 	n := a.budget()
 	sc := 64 * n
 	if a.total != nil {
 		n = max(min(n, a.total[0]), 0)
 		sc = max(min(sc, a.total[1]), 0)
 	}
-	return &question{a: a, sp: a.sp, ops: n, scans: sc, start: [2]int{n, sc}, usedSet: map[int]bool{}, noWitness: a.noWitness}
+	q := &Question{a: a, sp: a.sp, ops: n, scans: sc, start: [2]int{n, sc}, usedSet: map[int]bool{}, noWitness: a.NoWitness}
+	q.seq, a.seqBuf = a.seqBuf[:0], nil
+	return q
 }
 
-func (q *question) add(s *Set, owner int, obstacle bool) {
+// Release hands the question's storage to the next question; q must not be
+// used afterwards.
+func (q *Question) Release() {
+	if q.a.seqBuf == nil {
+		q.a.seqBuf = q.seq[:0]
+	}
+	q.seq = nil
+}
+
+// Add appends the boxes of s, owned by owner (reported by Used), as
+// subtract items or, with obstacle, as obstacles.
+func (q *Question) Add(s *Set, owner int, obstacle bool) {
 	for _, b := range s.boxes {
 		q.seq = append(q.seq, item{b: b, owner: owner, obstacle: obstacle})
 	}
 }
 
-// run answers for the boxes bs; end is the answer for a flow that passes
-// every item (No for a coverage question).
-func (q *question) run(bs fset, end engine.Tri) engine.Tri {
+// Used returns the owners of the subtract items a Yes answer used, in the
+// order first used.
+func (q *Question) Used() []int { return q.used }
+
+// Run answers for the flows of s; end is the answer for a flow that passes
+// every item (No for a coverage question): Yes when every flow of s is
+// removed by a subtract item before it meets an obstacle (or the end, when
+// end is No), No when some flow is not, Unknown past the work bound.
+func (q *Question) Run(s *Set, end engine.Tri) engine.Tri { return q.run(s.boxes, end) }
+
+func (q *Question) run(bs fset, end engine.Tri) engine.Tri {
 	q.endOK = end == engine.Yes
 	if q.a.total != nil {
 		defer func() {
@@ -248,7 +347,7 @@ func (q *question) run(bs fset, end engine.Tri) engine.Tri {
 	return res
 }
 
-func (q *question) use(owner int) {
+func (q *Question) use(owner int) {
 	if !q.usedSet[owner] {
 		q.usedSet[owner] = true
 		q.used = append(q.used, owner)
@@ -257,7 +356,7 @@ func (q *question) use(owner int) {
 
 // dfs answers for the box b, which still has to pass the items cands
 // (indices into seq, ascending, a superset of the items overlapping b).
-func (q *question) dfs(b box, cands []int) engine.Tri {
+func (q *Question) dfs(b box, cands []int) engine.Tri {
 	// Keep the items overlapping b: b's pieces only need those. If a
 	// subtract item before any overlapping obstacle contains b whole, b is
 	// removed without splitting. Otherwise subtract one of the subtract
@@ -345,10 +444,10 @@ func (sp *space) cutScore(b, a box) int {
 	return score
 }
 
-// strict returns a copy of s for proofs that must not depend on opaque atoms:
+// Strict returns a copy of s for proofs that must not depend on opaque atoms:
 // as an inner set (grow=true) opaque constraints are erased; as a
 // subtracted set (grow=false) boxes that need an opaque atom are dropped.
-func (s *Set) strict(grow bool) *Set {
+func (s *Set) Strict(grow bool) *Set {
 	if !s.opaque {
 		return s
 	}
@@ -373,3 +472,7 @@ func (s *Set) strict(grow bool) *Set {
 	}
 	return &Set{a: s.a, boxes: out, hull: s.hull}
 }
+
+// Optimistic returns s with opaque constraints erased (every opaque atom may
+// be true).
+func (s *Set) Optimistic() *Set { return s.Strict(true) }
