@@ -378,7 +378,7 @@ func (w *tf) writeOfficialState(t *testing.T, c cli, v officialVersion, rules []
 		}
 		resources = append(resources, map[string]any{
 			"mode": "managed", "type": v.resourceType, "name": r.res,
-			"provider": fmt.Sprintf("provider[%q]", c.Registry()+"/cloudflare/cloudflare"),
+			"provider":  fmt.Sprintf("provider[%q]", c.Registry()+"/cloudflare/cloudflare"),
 			"instances": []any{map[string]any{"schema_version": 0, "attributes": attrs, "sensitive_attributes": []any{}}},
 		})
 	}
