@@ -1,107 +1,87 @@
 #!/usr/bin/env bash
 # compat-build.sh NAME...: builds the CLIs of the compatibility matrix from
 # the Go module proxy into a cache outside the repository, and prints the
-# path of each. A CLI already in the cache (and answering `version`) is
-# reused, so only the first run pays for the builds.
+# path of each. A CLI already in the cache (and reporting its release
+# version) is reused, so only the first run on a machine pays for the builds.
 #
 #   NAME  one of: terraform-1.8.5 terraform-1.13.3 tofu-1.10.10 (default: all)
 #   CFEGRESS_COMPAT_CACHE  the cache (default ${XDG_CACHE_HOME:-$HOME/.cache}/cfegress-compat)
 #
-# How each one is built, and why:
-# - Terraform 1.8.5 (the oldest release with provider-defined functions) has
-#   no replace directive: `go install github.com/hashicorp/terraform@v1.8.5`.
-# - Terraform 1.13.3 splits nine remote-state backends (azurerm, consul,
-#   cos, gcs, kubernetes, oci, oss, pg, s3) and internal/legacy into nested
-#   modules that it reaches through `replace => ./internal/...`. The module
-#   proxy serves the main module without them and does not serve them on
-#   their own, so it is built from a writable copy of the module with those
-#   backends left out of internal/backend/init (and their replace/require
-#   lines dropped). The smoke uses the local backend only; everything else
-#   (core, the plugin protocol, functions, import, saved plans) is 1.13.3's.
-# - OpenTofu 1.10.10 replaces github.com/hashicorp/hcl/v2 with its fork in its
-#   go.mod, which `go install pkg@version` refuses: it is built from a small
-#   module of our own that requires it and repeats that replace.
+# How they are built, and why:
+# - Each CLI is built inside a writable copy of its own module, as
+#   downloaded from the proxy (`go mod download`), so its go.mod applies as
+#   its release builds apply it. That matters for OpenTofu 1.10.10, whose
+#   go.mod replaces github.com/hashicorp/hcl/v2 with OpenTofu's fork:
+#   `go install ...@v1.10.10` refuses a module with a replace directive, a
+#   build inside the module honours it. Terraform 1.13.3's go.mod also points
+#   nine backends and internal/legacy at nested modules (`replace =>
+#   ./internal/...`) that the proxy does not serve: their replace and require
+#   lines are dropped.
+# - The remote-state backends (azurerm, consul, cos, gcs, kubernetes, oci,
+#   oss, pg, s3) are left out of internal/backend/init: every test keeps its
+#   state in a local file, and those backends' cloud SDKs are most of the
+#   build (Terraform 1.8.5 cold: 718 s of CPU with them). Everything the
+#   tests exercise (the core, the plugin protocol, provider functions,
+#   import and config generation, saved plans, `removed`, `terraform test`)
+#   is the release's own code.
+# - Release version strings: -X .../version.dev=no, as the release builds
+#   set it (without it `version` reports "-dev").
 set -euo pipefail
 
 cache="${CFEGRESS_COMPAT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cfegress-compat}"
 mkdir -p "$cache/bin" "$cache/src"
+cd "$cache/src" # outside any module: go mod download of a module@version only fetches it
 export GOFLAGS="-buildvcs=false -trimpath" CGO_ENABLED=0 GOTOOLCHAIN=local
-# Release builds: no -dev suffix in `version` (both CLIs read version.dev),
-# no symbol tables.
-ldflags() { echo "-s -w -X $1/version.dev=no"; }
 
 log() { echo "compat: $*" >&2; }
 
 # A cached CLI is reused when it runs and reports a release version.
 works() { [ -x "$1" ] && "$1" version 2>/dev/null | head -n1 | grep -qE "^(Terraform|OpenTofu) v[0-9.]+$"; }
 
-build_terraform_185() {
-  local out=$1
-  GOBIN="$cache/src/terraform-1.8.5-bin" go install -ldflags "$(ldflags github.com/hashicorp/terraform)" github.com/hashicorp/terraform@v1.8.5
-  mv "$cache/src/terraform-1.8.5-bin/terraform" "$out"
-  rm -rf "$cache/src/terraform-1.8.5-bin"
-}
-
-build_terraform_1133() {
-  local out=$1 ver=v1.13.3 src="$cache/src/terraform-1.13.3"
-  local split=(azure consul cos gcs kubernetes oci oss pg s3)
-  local dir
-  dir=$(go mod download -json "github.com/hashicorp/terraform@$ver" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
-  [ -d "$dir" ] || { log "go mod download github.com/hashicorp/terraform@$ver gave no directory"; return 1; }
+# build MODULE VERSION PACKAGE OUT: go build PACKAGE (relative to the module
+# root) from a patched copy of MODULE@VERSION into OUT.
+build() {
+  local module=$1 ver=$2 pkg=$3 out=$4
+  local src="$cache/src/${module##*/}-$ver" dir
+  dir=$(go mod download -json "$module@$ver" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  [ -d "$dir" ] || { log "go mod download $module@$ver gave no directory"; return 1; }
   rm -rf "$src"; cp -r "$dir" "$src"; chmod -R u+w "$src"
-  local pat
-  pat=$(IFS='|'; echo "${split[*]}")
-  # Drop the split backends' imports and map entries from the backend list.
-  sed -i -E "\#remote-state/($pat)\"#d; /backend(Azure|Consul|Cos|GCS|Kubernetes|OCI|OSS|Pg|S3)\.New\(\)/d" \
-    "$src/internal/backend/init/init.go"
-  local edits=()
-  for b in "${split[@]}"; do
-    edits+=("-dropreplace=github.com/hashicorp/terraform/internal/backend/remote-state/$b"
-      "-droprequire=github.com/hashicorp/terraform/internal/backend/remote-state/$b")
+  local init="$src/internal/backend/init/init.go"
+  grep -q 'backend/remote-state/s3"' "$init" || { log "$module@$ver: unexpected $init"; return 1; }
+  # The remote-state backends' imports and their entries in the backend map.
+  sed -i -E \
+    -e '\#/internal/backend/remote-state/(azure|consul|cos|gcs|kubernetes|oci|oss|pg|s3)"#d' \
+    -e '/backend(Azure|Consul|Cos|GCS|Kubernetes|OCI|OSS|Pg|S3)\.New\(/d' "$init"
+  # Nested modules the proxy does not serve (Terraform >= 1.9).
+  local edits=() m
+  for m in $(sed -n -E 's#^replace (github.com/hashicorp/terraform/internal/[^ ]+) => \./.*#\1#p' "$src/go.mod"); do
+    edits+=("-dropreplace=$m" "-droprequire=$m")
   done
-  edits+=(-dropreplace=github.com/hashicorp/terraform/internal/legacy -droprequire=github.com/hashicorp/terraform/internal/legacy)
-  (cd "$src" && go mod edit "${edits[@]}" && go build -ldflags "$(ldflags github.com/hashicorp/terraform)" -o "$out" .)
+  [ ${#edits[@]} -eq 0 ] || (cd "$src" && go mod edit "${edits[@]}")
+  (cd "$src" && go build -ldflags "-s -w -X $module/version.dev=no" -o "$out" "./$pkg")
   rm -rf "$src"
-}
-
-build_tofu_11010() {
-  local out=$1 ver=v1.10.10 mod="$cache/src/tofu-1.10.10"
-  rm -rf "$mod"; mkdir -p "$mod"
-  # The replace is OpenTofu's own (its go.mod at v1.10.10).
-  cat >"$mod/go.mod" <<EOF
-module cfegress.invalid/compat/tofu
-
-go 1.24
-
-require github.com/opentofu/opentofu $ver
-
-replace github.com/hashicorp/hcl/v2 v2.20.1 => github.com/opentofu/hcl/v2 v2.20.2-0.20251021132045-587d123c2828
-EOF
-  (cd "$mod" && go get "github.com/opentofu/opentofu/cmd/tofu@$ver" &&
-    go build -ldflags "$(ldflags github.com/opentofu/opentofu)" -o "$out" github.com/opentofu/opentofu/cmd/tofu)
-  rm -rf "$mod"
 }
 
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=(terraform-1.8.5 terraform-1.13.3 tofu-1.10.10)
 for name in "${names[@]}"; do
   out="$cache/bin/$name"
+  case $name in
+    terraform-1.8.5) args=(github.com/hashicorp/terraform v1.8.5 .) ;;
+    terraform-1.13.3) args=(github.com/hashicorp/terraform v1.13.3 .) ;;
+    tofu-1.10.10) args=(github.com/opentofu/opentofu v1.10.10 cmd/tofu) ;;
+    *) log "unknown CLI $name (known: terraform-1.8.5 terraform-1.13.3 tofu-1.10.10)"; exit 2 ;;
+  esac
   if works "$out"; then
     log "$name: cached ($out)"
   else
-    case $name in
-      terraform-1.8.5) fn=build_terraform_185 ;;
-      terraform-1.13.3) fn=build_terraform_1133 ;;
-      tofu-1.10.10) fn=build_tofu_11010 ;;
-      *) log "unknown CLI $name (known: terraform-1.8.5 terraform-1.13.3 tofu-1.10.10)"; exit 2 ;;
-    esac
     log "$name: building from the Go module proxy (minutes; cached afterwards)"
     start=$(date +%s)
     tmp="$out.tmp.$$"
     rm -f "$tmp"
-    "$fn" "$tmp"
+    build "${args[@]}" "$tmp"
     mv "$tmp" "$out"
-    works "$out" || { log "$name: the built binary does not answer 'version'"; exit 1; }
+    works "$out" || { log "$name: the built binary does not report a release version"; exit 1; }
     log "$name: built in $(( $(date +%s) - start ))s ($out)"
   fi
   echo "$out"
