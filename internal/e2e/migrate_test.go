@@ -409,8 +409,10 @@ func (w *tf) checkMigrationPlan(t *testing.T, v officialVersion, planFile string
 		t.Fatalf("plan JSON: %v\n%s", err, r.stdout)
 	}
 	forgotten, imported := 0, 0
+	var summary []string
 	for _, rc := range p.ResourceChanges {
 		a := rc.Change.Actions
+		summary = append(summary, fmt.Sprintf("%s %v", rc.Address, a))
 		switch {
 		case rc.Address == "cfegress_egress_policies.egress":
 			if rc.Change.Importing == nil || !a.NoOp() {
@@ -425,7 +427,7 @@ func (w *tf) checkMigrationPlan(t *testing.T, v officialVersion, planFile string
 		}
 	}
 	if imported != 1 || forgotten != 3 {
-		t.Fatalf("the migration plan imports %d and forgets %d resources, want 1 and 3:\n%s", imported, forgotten, r.stdout)
+		t.Fatalf("the migration plan imports %d and forgets %d resources, want 1 and 3:\n%s", imported, forgotten, strings.Join(summary, "\n"))
 	}
 }
 
