@@ -27,6 +27,25 @@ type invEntry struct {
 	country string
 }
 
+// geo is the geolocation destinations see for traffic from x: its colo's
+// country, or none for a BYOIP entry ("BYOIP dedicated egress IPs do not
+// support IP geolocation": Cloudflare's dedicated egress IPs page, Bring
+// your own IP address).
+func (x *invEntry) geo(d *Decision) {
+	d.GeoCountry, d.NoGeolocation = x.country, x.BYOIP
+	if x.BYOIP {
+		d.GeoCountry = ""
+	}
+}
+
+// geoText is x's geolocation for traces.
+func (x *invEntry) geoText() string {
+	if x.BYOIP {
+		return "no geolocation: BYOIP dedicated egress IPs do not support IP geolocation"
+	}
+	return "geolocation " + x.country
+}
+
 type fallbackKind uint8
 
 const (
@@ -217,8 +236,10 @@ func (e *Engine) inventoryList() string {
 //     Geolocation is the user's country (the ingress colo's when the flow
 //     has none).
 //   - Equidistant dedicated IPs (within 1 km of the nearest eligible one)
-//     are ordered by IPv4 address and the one at FlowHash(f) mod n is
-//     picked (see FiveTupleKey).
+//     are ordered by IPv4 address and the one at IdentityHash(f) mod n is
+//     picked: one user always gets the same IP (see IdentityKey).
+//   - A BYOIP inventory entry has no geolocation: GeoCountry is "" and
+//     NoGeolocation is set.
 func (e *Engine) Decide(f *Flow, down ColoSet) (Decision, error) {
 	var d Decision
 	err := e.DecideInto(f, down, &d, true)
@@ -364,9 +385,9 @@ func isIPv6Flow(f *Flow) bool { return f.DestinationIP.Is6() && !f.DestinationIP
 func (e *Engine) egressIPv4Grey(x *invEntry, d *Decision, trace bool) {
 	d.EgressIP = x.IPv4
 	d.EgressColo = x.Colo
-	d.GeoCountry = x.country
+	x.geo(d)
 	if trace {
-		d.Trace = append(d.Trace, fmt.Sprintf("IPv4 destination not proxied by Cloudflare: leaves from %s, the colo of dedicated IP %s (geolocation %s)", x.Colo, x.IPv4, x.country))
+		d.Trace = append(d.Trace, fmt.Sprintf("IPv4 destination not proxied by Cloudflare: leaves from %s, the colo of dedicated IP %s (%s)", x.Colo, x.IPv4, x.geoText()))
 	}
 }
 
@@ -374,9 +395,9 @@ func (e *Engine) egressIPv4Grey(x *invEntry, d *Decision, trace bool) {
 func (e *Engine) egressIPv4Local(x *invEntry, ing int, down ColoSet, d *Decision, trace bool) {
 	d.EgressIP = x.IPv4
 	d.EgressColo = e.cat.colos[ing].Code
-	d.GeoCountry = x.country
+	x.geo(d)
 	if trace {
-		d.Trace = append(d.Trace, fmt.Sprintf("IPv4 destination proxied by Cloudflare: leaves locally from ingress colo %s with source %s (geolocation %s, from %s)", d.EgressColo, x.IPv4, x.country, x.Colo))
+		d.Trace = append(d.Trace, fmt.Sprintf("IPv4 destination proxied by Cloudflare: leaves locally from ingress colo %s with source %s (%s, from %s)", d.EgressColo, x.IPv4, x.geoText(), x.Colo))
 		if len(down) > 0 && down[x.Colo] {
 			d.Trace = append(d.Trace, fmt.Sprintf("colo %s of %s is down, which does not affect proxied destinations", x.Colo, x.IPv4))
 		}
@@ -394,12 +415,13 @@ func (e *Engine) egressIPv6(r netip.Prefix, geo int, note string, ing int, d *De
 	}
 	d.EgressIPv6Range = r
 	d.EgressColo = e.cat.colos[ing].Code
-	d.GeoCountry = e.inv[geo].country
+	x := &e.inv[geo]
+	x.geo(d)
 	if trace {
 		if note != "" {
 			d.Trace = append(d.Trace, note)
 		}
-		d.Trace = append(d.Trace, fmt.Sprintf("IPv6 destination: leaves locally from ingress colo %s with source range %s (geolocation %s, from %s)", d.EgressColo, r, d.GeoCountry, e.inv[geo].Colo))
+		d.Trace = append(d.Trace, fmt.Sprintf("IPv6 destination: leaves locally from ingress colo %s with source range %s (%s, from %s)", d.EgressColo, r, x.geoText(), x.Colo))
 	}
 }
 
@@ -412,6 +434,7 @@ func (e *Engine) defaultEgress(f *Flow, ing int, down ColoSet, d *Decision, trac
 	}
 	d.EgressIP = netip.Addr{}
 	d.EgressIPv6Range = netip.Prefix{}
+	d.NoGeolocation = false
 	switch country {
 	case "":
 		d.EgressColo, d.GeoCountry = ingColo.Code, ingColo.Country
@@ -428,12 +451,12 @@ func (e *Engine) defaultEgress(f *Flow, ing int, down ColoSet, d *Decision, trac
 		if j, ok := e.cat.nearestInCountry(ing, country, down); ok {
 			d.EgressColo = e.cat.colos[j].Code
 			if trace {
-				d.Trace = append(d.Trace, fmt.Sprintf("default egress (shared pool): user's country %s differs from ingress colo %s (%s): leaves from %s, the nearest colo in %s, with geolocation %s", country, ingColo.Code, ingColo.Country, d.EgressColo, country, country))
+				d.Trace = append(d.Trace, fmt.Sprintf("default egress (shared pool): user's country %s differs from ingress colo %s (%s): geolocation %s; physically leaves from %s, the nearest colo in %s (modelled: Cloudflare only says \"the nearest Cloudflare data center\")", country, ingColo.Code, ingColo.Country, country, d.EgressColo, country))
 			}
 		} else {
 			d.EgressColo = ingColo.Code
 			if trace {
-				d.Trace = append(d.Trace, fmt.Sprintf("default egress (shared pool): no healthy colo in the user's country %s: leaves from ingress colo %s with geolocation %s", country, ingColo.Code, country))
+				d.Trace = append(d.Trace, fmt.Sprintf("default egress (shared pool): no healthy colo in the user's country %s: geolocation %s; physically leaves from ingress colo %s (modelled: Cloudflare only says \"the nearest Cloudflare data center\")", country, country, ingColo.Code))
 			}
 		}
 	}
@@ -509,11 +532,12 @@ func (e *Engine) noMatch(f *Flow, ing int, down ColoSet, d *Decision, trace bool
 		}
 		return
 	}
-	// Equidistant group: order by IPv4 address, pick FNV-1a(5-tuple) mod n.
+	// Equidistant group: order by IPv4 address, pick FNV-1a(user identity)
+	// mod n, so one user keeps one IP whatever the connection (rule 5).
 	want := 0
 	var h uint64
 	if n > 1 {
-		h = FlowHash(f)
+		h = IdentityHash(f)
 		want = int(h % uint64(n))
 	}
 	pick := -1
@@ -536,7 +560,7 @@ func (e *Engine) noMatch(f *Flow, ing int, down ColoSet, d *Decision, trace bool
 	if trace {
 		ingCode := e.cat.colos[ing].Code
 		if n > 1 {
-			d.Trace = append(d.Trace, fmt.Sprintf("no policy matched: %d dedicated IPs are equally near ingress colo %s (within 1 km, %.0f km): FNV-1a of the 5-tuple %q picks %s (%d of %d by IPv4 order)", n, ingCode, nearest, string(FiveTupleKey(nil, f)), x.IPv4, want+1, n))
+			d.Trace = append(d.Trace, fmt.Sprintf("no policy matched: %d dedicated IPs are equally near ingress colo %s (within 1 km, %.0f km): Gateway keeps each user on one of them; FNV-1a of the user's identity %q picks %s (%d of %d by IPv4 order)", n, ingCode, nearest, string(IdentityKey(nil, f)), x.IPv4, want+1, n))
 		} else {
 			d.Trace = append(d.Trace, fmt.Sprintf("no policy matched: using dedicated IP %s in %s, the nearest to ingress colo %s (%.0f km)", x.IPv4, x.Colo, ingCode, nearest))
 		}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"fmt"
 	"hash/fnv"
 	"net/netip"
 	"sort"
@@ -275,8 +276,10 @@ func TestNoMatchListsCandidates(t *testing.T) {
 	}
 }
 
-// Two dedicated IPs in one colo are equidistant: FNV-1a over the canonical
-// 5-tuple picks one, deterministically.
+// Two dedicated IPs in one colo are equidistant: Cloudflare "keeps each
+// user on the same egress IP" (egress policies page, Load balancing), so
+// FNV-1a over the user's identity picks one, deterministically, and users
+// share the load.
 func TestEquidistantSharing(t *testing.T) {
 	inv := []DedicatedIP{
 		{IPv4: ipNRT2, IPv6Range: v6NRT2, Colo: "NRT"}, // listed first on purpose: order by IPv4 is what counts
@@ -289,30 +292,26 @@ func TestEquidistantSharing(t *testing.T) {
 	}
 	group := []netip.Addr{ipNRT, ipNRT2} // sorted by IPv4
 	picked := map[netip.Addr]int{}
-	for port := uint16(40000); port < 40200; port++ {
+	for u := 0; u < 200; u++ {
 		f := flow("KIX", "JP", dst4, false)
-		f.SourcePort = port
+		f.UserID = "user-" + itoa(u)
 		d, err := e.Decide(f, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		h := fnv.New64a()
-		h.Write([]byte(f.Protocol + "|" + f.SourceIP.String() + "|" + itoa(int(f.SourcePort)) + "|" + f.DestinationIP.String() + "|" + itoa(int(f.DestinationPort))))
+		h.Write([]byte("user:" + f.UserID))
 		wantIP := group[h.Sum64()%2]
 		if d.EgressIP != wantIP || d.EgressColo != "NRT" {
-			t.Fatalf("port %d: picked %s (%s), want %s", port, d.EgressIP, d.EgressColo, wantIP)
+			t.Fatalf("user %s: picked %s (%s), want %s", f.UserID, d.EgressIP, d.EgressColo, wantIP)
 		}
 		if len(d.Candidates) != 3 {
 			t.Fatalf("candidates = %d, want 3", len(d.Candidates))
 		}
-		again, _ := e.Decide(f, nil)
-		if again.EgressIP != d.EgressIP {
-			t.Fatalf("not deterministic")
-		}
 		picked[d.EgressIP]++
 	}
 	if picked[ipNRT] < 60 || picked[ipNRT2] < 60 {
-		t.Errorf("load not shared: %v", picked)
+		t.Errorf("load not shared between users: %v", picked)
 	}
 	// IPv6 flows share the same way and geolocate with the picked entry.
 	f6 := flow("KIX", "JP", dst6, false)
@@ -322,9 +321,48 @@ func TestEquidistantSharing(t *testing.T) {
 	}
 }
 
-// The stability promise: this exact flow picks this exact IP in every
-// release. If this test fails, the canonical 5-tuple or the hash changed:
-// that breaks users' expectations and needs a changelog entry.
+// Regression (issue 12): the pick hashed the 5-tuple, so two connections
+// of one user (other source ports, other destinations) could leave from
+// two IPs. Every connection of one user now leaves from one IP, for a user
+// known by ID, by device, by email, or only by source IP.
+func TestRegressionOneUserKeepsOneEquidistantIP(t *testing.T) {
+	inv := []DedicatedIP{{IPv4: ipNRT2, IPv6Range: v6NRT2, Colo: "NRT"}, {IPv4: ipNRT, IPv6Range: v6NRT, Colo: "NRT"}}
+	e, err := Compile(nil, inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	users := []func(*Flow){
+		func(f *Flow) { f.UserID = "7c5a3b2e-1f0d-4e2a-9c8b-000000000001" },
+		func(f *Flow) { f.DeviceID = "f174e90a-fafe-4643-bbbc-4a0ed4fc8415" },
+		func(f *Flow) { f.Email = "ana@example.com" },
+		func(*Flow) {}, // source IP only
+	}
+	for ui, user := range users {
+		seen := map[netip.Addr]bool{}
+		for c := 0; c < 64; c++ {
+			f := flow("KIX", "JP", dst4, false)
+			user(f)
+			f.SourcePort = uint16(40000 + c*7)
+			f.DestinationPort = uint16(443 + c%3)
+			f.DestinationIP = netip.AddrFrom4([4]byte{192, 0, 2, byte(c)})
+			if c%2 == 1 {
+				f.Protocol = "udp"
+			}
+			d, err := e.Decide(f, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen[d.EgressIP] = true
+		}
+		if len(seen) != 1 {
+			t.Errorf("user %d: one user's connections left from %d dedicated IPs %v, want 1", ui, len(seen), seen)
+		}
+	}
+}
+
+// The stability promise: this exact user picks this exact IP in every
+// release. If this test fails, the identity key or the hash changed: that
+// moves users between IPs and needs a changelog entry.
 func TestEquidistantPickIsStable(t *testing.T) {
 	inv := []DedicatedIP{{IPv4: ipNRT2, IPv6Range: v6NRT2, Colo: "NRT"}, {IPv4: ipNRT, IPv6Range: v6NRT, Colo: "NRT"}}
 	e, err := Compile(nil, inv)
@@ -332,32 +370,38 @@ func TestEquidistantPickIsStable(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		srcPort uint16
-		key     string
-		hash    uint64
-		want    netip.Addr
+		user func(*Flow)
+		key  string
+		hash uint64
+		want netip.Addr
 	}{
-		{50000, "tcp|198.51.100.7|50000|192.0.2.80|443", 0xf1b8b0fcaa813c48, ipNRT},  // even hash: 1st by IPv4
-		{50001, "tcp|198.51.100.7|50001|192.0.2.80|443", 0x861df5d94ebcd2c9, ipNRT2}, // odd hash: 2nd
-		{50002, "tcp|198.51.100.7|50002|192.0.2.80|443", 0x41f53fa0276de3ba, ipNRT},
-		{50003, "tcp|198.51.100.7|50003|192.0.2.80|443", 0x77329d8b299f0963, ipNRT2},
+		{func(f *Flow) { f.UserID = "7c5a3b2e-1f0d-4e2a-9c8b-000000000001"; f.Email = "x@example.com" }, "user:7c5a3b2e-1f0d-4e2a-9c8b-000000000001", 0x27ebda734ee3fe6a, ipNRT}, // even hash: 1st by IPv4
+		{func(f *Flow) { f.UserID = "7c5a3b2e-1f0d-4e2a-9c8b-000000000002" }, "user:7c5a3b2e-1f0d-4e2a-9c8b-000000000002", 0x27ebd9734ee3fcb7, ipNRT2},                           // odd hash: 2nd
+		{func(f *Flow) { f.DeviceID = "f174e90a-fafe-4643-bbbc-4a0ed4fc8415"; f.Email = "a@b" }, "device:f174e90a-fafe-4643-bbbc-4a0ed4fc8415", 0x39159c5e2a24f683, ipNRT2},
+		{func(f *Flow) { f.Email = "Ana@Example.com" }, "email:ana@example.com", 0xfae322645acd850e, ipNRT},
+		{func(f *Flow) { f.Email = "bo@example.com" }, "email:bo@example.com", 0x60bb97cc698fb61d, ipNRT2},
+		{func(*Flow) {}, "ip:198.51.100.7", 0xeaabd957c18812aa, ipNRT},
+		{func(f *Flow) { f.SourceIP = netip.Addr{} }, "", 0xcbf29ce484222325, ipNRT2},
 	} {
 		f := flow("KIX", "JP", dst4, false)
-		f.SourcePort = tc.srcPort
-		if got := string(FiveTupleKey(nil, f)); got != tc.key {
-			t.Fatalf("FiveTupleKey = %q, want %q", got, tc.key)
+		tc.user(f)
+		if got := string(IdentityKey(nil, f)); got != tc.key {
+			t.Fatalf("IdentityKey = %q, want %q", got, tc.key)
 		}
 		h := fnv.New64a()
 		h.Write([]byte(tc.key))
-		if h.Sum64() != tc.hash || FlowHash(f) != tc.hash {
-			t.Fatalf("hash of %q: hash/fnv %#x, FlowHash %#x, want %#x", tc.key, h.Sum64(), FlowHash(f), tc.hash)
+		if h.Sum64() != tc.hash || IdentityHash(f) != tc.hash {
+			t.Fatalf("hash of %q: hash/fnv %#x, IdentityHash %#x, want %#x", tc.key, h.Sum64(), IdentityHash(f), tc.hash)
 		}
 		d, err := e.Decide(f, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if d.EgressIP != tc.want {
-			t.Errorf("port %d picked %s, want %s", tc.srcPort, d.EgressIP, tc.want)
+			t.Errorf("%q picked %s, want %s", tc.key, d.EgressIP, tc.want)
+		}
+		if !strings.Contains(strings.Join(d.Trace, "\n"), fmt.Sprintf("%q", tc.key)) {
+			t.Errorf("trace does not name the identity %q: %q", tc.key, d.Trace)
 		}
 	}
 }

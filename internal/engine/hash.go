@@ -57,10 +57,60 @@ func fnv1a64(b []byte) uint64 {
 	return h
 }
 
-// FlowHash is FNV-1a 64 over FiveTupleKey(f).
+// FlowHash is FNV-1a 64 over FiveTupleKey(f). Session-log values that vary
+// per connection (the address inside an IPv6 range, the egress port) come
+// from it; the choice between equidistant dedicated IPs does not (see
+// IdentityHash).
 func FlowHash(f *Flow) uint64 {
 	var buf [128]byte
 	return fnv1a64(FiveTupleKey(buf[:0], f))
+}
+
+// IdentityKey appends to dst the identity of the user of f that the engine
+// hashes to choose between equidistant dedicated egress IPs (SPEC §2 rule
+// 5). Cloudflare's egress policies page, Load balancing: "If two data
+// centers are equally close to the user, Gateway splits traffic between
+// them. The load balancer keeps each user on the same egress IP regardless
+// of which data center handles the request." So the choice depends on who
+// the user is, never on the connection's ports:
+//
+//	user:<UserID>      when the flow carries a user ID (as Network Session Logs do),
+//	device:<DeviceID>  else when it carries a device ID,
+//	email:<email>      else when it carries an email (lower-cased),
+//	ip:<source IP>     else the source IP (canonical text, no zone),
+//	""                 when it carries none of them.
+//
+// This string and FNV-1a 64 over it are a stability promise: the same user
+// picks the same dedicated IP in every release. Example: "user:7c5a...".
+func IdentityKey(dst []byte, f *Flow) []byte {
+	switch {
+	case f.UserID != "":
+		dst = append(dst, "user:"...)
+		return append(dst, f.UserID...)
+	case f.DeviceID != "":
+		dst = append(dst, "device:"...)
+		return append(dst, f.DeviceID...)
+	case f.Email != "":
+		dst = append(dst, "email:"...)
+		for i := 0; i < len(f.Email); i++ {
+			c := f.Email[i]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			dst = append(dst, c)
+		}
+		return dst
+	case f.SourceIP.IsValid():
+		dst = append(dst, "ip:"...)
+		return f.SourceIP.WithZone("").AppendTo(dst)
+	}
+	return dst
+}
+
+// IdentityHash is FNV-1a 64 over IdentityKey(f).
+func IdentityHash(f *Flow) uint64 {
+	var buf [192]byte
+	return fnv1a64(IdentityKey(buf[:0], f))
 }
 
 func isICMP(p string) bool {

@@ -31,6 +31,9 @@ type MatrixRow struct {
 	// shared pool (default egress) and unavailable flows.
 	SourceIP   string `json:"source_ip"`
 	GeoCountry string `json:"geo_country"`
+	// NoGeolocation: the source IP is a BYOIP dedicated IP, which has no IP
+	// geolocation (GeoCountry is "").
+	NoGeolocation bool `json:"no_geolocation"`
 	// Note explains anything a newcomer would not guess (fallbacks, load
 	// sharing between equidistant IPs, shared pool).
 	Note string `json:"note"`
@@ -41,7 +44,7 @@ type MatrixRow struct {
 // matrix assumes each dedicated policy matched). The representative user is
 // local to the ingress colo (source country = the colo's country); for no
 // match with several equidistant dedicated IPs the row shows the pick of a
-// representative 5-tuple and Note names the others.
+// representative user (source IP 198.51.100.10) and Note names the others.
 func Matrix(policies []Policy, inv []DedicatedIP, ingress []string, down ColoSet) ([]MatrixRow, error) {
 	e, err := compile(policies, inv, false)
 	if err != nil {
@@ -107,7 +110,7 @@ func (e *Engine) Matrix(ingress []string, down ColoSet) ([]MatrixRow, error) {
 					row.Scenario, row.PolicyIndex, row.PolicyName = "policy", p, e.policies[p].Name
 					e.applyPolicy(p, f, ing, down, &d, false)
 				}
-				row.Outcome, row.Method, row.EgressColo, row.GeoCountry = d.Outcome, d.Method, d.EgressColo, d.GeoCountry
+				row.Outcome, row.Method, row.EgressColo, row.GeoCountry, row.NoGeolocation = d.Outcome, d.Method, d.EgressColo, d.GeoCountry, d.NoGeolocation
 				switch {
 				case d.EgressIP.IsValid():
 					row.SourceIP = d.EgressIP.String()
@@ -157,7 +160,7 @@ func matrixNote(e *Engine, p int, v6, proxied bool, d *Decision, down ColoSet) s
 			}
 		}
 		if len(group) > 1 {
-			notes = append(notes, "load shared by 5-tuple hash between "+strings.Join(group, ", "))
+			notes = append(notes, "each user keeps one of "+strings.Join(group, ", ")+" (load shared by a hash of the user's identity)")
 		}
 		if grey4 && d.Candidates[0].Down {
 			notes = append(notes, fmt.Sprintf("nearest %s is down: next nearest healthy", d.Candidates[0].Colo))
@@ -168,6 +171,8 @@ func matrixNote(e *Engine, p int, v6, proxied bool, d *Decision, down ColoSet) s
 		notes = append(notes, "flow fails: no usable egress")
 	case d.Method == MethodDefault:
 		notes = append(notes, "shared egress pool; geolocation is the user's country")
+	case d.NoGeolocation:
+		notes = append(notes, "BYOIP: no IP geolocation")
 	}
 	return strings.Join(notes, "; ")
 }
@@ -181,7 +186,7 @@ func FormatMatrix(rows []MatrixRow) string {
 	b.WriteString("  case        IPv4/IPv6 destination, grey = not proxied by Cloudflare, orange = proxied\n")
 	b.WriteString("  leaves from the physical colo the traffic exits from\n")
 	b.WriteString("  source IP   what the destination sees (dedicated IPv4, IPv6 /64 range, or shared pool)\n")
-	b.WriteString("  geo         the country the source IP geolocates to\n\n")
+	b.WriteString("  geo         the country the source IP geolocates to (\"no geolocation\" for a BYOIP IP)\n\n")
 	header := []string{"case", "leaves from", "source IP", "geo", "outcome", "note"}
 	var block [][]string
 	flush := func(title string) {
@@ -238,7 +243,10 @@ func FormatMatrix(rows []MatrixRow) string {
 		if colo == "" {
 			colo = "-"
 		}
-		if geo == "" {
+		switch {
+		case r.NoGeolocation:
+			geo = "no geolocation"
+		case geo == "":
 			geo = "-"
 		}
 		block = append(block, []string{r.Case, colo, src, geo, string(r.Outcome), r.Note})

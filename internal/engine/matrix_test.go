@@ -168,7 +168,7 @@ func TestMatrixEquidistantNote(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(rows[0].Note, "load shared by 5-tuple hash between 203.0.113.10, 203.0.113.11") {
+	if !strings.Contains(rows[0].Note, "each user keeps one of 203.0.113.10, 203.0.113.11 (load shared by a hash of the user's identity)") {
 		t.Errorf("note = %q", rows[0].Note)
 	}
 }

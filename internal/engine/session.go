@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"net/netip"
 	"strings"
 	"time"
@@ -51,6 +52,7 @@ type SessionRecord struct {
 	SourceIP         string `json:"SourceIP"`
 	SourceInternalIP string `json:"SourceInternalIP"`
 	SourcePort       int    `json:"SourcePort"`
+	UserID           string `json:"UserID"`
 	VirtualNetworkID string `json:"VirtualNetworkID"`
 }
 
@@ -67,13 +69,16 @@ type SessionRecord struct {
 //   - EgressPort: a deterministic ephemeral port, 10000 + (h>>16) mod 50000
 //     where h is the same FNV-1a hash; 0 when EgressIP is "".
 //   - Protocol: upper case (TCP, UDP, ICMP, ICMPV6).
+//   - UserID, DeviceID: the flow's (DeviceID: m.DeviceID when set).
+//     Network Session Logs carry no geolocation field, so a BYOIP egress
+//     (Decision.NoGeolocation) shows in them only through EgressIP.
 //   - SessionStartTime = m.Start in Unix ns; SessionEndTime = Start+Duration.
 func RenderSession(d Decision, f *Flow, m SessionMeta) SessionRecord {
 	r := SessionRecord{
 		AccountID:        m.AccountID,
 		BytesReceived:    m.BytesReceived,
 		BytesSent:        m.BytesSent,
-		DeviceID:         m.DeviceID,
+		DeviceID:         cmp.Or(m.DeviceID, f.DeviceID),
 		DeviceName:       m.DeviceName,
 		EgressColoName:   d.EgressColo,
 		EgressRuleID:     ZeroUUID,
@@ -87,6 +92,7 @@ func RenderSession(d Decision, f *Flow, m SessionMeta) SessionRecord {
 		SourceIP:         addrText(f.SourceIP),
 		SourceInternalIP: addrText(f.InternalSourceIP),
 		SourcePort:       int(f.SourcePort),
+		UserID:           f.UserID,
 		VirtualNetworkID: f.VirtualNetworkID,
 	}
 	if !m.Start.IsZero() {

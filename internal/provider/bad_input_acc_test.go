@@ -135,8 +135,10 @@ func badInputCases() []badInputCase {
 			want: `(?s)Invalid IPv4 address.*policies\[0\]\.egress\.ipv4.*not an IPv4 address`},
 		{name: "ipv4 given an IPv6 address", resource: badInputList(badInputEgressPolicy(`{ method = "dedicated", ipv4 = "2001:db8::1", ipv6 = "2001:db8:10::/64", ipv4_fallback = "203.0.113.20" }`)),
 			want: `(?s)Invalid IPv4 address.*policies\[0\]\.egress\.ipv4`},
-		{name: "ipv6 range not a /64", resource: badInputList(badInputEgressPolicy(`{ method = "dedicated", ipv4 = "203.0.113.10", ipv6 = "2001:db8:10::/48", ipv4_fallback = "203.0.113.20" }`)),
-			want: `(?s)Invalid IPv6 range.*policies\[0\]\.egress\.ipv6.*/48`},
+		// Any IPv6 prefix is a range (issue 12); one that is in no inventory
+		// range is the account's problem, said by lint.
+		{name: "ipv6 range outside the inventory", resource: badInputList(badInputEgressPolicy(`{ method = "dedicated", ipv4 = "203.0.113.10", ipv6 = "2001:db8:10::/48", ipv4_fallback = "203.0.113.20" }`)),
+			want: `(?s)not one of the account's dedicated egress IPs.*2001:db8:10::/48 is not within the IPv6 range`},
 		{name: "ipv6 range without prefix length", resource: badInputList(badInputEgressPolicy(`{ method = "dedicated", ipv4 = "203.0.113.10", ipv6 = "2001:db8:10::", ipv4_fallback = "203.0.113.20" }`)),
 			want: `(?s)Invalid IPv6 range.*policies\[0\]\.egress\.ipv6`},
 		{name: "ipv6 range given an IPv4 CIDR", resource: badInputList(badInputEgressPolicy(`{ method = "dedicated", ipv4 = "203.0.113.10", ipv6 = "203.0.113.0/24", ipv4_fallback = "203.0.113.20" }`)),
@@ -165,9 +167,9 @@ func badInputCases() []badInputCase {
 		{name: "bad IPv4 in the inventory",
 			resource: `  dedicated_egress_ips = [{ ipv4 = "203.0.113", ipv6_range = "2001:db8:10::/64", colo = "NRT" }]` + "\n" + badInputList(),
 			want:     `(?s)Invalid IPv4 address.*dedicated_egress_ips\[0\]\.ipv4`},
-		{name: "inventory range not a /64",
-			resource: `  dedicated_egress_ips = [{ ipv4 = "203.0.113.10", ipv6_range = "2001:db8:10::/56", colo = "NRT" }]` + "\n" + badInputList(),
-			want:     `(?s)Invalid IPv6 range.*dedicated_egress_ips\[0\]\.ipv6_range.*/56`},
+		{name: "inventory range without a prefix length",
+			resource: `  dedicated_egress_ips = [{ ipv4 = "203.0.113.10", ipv6_range = "2001:db8:10::", colo = "NRT" }]` + "\n" + badInputList(),
+			want:     `(?s)Invalid IPv6 range.*dedicated_egress_ips\[0\]\.ipv6_range.*is an address, not a range`},
 
 		// Expressions.
 		{name: "expression: unclosed set", resource: badInputList(badInputTraffic("net.dst.port in {443")),

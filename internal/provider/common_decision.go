@@ -28,32 +28,34 @@ var candidateAttrTypes = map[string]attr.Type{
 // decisionAttrTypes is the Decision object's type.
 func decisionAttrTypes() map[string]attr.Type {
 	return map[string]attr.Type{
-		"outcome":      types.StringType,
-		"policy":       types.StringType,
-		"policy_index": types.Int64Type,
-		"method":       types.StringType,
-		"egress_ip":    types.StringType,
-		"egress_colo":  types.StringType,
-		"geo_country":  types.StringType,
-		"missing":      types.StringType,
-		"candidates":   types.ListType{ElemType: types.ObjectType{AttrTypes: candidateAttrTypes}},
-		"trace":        types.ListType{ElemType: types.StringType},
+		"outcome":        types.StringType,
+		"policy":         types.StringType,
+		"policy_index":   types.Int64Type,
+		"method":         types.StringType,
+		"egress_ip":      types.StringType,
+		"egress_colo":    types.StringType,
+		"geo_country":    types.StringType,
+		"no_geolocation": types.BoolType,
+		"missing":        types.StringType,
+		"candidates":     types.ListType{ElemType: types.ObjectType{AttrTypes: candidateAttrTypes}},
+		"trace":          types.ListType{ElemType: types.StringType},
 	}
 }
 
 // decisionDescriptions documents the Decision's attributes (data sources and
 // function docs).
 var decisionDescriptions = map[string]string{
-	"outcome":      "`policy` (a policy matched), `no_match` (no policy matched: the dedicated IP nearest the ingress colo is used), `unavailable` (the flow fails: the dedicated IP's colo and its fallback are down), `indeterminate` (a policy before the first certain match needs a flow field that is not given: see `missing`) or `not_applicable` (ICMP, DNS, private network: egress policies do not apply).",
-	"policy":       "Name of the policy that decided; null when none did.",
-	"policy_index": "Index of that policy in `policies`, counting disabled ones, from 0; null when none decided.",
-	"method":       "`default` (shared pool) or `dedicated`.",
-	"egress_ip":    "The source IP the destination sees: the dedicated IPv4 for IPv4 flows, the IPv6 range for IPv6 flows; null for the shared pool (default egress) and when there is no egress.",
-	"egress_colo":  "IATA code of the colo the traffic physically leaves from.",
-	"geo_country":  "The country the destination geolocates the traffic to.",
-	"missing":      "For `indeterminate`: the flow field a policy needs (e.g. `identity.email`).",
-	"candidates":   "The dedicated egress IPs the engine chose between (no match: sorted by distance from the ingress colo).",
-	"trace":        "Human-readable steps of the decision.",
+	"outcome":        "`policy` (a policy matched), `no_match` (no policy matched: the dedicated IP nearest the ingress colo is used), `unavailable` (the flow fails: the dedicated IP's colo and its fallback are down), `indeterminate` (a policy before the first certain match needs a flow field that is not given: see `missing`) or `not_applicable` (ICMP, DNS, private network: egress policies do not apply).",
+	"policy":         "Name of the policy that decided; null when none did.",
+	"policy_index":   "Index of that policy in `policies`, counting disabled ones, from 0; null when none decided.",
+	"method":         "`default` (shared pool) or `dedicated`.",
+	"egress_ip":      "The source IP the destination sees: the dedicated IPv4 for IPv4 flows, the IPv6 range for IPv6 flows; null for the shared pool (default egress) and when there is no egress.",
+	"egress_colo":    "IATA code of the colo the traffic physically leaves from.",
+	"geo_country":    "The country the destination geolocates the traffic to; null when it has none (see `no_geolocation`) or there is no egress.",
+	"no_geolocation": "True when the source IP is a BYOIP dedicated egress IP (`byoip = true` in the inventory): \"BYOIP dedicated egress IPs do not support IP geolocation\" (Cloudflare), so destinations see no country.",
+	"missing":        "For `indeterminate`: the flow field a policy needs (e.g. `identity.email`).",
+	"candidates":     "The dedicated egress IPs the engine chose between (no match: sorted by distance from the ingress colo).",
+	"trace":          "Human-readable steps of the decision.",
 }
 
 // decisionDataSourceAttributes is the Decision as computed data-source
@@ -64,6 +66,8 @@ func decisionDataSourceAttributes() map[string]dschema.Attribute {
 		switch name {
 		case "policy_index":
 			m[name] = dschema.Int64Attribute{Computed: true, MarkdownDescription: desc}
+		case "no_geolocation":
+			m[name] = dschema.BoolAttribute{Computed: true, MarkdownDescription: desc}
 		case "trace":
 			m[name] = dschema.ListAttribute{Computed: true, ElementType: types.StringType, MarkdownDescription: desc}
 		case "candidates":
@@ -134,16 +138,17 @@ func decisionValue(d engine.Decision) (types.Object, error) {
 		policy, index = types.StringValue(d.PolicyName), types.Int64Value(int64(d.PolicyIndex))
 	}
 	o, diags := types.ObjectValue(decisionAttrTypes(), map[string]attr.Value{
-		"outcome":      types.StringValue(string(d.Outcome)),
-		"policy":       policy,
-		"policy_index": index,
-		"method":       strOrNull(string(d.Method)),
-		"egress_ip":    egressIP,
-		"egress_colo":  strOrNull(d.EgressColo),
-		"geo_country":  strOrNull(d.GeoCountry),
-		"missing":      strOrNull(d.Missing),
-		"candidates":   candList,
-		"trace":        traceList,
+		"outcome":        types.StringValue(string(d.Outcome)),
+		"policy":         policy,
+		"policy_index":   index,
+		"method":         strOrNull(string(d.Method)),
+		"egress_ip":      egressIP,
+		"egress_colo":    strOrNull(d.EgressColo),
+		"geo_country":    strOrNull(d.GeoCountry),
+		"no_geolocation": types.BoolValue(d.NoGeolocation),
+		"missing":        strOrNull(d.Missing),
+		"candidates":     candList,
+		"trace":          traceList,
 	})
 	if diags.HasError() {
 		return types.Object{}, fmt.Errorf("decision: %v", diags)

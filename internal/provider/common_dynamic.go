@@ -367,7 +367,7 @@ func rootValue(ctx context.Context, v attr.Value, name string) (dv, error) {
 // ---------------------------------------------------------------------------
 // Dedicated egress IPs
 
-// decodeDedicatedIPs reads a list of {ipv4, ipv6_range, colo} objects. Extra
+// decodeDedicatedIPs reads a list of {ipv4, ipv6_range, colo[, byoip]} objects. Extra
 // attributes (id, city, ... of cfegress_dedicated_egress_ip) are ignored, so
 // `[cfegress_dedicated_egress_ip.nrt, ...]` works as is. A plain IPv4
 // string is not enough: the engine needs the colo.
@@ -393,6 +393,11 @@ func decodeDedicatedIPs(d dv) ([]engine.DedicatedIP, error) {
 			}
 			*dst = s
 		}
+		b, _, err := m["byoip"].withPath(e.p.attr("byoip")).boolean()
+		if err != nil {
+			return nil, err
+		}
+		sd.BYOIP = b
 		ip, err := sd.Engine()
 		if err != nil {
 			return nil, specErrorAt(e.p, err)

@@ -26,6 +26,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/cfegress/terraform-provider-cfegress/internal/engine"
+	"github.com/cfegress/terraform-provider-cfegress/internal/engine/expr"
 )
 
 type flowKind uint8
@@ -117,10 +118,21 @@ var flowFields = []flowField{
 		set: func(f *engine.Flow, _ engine.ColoSet, v dv) (err error) { f.VirtualNetworkID, _, err = v.str(); return }},
 	{name: "proxy_endpoint", kind: fString, desc: "Proxy endpoint (`proxy.endpoint`).",
 		set: func(f *engine.Flow, _ engine.ColoSet, v dv) (err error) { f.ProxyEndpoint, _, err = v.str(); return }},
-	{name: "fqdn_host", kind: fString, desc: "Destination host name (`net.fqdn.host`).",
+	// Host names are case-insensitive: hosts and domains are lower-cased
+	// here, and policy literals are compared byte for byte, so an
+	// upper-case literal never matches (lint: never_matches), one contract
+	// with expr.CanMatchLiteral and the analyser.
+	{name: "fqdn_host", kind: fString, desc: "Destination host name (`net.fqdn.host`). Host names are case-insensitive: it is lower-cased.",
 		set: func(f *engine.Flow, _ engine.ColoSet, v dv) (err error) { f.FQDNHost, err = lower(v); return }},
-	{name: "fqdn_domains", kind: fStringList, desc: "Destination domains (`net.fqdn.domains`).",
-		set: func(f *engine.Flow, _ engine.ColoSet, v dv) (err error) { f.FQDNDomains, err = v.strList(); return }},
+	{name: "fqdn_domains", kind: fStringList, desc: "Destination domains (`net.fqdn.domains`), lower-cased like `fqdn_host`.",
+		set: func(f *engine.Flow, _ engine.ColoSet, v dv) error {
+			l, err := v.strList()
+			for i := range l {
+				l[i] = strings.ToLower(strings.TrimSpace(l[i]))
+			}
+			f.FQDNDomains = l
+			return err
+		}},
 	{name: "content_categories", kind: fIntList, desc: "Content category IDs of the destination (`net.fqdn.content_category`).",
 		set: func(f *engine.Flow, _ engine.ColoSet, v dv) (err error) {
 			f.ContentCategories, err = intList(v)
@@ -172,6 +184,44 @@ var flowFields = []flowField{
 			f.PostureChecks = l
 			return err
 		}},
+	{name: "failed_posture_checks", kind: fStringList, desc: "IDs of the device posture checks the device failed (`device_posture.checks.failed`). Unset means unknown.",
+		set: func(f *engine.Flow, _ engine.ColoSet, v dv) error {
+			l, err := v.strList()
+			if err == nil && !v.null() && l == nil {
+				l = []string{}
+			}
+			f.FailedPostureChecks = l
+			return err
+		}},
+	{name: "oidc_claims", kind: fStringList, desc: "The user's custom OIDC claims as `\"name=value\"` strings (`identity.oidc_claims`), e.g. `[\"department=engineering\"]`. Unset means unknown.",
+		set: func(f *engine.Flow, _ engine.ColoSet, v dv) error {
+			l, err := v.strList()
+			if err != nil || v.null() {
+				return err
+			}
+			f.OIDCClaims = make([]string, 0, len(l))
+			for i, c := range l {
+				c = expr.ClaimValue(strings.TrimSpace(c))
+				if name, _, ok := strings.Cut(c, "="); !ok || name == "" {
+					return v.p.idx(i).errf("must be a \"name=value\" claim, got %q", l[i])
+				}
+				f.OIDCClaims = append(f.OIDCClaims, c)
+			}
+			return nil
+		}},
+	{name: "onramp_type", kind: fString, desc: "How the traffic reached Cloudflare (`net.onramp.type`): " + quotedList(expr.OnrampTypes()) + ". Cloudflare's changelogs disagree on whether egress policies support this selector.",
+		set: func(f *engine.Flow, _ engine.ColoSet, v dv) error {
+			s, err := lower(v)
+			if err == nil && s != "" && !expr.IsOnrampType(s) {
+				return v.errf("must be one of %s, got %q", strings.Join(expr.OnrampTypes(), ", "), s)
+			}
+			f.OnrampType = s
+			return err
+		}},
+	{name: "user_id", kind: fString, desc: "The user's ID (as Network Session Logs' `UserID`). With `device_id`, `email` and `source_ip`, it decides which of several equidistant dedicated IPs the user keeps.",
+		set: func(f *engine.Flow, _ engine.ColoSet, v dv) (err error) { f.UserID, _, err = v.str(); return }},
+	{name: "device_id", kind: fString, desc: "The device's ID (as Network Session Logs' `DeviceID`): identifies the user among equidistant dedicated IPs when `user_id` is not given.",
+		set: func(f *engine.Flow, _ engine.ColoSet, v dv) (err error) { f.DeviceID, _, err = v.str(); return }},
 	{name: flowAttrColosDown, kind: fStringList, desc: "IATA codes of colos that are down for this decision (to see the secondary `ipv4_fallback` at work).",
 		set: func(_ *engine.Flow, down engine.ColoSet, v dv) error {
 			l, err := v.strList()
@@ -184,6 +234,15 @@ var flowFields = []flowField{
 			}
 			return err
 		}},
+}
+
+// quotedList renders values as `a`, `b`, ... for descriptions.
+func quotedList(vs []string) string {
+	q := make([]string, len(vs))
+	for i, v := range vs {
+		q[i] = "`" + v + "`"
+	}
+	return strings.Join(q, ", ")
 }
 
 func port(v dv) (uint16, error) {

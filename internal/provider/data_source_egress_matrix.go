@@ -41,6 +41,7 @@ type matrixRowModel struct {
 	EgressColo  types.String `tfsdk:"egress_colo"`
 	SourceIP    types.String `tfsdk:"source_ip"`
 	GeoCountry  types.String `tfsdk:"geo_country"`
+	NoGeo       types.Bool   `tfsdk:"no_geolocation"`
 	Note        types.String `tfsdk:"note"`
 }
 
@@ -76,19 +77,20 @@ func (d *egressMatrixDataSource) Schema(_ context.Context, _ datasource.SchemaRe
 				Computed:            true,
 				MarkdownDescription: "The matrix, four rows (the four cases) per ingress colo and scenario.",
 				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
-					"ingress_colo": str("The ingress colo."),
-					"scenario":     str("`no match` or `policy`."),
-					"policy":       str("The policy's name (scenario `policy`); null for no match."),
-					"policy_index": schema.Int64Attribute{Computed: true, MarkdownDescription: "The policy's index in `policies`; null for no match."},
-					"case":         str("`IPv4 grey`, `IPv4 orange`, `IPv6 grey` or `IPv6 orange`."),
-					"destination":  str("`IPv4` or `IPv6`."),
-					"proxied":      schema.BoolAttribute{Computed: true, MarkdownDescription: "Whether the destination is proxied by Cloudflare (orange)."},
-					"outcome":      str("The decision's outcome (`policy`, `no_match`, `unavailable`)."),
-					"method":       str("`dedicated` or `default`."),
-					"egress_colo":  str("The colo the traffic physically leaves from; null when unavailable."),
-					"source_ip":    str("The source IP the destination sees: a dedicated IPv4 or IPv6 range; null for the shared pool."),
-					"geo_country":  str("The country the destination geolocates the traffic to."),
-					"note":         str("What a newcomer would not guess (fallbacks, shared load, shared pool); null when nothing."),
+					"ingress_colo":   str("The ingress colo."),
+					"scenario":       str("`no match` or `policy`."),
+					"policy":         str("The policy's name (scenario `policy`); null for no match."),
+					"policy_index":   schema.Int64Attribute{Computed: true, MarkdownDescription: "The policy's index in `policies`; null for no match."},
+					"case":           str("`IPv4 grey`, `IPv4 orange`, `IPv6 grey` or `IPv6 orange`."),
+					"destination":    str("`IPv4` or `IPv6`."),
+					"proxied":        schema.BoolAttribute{Computed: true, MarkdownDescription: "Whether the destination is proxied by Cloudflare (orange)."},
+					"outcome":        str("The decision's outcome (`policy`, `no_match`, `unavailable`)."),
+					"method":         str("`dedicated` or `default`."),
+					"egress_colo":    str("The colo the traffic physically leaves from; null when unavailable."),
+					"source_ip":      str("The source IP the destination sees: a dedicated IPv4 or IPv6 range; null for the shared pool."),
+					"geo_country":    str("The country the destination geolocates the traffic to; null when there is none (`no_geolocation`)."),
+					"no_geolocation": schema.BoolAttribute{Computed: true, MarkdownDescription: "True when the source IP is a BYOIP dedicated egress IP (`byoip = true`): BYOIP dedicated egress IPs do not support IP geolocation."},
+					"note":           str("What a newcomer would not guess (fallbacks, shared load, shared pool); null when nothing."),
 				}},
 			},
 		},
@@ -144,6 +146,7 @@ func (d *egressMatrixDataSource) Read(ctx context.Context, req datasource.ReadRe
 			EgressColo:  strOrNull(r.EgressColo),
 			SourceIP:    strOrNull(r.SourceIP),
 			GeoCountry:  strOrNull(r.GeoCountry),
+			NoGeo:       types.BoolValue(r.NoGeolocation),
 			Note:        strOrNull(r.Note),
 		}
 		if r.PolicyIndex >= 0 {

@@ -29,6 +29,10 @@ func TestAccExamples_simulation(t *testing.T) {
 				"outcome": knownvalue.StringExact("no_match"), "egress_ip": knownvalue.StringExact("203.0.113.10"),
 				"egress_colo": knownvalue.StringExact("NRT"), "geo_country": knownvalue.StringExact("JP"),
 			})),
+			statecheck.ExpectKnownOutputValue("engineer", knownvalue.ObjectPartial(map[string]knownvalue.Check{
+				"outcome": knownvalue.StringExact("policy"), "egress_ip": knownvalue.StringExact("198.51.100.10"),
+				"egress_colo": knownvalue.StringExact("NRT"), "geo_country": knownvalue.Null(), "no_geolocation": knownvalue.Bool(true),
+			})),
 		}},
 		{"functions/lint/function.tf", []statecheck.StateCheck{
 			statecheck.ExpectKnownOutputValue("findings", knownvalue.ListExact([]knownvalue.Check{

@@ -100,7 +100,7 @@ func argError(err error, args map[string]int64) *function.FuncError {
 // decisionAttrDocs lists the Decision's attributes as Markdown.
 func decisionAttrDocs() string {
 	var b strings.Builder
-	for _, name := range []string{"outcome", "policy", "policy_index", "method", "egress_ip", "egress_colo", "geo_country", "missing", "candidates", "trace"} {
+	for _, name := range []string{"outcome", "policy", "policy_index", "method", "egress_ip", "egress_colo", "geo_country", "no_geolocation", "missing", "candidates", "trace"} {
 		fmt.Fprintf(&b, "- `%s`: %s\n", name, decisionDescriptions[name])
 	}
 	b.WriteString("\nEach candidate is an object with `ipv4`, `ipv6_range`, `colo`, `distance_km` (from the ingress colo) and `down`.\n")

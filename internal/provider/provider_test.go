@@ -100,11 +100,14 @@ func TestSemanticEqual(t *testing.T) {
 
 func TestCheckIPv6Range(t *testing.T) {
 	for s, want := range map[string]string{
-		"2001:db8:10::/64":  "",
-		"2001:db8:10::1/64": "host bits set: write the range as 2001:db8:10::/64",
-		"2001:db8::/48":     "is a /48",
-		"203.0.113.0/24":    "not an IPv6 range",
-		"nonsense":          "not an IPv6 range in CIDR notation",
+		"2001:db8:10::/64": "",
+		// Any IPv6 prefix as Cloudflare shows it (issue 12), compared masked.
+		"2001:db8:10::1/64":    "",
+		"2a06:98c1:54::c61/64": "",
+		"2001:db8::/48":        "",
+		"2001:db8::":           "is an address, not a range: write its prefix, e.g. 2001:db8::/64",
+		"203.0.113.0/24":       "not an IPv6 range",
+		"nonsense":             "not an IPv6 range in CIDR notation",
 	} {
 		err := checkIPv6Range(s)
 		if (err == nil) != (want == "") || (err != nil && !strings.Contains(err.Error(), want)) {

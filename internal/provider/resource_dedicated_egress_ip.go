@@ -8,6 +8,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -34,6 +35,7 @@ type dedicatedIPModel struct {
 	IPv4      semStringValue `tfsdk:"ipv4"`
 	IPv6Range semStringValue `tfsdk:"ipv6_range"`
 	Colo      semStringValue `tfsdk:"colo"`
+	BYOIP     types.Bool     `tfsdk:"byoip"`
 	City      types.String   `tfsdk:"city"`
 	Country   types.String   `tfsdk:"country"`
 	Latitude  types.Float64  `tfsdk:"latitude"`
@@ -46,7 +48,7 @@ func (r *dedicatedEgressIPResource) Metadata(_ context.Context, req resource.Met
 
 func (r *dedicatedEgressIPResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	resp.Schema = schema.Schema{
-		MarkdownDescription: "One dedicated egress location that Cloudflare allocated to the account: a static IPv4 address and its IPv6 `/64` range, both in one colo.\n\n" +
+		MarkdownDescription: "One dedicated egress location that Cloudflare allocated to the account: a static IPv4 address and its IPv6 range (usually a `/64`), both in one colo; Cloudflare's or the account's own (BYOIP, `byoip = true`).\n\n" +
 			"This is **declared inventory**: Cloudflare provisions dedicated egress IPs through the account team and there is no public API to create or list them, so this resource makes **no API call**. " +
 			"Declare each location your account team gave you and pass them to `cfegress_egress_policies.dedicated_egress_ips` (and to the `decide`/`lint` functions): plan-time validation then checks that policies only use the account's IPs, that fallbacks are in another colo, and simulates where traffic leaves.",
 		Attributes: map[string]schema.Attribute{
@@ -62,7 +64,7 @@ func (r *dedicatedEgressIPResource) Schema(_ context.Context, _ resource.SchemaR
 				PlanModifiers:       []planmodifier.String{requiresReplaceUnlessEquivalent(kindIP)},
 			},
 			"ipv6_range": schema.StringAttribute{
-				MarkdownDescription: "The IPv6 `/64` range that comes with the IPv4 address, for example `2001:db8:10::/64`. Compared by meaning (`2001:DB8:10::/64` is the same range). Changing it replaces the resource.",
+				MarkdownDescription: "The IPv6 range that comes with the IPv4 address, for example `2001:db8:10::/64` (Cloudflare gives each account a `/64`). Any IPv6 prefix is accepted as Cloudflare shows it, host bits included (`2a06:98c1:54::c61/64` in Cloudflare's own API fixtures, a `/32` in its docs), and compared masked: `2001:DB8:10::1/64` is the same range as `2001:db8:10::/64`. Changing it replaces the resource.",
 				Required:            true,
 				CustomType:          cidrType,
 				Validators:          []validator.String{ipv6RangeValidator{}},
@@ -75,12 +77,18 @@ func (r *dedicatedEgressIPResource) Schema(_ context.Context, _ resource.SchemaR
 				Validators:          []validator.String{coloValidator{}},
 				PlanModifiers:       []planmodifier.String{requiresReplaceUnlessEquivalent(kindColo)},
 			},
+			"byoip": schema.BoolAttribute{
+				MarkdownDescription: byoipAttrDesc + " Defaults to `false`.",
+				Optional:            true,
+				Computed:            true,
+				Default:             booldefault.StaticBool(false),
+			},
 			"city": schema.StringAttribute{
 				MarkdownDescription: "City of the colo, from the catalog.",
 				Computed:            true,
 			},
 			"country": schema.StringAttribute{
-				MarkdownDescription: "ISO 3166-1 alpha-2 country of the colo: the geolocation destinations see for this IP.",
+				MarkdownDescription: "ISO 3166-1 alpha-2 country of the colo: the geolocation destinations see for this IP, unless `byoip` is true (BYOIP dedicated egress IPs have no IP geolocation).",
 				Computed:            true,
 			},
 			"latitude": schema.Float64Attribute{
@@ -169,12 +177,16 @@ func (r *dedicatedEgressIPResource) Delete(ctx context.Context, _ resource.Delet
 	tflog.Info(ctx, "removed dedicated egress IP from the declared inventory (no API call)")
 }
 
-// ImportState imports `ipv4,ipv6_range,colo`.
+// ImportState imports `ipv4,ipv6_range,colo` or `ipv4,ipv6_range,colo,byoip`.
 func (r *dedicatedEgressIPResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
 	parts := strings.Split(req.ID, ",")
+	byoip := false
+	if len(parts) == 4 && strings.EqualFold(strings.TrimSpace(parts[3]), "byoip") {
+		parts, byoip = parts[:3], true
+	}
 	if len(parts) != 3 {
 		resp.Diagnostics.AddError("Invalid import ID",
-			fmt.Sprintf("Import ID %q must be `ipv4,ipv6_range,colo`, for example `203.0.113.10,2001:db8:10::/64,NRT`.", req.ID))
+			fmt.Sprintf("Import ID %q must be `ipv4,ipv6_range,colo` (add `,byoip` for a BYOIP address), for example `203.0.113.10,2001:db8:10::/64,NRT`.", req.ID))
 		return
 	}
 	for i := range parts {
@@ -196,10 +208,14 @@ func (r *dedicatedEgressIPResource) ImportState(ctx context.Context, req resourc
 		IPv4:      semValue(kindIP, parts[0]),
 		IPv6Range: semValue(kindCIDR, parts[1]),
 		Colo:      semValue(kindColo, parts[2]),
+		BYOIP:     types.BoolValue(byoip),
 	}
 	m.fillComputed()
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
 }
+
+// byoipAttrDesc documents the byoip attribute of a dedicated egress IP.
+const byoipAttrDesc = "Whether this is the account's own address (BYOIP) rather than a Cloudflare one. \"BYOIP dedicated egress IPs do not support IP geolocation\" (Cloudflare's dedicated egress IPs documentation): simulations then report `no_geolocation = true` and no `geo_country` for traffic leaving from it."
 
 // lookupColo finds a colo in the engine's catalog (case-insensitive); the
 // error suggests the closest codes.

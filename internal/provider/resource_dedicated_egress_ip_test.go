@@ -47,11 +47,29 @@ resource "cfegress_dedicated_egress_ip" "nrt" {
   colo       = "NRT"
 }`),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate)}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("byoip"), knownvalue.Bool(false)),
+				},
+			},
+			// The account's own address (BYOIP), its range with host bits as
+			// Cloudflare's fixtures write it: an in-place update.
+			{
+				Config: env.Config(`
+resource "cfegress_dedicated_egress_ip" "nrt" {
+  ipv4       = "203.0.113.10"
+  ipv6_range = "2001:db8:10::c61/64"
+  colo       = "NRT"
+  byoip      = true
+}`),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate)}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("byoip"), knownvalue.Bool(true)),
+				},
 			},
 			{
 				ResourceName:      addr,
 				ImportState:       true,
-				ImportStateId:     "203.0.113.10,2001:db8:10::/64,NRT",
+				ImportStateId:     "203.0.113.10,2001:db8:10::/64,NRT,byoip",
 				ImportStateVerify: true,
 				// The import ID's spelling differs from the configuration's;
 				// both mean the same.
@@ -86,8 +104,8 @@ func TestAccDedicatedEgressIP_invalid(t *testing.T) {
 		{"bad ipv4", "203.0.113.300", "2001:db8::/64", "NRT", `ipv4.*not an IPv4 address`},
 		{"ipv6 as ipv4", "2001:db8::1", "2001:db8::/64", "NRT", `IPv6 goes in the ipv6`},
 		{"unspecified", "0.0.0.0", "2001:db8::/64", "NRT", `not a usable address`},
-		{"range not /64", "203.0.113.10", "2001:db8::/48", "NRT", `is a /48`},
-		{"host bits", "203.0.113.10", "2001:db8::1/64", "NRT", `host bits set`},
+		{"address, not a range", "203.0.113.10", "2001:db8::1", "NRT", `is an address, not a range`},
+		{"ipv4 range", "203.0.113.10", "10.0.0.0/8", "NRT", `not an IPv6 range`},
 		{"unknown colo", "203.0.113.10", "2001:db8::/64", "NTR", `did you mean NRT`},
 	}
 	var steps []resource.TestStep

@@ -116,7 +116,8 @@ func quoted(ss []string) string {
 func (r *egressPoliciesResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	dedicatedIPAttrs := map[string]schema.Attribute{
 		"ipv4":       schema.StringAttribute{MarkdownDescription: "The dedicated IPv4 address (required).", Optional: true, CustomType: ipType, Validators: []validator.String{ipv4Validator{}}},
-		"ipv6_range": schema.StringAttribute{MarkdownDescription: "Its IPv6 `/64` range.", Optional: true, CustomType: cidrType, Validators: []validator.String{ipv6RangeValidator{}}},
+		"ipv6_range": schema.StringAttribute{MarkdownDescription: "Its IPv6 range (usually a `/64`; any IPv6 prefix as Cloudflare shows it, compared masked).", Optional: true, CustomType: cidrType, Validators: []validator.String{ipv6RangeValidator{}}},
+		"byoip":      schema.BoolAttribute{MarkdownDescription: byoipAttrDesc, Optional: true},
 		"colo":       schema.StringAttribute{MarkdownDescription: "IATA code of its colo (required).", Optional: true, CustomType: coloType, Validators: []validator.String{coloValidator{}}},
 		"id":         schema.StringAttribute{MarkdownDescription: "Ignored (set when a `cfegress_dedicated_egress_ip` is passed as is).", Optional: true},
 		"city":       schema.StringAttribute{MarkdownDescription: "Ignored (set when a `cfegress_dedicated_egress_ip` is passed as is).", Optional: true},
@@ -129,7 +130,7 @@ func (r *egressPoliciesResource) Schema(ctx context.Context, _ resource.SchemaRe
 		"policy":      schema.StringAttribute{MarkdownDescription: "Expected deciding policy, by name; `\"\"` means no policy matches (the nearest dedicated IP is used).", Optional: true},
 		"egress_ip":   schema.StringAttribute{MarkdownDescription: "Expected egress source IP (the IPv6 range for IPv6 flows); `\"\"` means the shared pool (default egress).", Optional: true},
 		"egress_colo": schema.StringAttribute{MarkdownDescription: "Expected physical egress colo.", Optional: true},
-		"geo_country": schema.StringAttribute{MarkdownDescription: "Expected geolocation (ISO country) the destination sees.", Optional: true},
+		"geo_country": schema.StringAttribute{MarkdownDescription: "Expected geolocation (ISO country) the destination sees; `\"\"` means none (a BYOIP dedicated egress IP has no IP geolocation).", Optional: true},
 	}
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "The account's **whole ordered list** of Gateway egress policies, in one resource. " +
@@ -212,7 +213,7 @@ func (r *egressPoliciesResource) Schema(ctx context.Context, _ resource.SchemaRe
 								Validators:          []validator.String{ipv4Validator{}},
 							},
 							"ipv6": schema.StringAttribute{
-								MarkdownDescription: "Primary dedicated IPv6 `/64` range (`dedicated` only). There is no secondary IPv6: IPv6 can leave from any colo.",
+								MarkdownDescription: "Primary dedicated IPv6 range (`dedicated` only), usually the `/64` of one of the account's dedicated egress IPs; any IPv6 prefix is accepted as Cloudflare shows it (`2a06:98c1:54::c61/64`) and compared masked. There is no secondary IPv6: IPv6 can leave from any colo.",
 								Optional:            true,
 								CustomType:          cidrType,
 								Validators:          []validator.String{ipv6RangeValidator{}},
@@ -234,7 +235,7 @@ func (r *egressPoliciesResource) Schema(ctx context.Context, _ resource.SchemaRe
 				}},
 			},
 			"dedicated_egress_ips": schema.ListNestedAttribute{
-				MarkdownDescription: "The account's dedicated egress IPs (the inventory): `[cfegress_dedicated_egress_ip.nrt, ...]` works as is, as do object literals with `ipv4`, `ipv6_range` and `colo`. When set, policies may only use these IPs, and fallbacks are checked against their colos. Not sent to Cloudflare.",
+				MarkdownDescription: "The account's dedicated egress IPs (the inventory): `[cfegress_dedicated_egress_ip.nrt, ...]` works as is, as do object literals with `ipv4`, `ipv6_range`, `colo` and optionally `byoip`. When set, policies may only use these IPs, and fallbacks are checked against their colos. Not sent to Cloudflare.",
 				Optional:            true,
 				NestedObject:        schema.NestedAttributeObject{Attributes: dedicatedIPAttrs},
 			},

@@ -261,7 +261,13 @@ func expectMismatch(e expectModel, f engine.Flow, d engine.Decision, pis []polic
 		msgs = append(msgs, fmt.Sprintf("expected egress_colo %q, got %q (decided by %s).", e.EgressColo.ValueString(), d.EgressColo, decidedBy(d)))
 	}
 	if !e.GeoCountry.IsNull() && !e.GeoCountry.IsUnknown() && !strings.EqualFold(e.GeoCountry.ValueString(), d.GeoCountry) {
-		msgs = append(msgs, fmt.Sprintf("expected geo_country %q, got %q (decided by %s).", e.GeoCountry.ValueString(), d.GeoCountry, decidedBy(d)))
+		got := fmt.Sprintf("%q", d.GeoCountry)
+		if d.NoGeolocation {
+			// BYOIP dedicated egress IPs do not support IP geolocation
+			// (Cloudflare): expect geo_country = "" for them.
+			got = `no geolocation (the egress IP is BYOIP, which has no IP geolocation; expect geo_country = "")`
+		}
+		msgs = append(msgs, fmt.Sprintf("expected geo_country %q, got %s (decided by %s).", e.GeoCountry.ValueString(), got, decidedBy(d)))
 	}
 	return strings.Join(msgs, "\n")
 }

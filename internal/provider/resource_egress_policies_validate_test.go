@@ -82,9 +82,9 @@ func TestAccEgressPolicies_validation(t *testing.T) {
 		{"bad ipv4", `
     { name = "web", traffic = "net.dst.port == 443", egress = { method = "dedicated", ipv4 = "203.0.113.300", ipv6 = "2001:db8:10::/64", ipv4_fallback = "203.0.113.20" } },`,
 			"", `(?s)Invalid IPv4 address.*not an IPv4 address`},
-		{"ipv6 not a /64", `
+		{"ipv6 outside the inventory ranges", `
     { name = "web", traffic = "net.dst.port == 443", egress = { method = "dedicated", ipv4 = "203.0.113.10", ipv6 = "2001:db8:10::/48", ipv4_fallback = "203.0.113.20" } },`,
-			"", `(?s)Invalid IPv6 range.*is a /48`},
+			"", `(?s)not one of the account's dedicated egress IPs.*2001:db8:10::/48 is not within the IPv6 range`},
 		{"unknown lint_ignore rule", `
     { name = "web", egress = { method = "default" }, lint_ignore = ["shadowing"] },`,
 			"", `(?s)lint_ignore.*value must be one of`},

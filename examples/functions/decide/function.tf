@@ -24,6 +24,34 @@ output "kix_ssh" {
   })
 }
 
+# The selectors Cloudflare added lately are flow fields too: OIDC claims
+# ("name=value"), failed device posture checks, the traffic source. A BYOIP
+# dedicated IP (the account's own prefix) has no IP geolocation.
+locals {
+  byoip_ips = [
+    { ipv4 = "198.51.100.10", ipv6_range = "2001:db8:77::/64", colo = "NRT", byoip = true },
+    { ipv4 = "203.0.113.20", ipv6_range = "2a09:bac0:1000:20::/64", colo = "LAX" },
+  ]
+  engineering = [
+    {
+      name     = "engineering from our own prefix"
+      identity = "any(identity.oidc_claims[*] == \"\\\"department=engineering\\\"\")"
+      traffic  = "net.dst.ip in {192.0.2.0..192.0.2.127}"
+      egress   = { method = "dedicated", ipv4 = "198.51.100.10", ipv6 = "2001:db8:77::/64", ipv4_fallback = "203.0.113.20" }
+    },
+  ]
+}
+
+output "engineer" {
+  # => { outcome = "policy", egress_ip = "198.51.100.10", egress_colo = "NRT", geo_country = null, no_geolocation = true, ... }
+  value = provider::cfegress::decide(local.engineering, local.byoip_ips, {
+    ingress_colo   = "KIX"
+    destination_ip = "192.0.2.10"
+    oidc_claims    = ["department=engineering"]
+    user_id        = "6f1c2e7a-0b3d-4c5e-8f9a-1b2c3d4e5f60" # picks among equidistant IPs
+  })
+}
+
 # The resource's policies can be passed as is, and decide works in check blocks.
 check "web_leaves_from_lax" {
   assert {

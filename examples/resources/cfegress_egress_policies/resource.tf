@@ -45,6 +45,19 @@ resource "cfegress_egress_policies" "this" {
       lint_ignore = ["fallback_local"]
     },
     {
+      # An IP range in a set, and a negation inside any(): staff in at least
+      # one group other than "contractors" reach the bank from Tokyo.
+      name     = "Bank from Tokyo, staff only"
+      traffic  = "net.dst.ip in {192.0.2.128..192.0.2.191} and net.dst.port == 443"
+      identity = "any(not(identity.groups[*].name in {\"contractors\"}))"
+      egress = {
+        method        = "dedicated"
+        ipv4          = cfegress_dedicated_egress_ip.tokyo.ipv4
+        ipv6          = cfegress_dedicated_egress_ip.tokyo.ipv6_range
+        ipv4_fallback = cfegress_dedicated_egress_ip.los_angeles.ipv4
+      }
+    },
+    {
       # The catch-all, last: everything else keeps the user's geolocation.
       name    = "Everything else"
       traffic = "net.dst.ip != 0.0.0.0"
@@ -57,6 +70,11 @@ resource "cfegress_egress_policies" "this" {
 
   # Plan-time assertions, checked by the decision engine.
   expect = [
+    {
+      flow        = { ingress_colo = "LAX", source_country = "US", destination_ip = "192.0.2.130", destination_port = 443, protocol = "tcp", groups = ["contractors", "finance-readers"] }
+      policy      = "Bank from Tokyo, staff only"
+      egress_colo = "NRT"
+    },
     {
       flow        = { ingress_colo = "KIX", source_country = "JP", destination_ip = "198.51.100.7", destination_port = 443, protocol = "tcp" }
       policy      = "Partner API from a fixed Tokyo IP"

@@ -15,6 +15,12 @@
 //     any(f[*] op v), f[*] op v or f in {...}. An empty array matches
 //     nothing; a nil array is missing (Unknown). A scalar field written with
 //     [*] (net.src.ip[*], as in Cloudflare's examples) is a one-element array.
+//     A negation may stand inside any(...): any(not(f[*] in S)) is true when
+//     some element is not in S (so an empty array gives false), unlike
+//     not(any(f[*] in S)).
+//   - identity.oidc_claims elements are "name=value" strings; a literal may
+//     carry its own quotes ("\"department=engineering\"", as Cloudflare
+//     writes it), which the comparison ignores (ClaimValue).
 //   - identity.saml_attributes["k"] is the array of values of attribute k
 //     (an absent key is an empty array). The keyless form
 //     identity.saml_attributes == "k=v" (optionally "\"k=v\"") is true when
@@ -25,12 +31,21 @@
 //   - Missing fields (empty string, invalid address, nil slice or map,
 //     port 0) make the condition Unknown; and/or/not use Kleene logic.
 //   - `f in $<list-uuid>` is always Unknown (missing "$<uuid> (Gateway
-//     list)"): list contents live in Cloudflare.
+//     list)"): list contents live in Cloudflare. The reference is a UUID,
+//     with or without dashes; anything else is an error.
+//   - Literals are wirefilter's: an integer with a leading zero is an error
+//     (wirefilter reads it as octal), 0x... is hexadecimal; a CIDR with host
+//     bits set is an error; an IP range lo..hi (one family, lo <= hi) may
+//     stand in a set.
 //   - Regexes are Go RE2 syntax. Gateway evaluates Rust's regex crate; both
 //     are linear-time engines without backreferences or look-around and
 //     agree on the common syntax, but rare constructs may differ.
-//   - Strings take the escapes \" \\ \n \r \t \xHH, and raw strings r"..."
-//     and r#"..."#. net.protocol values are tcp, udp or icmp (lower-cased).
+//   - Strings take wirefilter's escapes only: \" \\ \xHH \ooo (\n is an
+//     error), and raw strings r"..." and r#"..."#. String comparisons are
+//     byte for byte: net.protocol == "TCP" is accepted but never matches
+//     (Warnings reports it, with upper-case host/domain literals and
+//     continents that are not two-letter codes).
+//   - An expression is at most MaxExpressionLength (140,000) characters.
 //
 // This file is the AST: the contract shared by the parser, printer,
 // evaluator and analyser.
@@ -137,11 +152,12 @@ type Bare struct {
 type ValueKind uint8
 
 const (
-	VString ValueKind = iota // Str (Quoted tells whether it was quoted)
-	VInt                     // Int
-	VIP                      // IP
-	VCIDR                    // Prefix
-	VRange                   // Lo..Hi (ports)
+	VString  ValueKind = iota // Str (Quoted tells whether it was quoted)
+	VInt                      // Int
+	VIP                       // IP
+	VCIDR                     // Prefix
+	VRange                    // Lo..Hi (ports)
+	VIPRange                  // IP..IPHi (an address range in a set)
 )
 
 // Value is a literal. The parser fills Kind from the token's shape; the type
@@ -156,6 +172,7 @@ type Value struct {
 	IP     netip.Addr
 	Prefix netip.Prefix
 	Lo, Hi int64
+	IPHi   netip.Addr // VIPRange: the range's last address (IP is the first)
 }
 
 func (n *And) Position() Pos     { return n.P }

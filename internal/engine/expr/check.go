@@ -62,12 +62,13 @@ func check(n Node, inAny bool) error {
 	case *Not:
 		return check(n.X, false)
 	case *Any:
-		switch n.Body.(type) {
+		body, negated := AnyBody(n)
+		switch body.(type) {
 		case *Compare, *In, *InList, *Matches:
 		default:
 			return &Error{Pos: n.P, Msg: "any(...) takes one comparison such as any(app.ids[*] in {505})"}
 		}
-		f := bodyField(n.Body)
+		f := bodyField(body)
 		fi, err := lookup(*f)
 		if err != nil {
 			return err
@@ -78,7 +79,10 @@ func check(n Node, inAny bool) error {
 		if !f.Wildcard {
 			return &Error{Pos: f.P, Msg: fmt.Sprintf("any(...) iterates an array: write %s inside it", wildcardName(fi.Name))}
 		}
-		return check(n.Body, true)
+		if negated && fi.Map && !f.HasKey {
+			return &Error{Pos: n.P, Msg: `a negation inside any(...) needs an element to test: write not(identity.saml_attributes == "name=value"), or any(not(identity.saml_attributes["name"] == "value"))`}
+		}
+		return check(body, true)
 	case *Compare:
 		fi, err := lookup(n.Field)
 		if err != nil {
@@ -169,6 +173,21 @@ func check(n Node, inAny bool) error {
 	return nil
 }
 
+// AnyBody returns the comparison inside any(...) and whether it is negated
+// (an odd number of not(...) around it, as in
+// any(not(identity.groups[*].name in {"Contractors"}))): any(not(c)) is true
+// when SOME element fails c, which is not the same as not(any(c)).
+func AnyBody(n *Any) (body Node, negated bool) {
+	body = n.Body
+	for {
+		x, ok := body.(*Not)
+		if !ok {
+			return body, negated
+		}
+		body, negated = x.X, !negated
+	}
+}
+
 func unwrapRegexErr(err error) string {
 	s := err.Error()
 	return strings.TrimPrefix(s, "error parsing regexp: ")
@@ -228,6 +247,9 @@ func example(fi FieldInfo) string {
 func lookup(f FieldRef) (FieldInfo, error) {
 	fi, ok := LookupField(f.Name)
 	if !ok {
+		if msg, other := otherPolicyMessage(f.Name); other {
+			return fi, &Error{Pos: f.P, Msg: msg}
+		}
 		if s := closestField(f.Name); s != "" {
 			return fi, &Error{Pos: f.P, Msg: fmt.Sprintf("unknown field %q: did you mean %q?", f.Name, s)}
 		}
@@ -298,18 +320,28 @@ func convert(fi FieldInfo, v *Value, inSet, cidrOK bool) error {
 			return &Error{Pos: v.P, Msg: fmt.Sprintf("string values must be quoted: write %s", strconv.Quote(v.Str))}
 		}
 		if fi.Name == "net.protocol" {
-			p := strings.ToLower(v.Str)
-			switch p {
+			// Compared byte for byte, as written: "TCP" is accepted but
+			// never matches (Warnings says so); an unknown protocol is an
+			// error.
+			switch strings.ToLower(v.Str) {
 			case "tcp", "udp", "icmp":
-				v.Str = p
 			default:
 				return &Error{Pos: v.P, Msg: `unknown protocol: use "tcp" or "udp" (egress policies apply to TCP and UDP)`, Found: strconv.Quote(v.Str)}
+			}
+		}
+		if fi.Pairs {
+			if _, _, ok := samlPair(v.Str); !ok {
+				return &Error{Pos: v.P, Msg: fmt.Sprintf(`%s elements are "name=value" strings, written as Cloudflare does: any(%s == "\"department=engineering\"")`, fi.Name, wildcardName(fi.Name)), Found: strconv.Quote(v.Str)}
 			}
 		}
 		return nil
 	case TIP:
 		if v.Kind == VString && v.Quoted {
-			if lv, ok := literal(strings.TrimSpace(v.Str)); ok && (lv.Kind == VIP || lv.Kind == VCIDR) {
+			lv, ok, msg := literal(strings.TrimSpace(v.Str))
+			if msg != "" && strings.ContainsAny(v.Str, ".:") {
+				return &Error{Pos: v.P, Msg: msg}
+			}
+			if ok && (lv.Kind == VIP || lv.Kind == VCIDR || lv.Kind == VIPRange) {
 				lv.P = v.P
 				*v = lv
 			}
@@ -322,11 +354,20 @@ func convert(fi FieldInfo, v *Value, inSet, cidrOK bool) error {
 				return &Error{Pos: v.P, Msg: fmt.Sprintf("%s: a CIDR needs ==, != or in {...}", fi.Name)}
 			}
 			return nil
+		case VIPRange:
+			if !inSet {
+				return &Error{Pos: v.P, Msg: fmt.Sprintf("%s: an IP range goes inside a set: %s in {%s}", fi.Name, fi.Name, valueText(*v))}
+			}
+			return nil
 		}
 		return &Error{Pos: v.P, Msg: fmt.Sprintf("%s is an IP address: %s is not an IP address or CIDR", fi.Name, shown())}
 	case TInt:
 		if v.Kind == VString && v.Quoted {
-			if lv, ok := literal(strings.TrimSpace(v.Str)); ok && (lv.Kind == VInt || lv.Kind == VRange) {
+			lv, ok, msg := literal(strings.TrimSpace(v.Str))
+			if msg != "" && !strings.ContainsAny(v.Str, ":/") {
+				return &Error{Pos: v.P, Msg: msg}
+			}
+			if ok && (lv.Kind == VInt || lv.Kind == VRange) {
 				lv.P = v.P
 				*v = lv
 			}

@@ -43,7 +43,7 @@ func TestCheckErrors(t *testing.T) {
 		{`identity.saml_attributes == "novalue"`, `1:29: identity.saml_attributes without a ["name"] key needs "name=value"; or write identity.saml_attributes["name"] == "value", found "novalue"`},
 		{`identity.saml_attributes in {"a=b" "c"}`, `1:36: identity.saml_attributes without a ["name"] key needs "name=value" elements, found "c"`},
 		{`identity.saml_attributes matches "x"`, "1:1: " + keylessSAML},
-		{`identity.saml_attributes in $abc`, "1:1: " + keylessSAML},
+		{`identity.saml_attributes in $0b6e0b50-28a3-4bd1-a4a2-4d8ee5c6d2a4`, "1:1: " + keylessSAML},
 		{`identity.saml_attributes < "a=b"`, "1:1: " + keylessSAML},
 		{`not(net.dst.port == "x")`, `1:21: net.dst.port is a number: "x" is not a number`},
 		{`any(net.fqdn.content_category[*] in {"abc"})`, `1:38: net.fqdn.content_category is a number: "abc" is not a number`},
@@ -78,7 +78,8 @@ func TestCheckConverts(t *testing.T) {
 		{`net.dst.port == " 2222 "`, Value{Kind: VInt, Int: 2222}},
 		{`net.src.internal_src_ip == "192.168.86.0/27"`, Value{Kind: VCIDR, Prefix: netip.MustParsePrefix("192.168.86.0/27")}},
 		{`net.dst.ip == "2001:DB8::1"`, Value{Kind: VIP, IP: netip.MustParseAddr("2001:db8::1")}},
-		{`net.dst.ip == 10.1.2.3/8`, Value{Kind: VCIDR, Prefix: netip.MustParsePrefix("10.0.0.0/8")}},
+		{`net.dst.ip == 10.0.0.0/8`, Value{Kind: VCIDR, Prefix: netip.MustParsePrefix("10.0.0.0/8")}},
+		{`net.dst.ip == "::ffff:10.0.0.0/104"`, Value{Kind: VCIDR, Prefix: netip.MustParsePrefix("10.0.0.0/8")}},
 	}
 	for _, tc := range cases {
 		n, err := ParseAndCheck(tc.src)
@@ -105,6 +106,8 @@ func TestCheckAcceptsEveryField(t *testing.T) {
 		src := example(fi)
 		if fi.Map {
 			src = `identity.saml_attributes["k"] == "v"`
+		} else if fi.Pairs {
+			src = "any(" + wildcardName(name) + ` == "k=v")`
 		} else if fi.Array {
 			switch fi.Type {
 			case TInt:
@@ -134,7 +137,7 @@ func TestFieldsAndHostSelector(t *testing.T) {
 		{`net.dst.port in {443 80}`, []string{"net.dst.port"}, false},
 		{`net.dst.ip != 0.0.0.0 and not(identity.email == "a") or any(app.ids[*] in {1})`, []string{"app.ids", "identity.email", "net.dst.ip"}, true},
 		{`any(identity.saml_attributes["k"] in {"v"}) and net.fqdn.host == "x"`, []string{"identity.saml_attributes", "net.fqdn.host"}, true},
-		{`any(net.fqdn.domains[*] in $abc)`, []string{"net.fqdn.domains"}, true},
+		{`any(net.fqdn.domains[*] in $0b6e0b50-28a3-4bd1-a4a2-4d8ee5c6d2a4)`, []string{"net.fqdn.domains"}, true},
 		{``, []string{}, false},
 	}
 	for _, tc := range cases {

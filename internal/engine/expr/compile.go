@@ -5,7 +5,6 @@ import (
 	"net/netip"
 	"regexp"
 	"slices"
-	"strings"
 
 	"github.com/cfegress/terraform-provider-cfegress/internal/engine"
 )
@@ -205,6 +204,9 @@ const (
 	fPosture
 	fContentCategory
 	fAppIDs
+	fOIDCClaims
+	fPostureFailed
+	fOnramp
 )
 
 var fieldIDs = map[string]fieldID{
@@ -231,6 +233,9 @@ var fieldIDs = map[string]fieldID{
 	"device_posture.checks.passed": fPosture,
 	"net.fqdn.content_category":    fContentCategory,
 	"app.ids":                      fAppIDs,
+	"identity.oidc_claims":         fOIDCClaims,
+	"device_posture.checks.failed": fPostureFailed,
+	"net.onramp.type":              fOnramp,
 }
 
 func getIP(id fieldID, f *engine.Flow) netip.Addr {
@@ -271,6 +276,8 @@ func getString(id fieldID, f *engine.Flow) string {
 		return f.FQDNHost
 	case fEmail:
 		return f.Email
+	case fOnramp:
+		return f.OnrampType
 	default:
 		return f.Name
 	}
@@ -411,9 +418,22 @@ func (l *strsLeaf) eval(f *engine.Flow) (engine.Tri, string) {
 		return anyString(f.SAMLAttributes[l.key], &l.p), ""
 	}
 	var xs []string
-	if l.id == fDomains {
+	switch l.id {
+	case fDomains:
 		xs = f.FQDNDomains
-	} else {
+	case fOIDCClaims:
+		if f.OIDCClaims == nil {
+			return engine.Unknown, l.name
+		}
+		for _, c := range f.OIDCClaims {
+			if l.p.test(ClaimValue(c)) {
+				return engine.Yes, ""
+			}
+		}
+		return engine.No, ""
+	case fPostureFailed:
+		xs = f.FailedPostureChecks
+	default:
 		xs = f.PostureChecks
 	}
 	if xs == nil {
@@ -451,6 +471,35 @@ func (l *samlPairLeaf) eval(f *engine.Flow) (engine.Tri, string) {
 		}
 	}
 	return tri(found != l.neg), ""
+}
+
+// negateElements turns the evaluator of an element comparison c into that
+// of any(not(c)): an array leaf matches when some element fails c (an empty
+// array matches nothing); a scalar read as a one-element array
+// (net.src.ip[*]) is plain negation.
+func negateElements(e evaluator) evaluator {
+	switch l := e.(type) {
+	case *intsLeaf:
+		c := *l
+		c.p.neg = !c.p.neg
+		return &c
+	case *strsLeaf:
+		c := *l
+		c.p.neg = !c.p.neg
+		return &c
+	}
+	return notEval{e}
+}
+
+// ClaimValue returns a "name=value" element as the comparison sees it: a
+// literal written with its own quotes, as Cloudflare's example
+// any(identity.oidc_claims[*] == "\"department=engineering\"") does, means
+// department=engineering. One pair of surrounding double quotes is removed.
+func ClaimValue(s string) string {
+	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
+		return s[1 : len(s)-1]
+	}
+	return s
 }
 
 // ---- compiler ----
@@ -495,7 +544,12 @@ func compile(n Node, _ bool) (evaluator, error) {
 		}
 		return notEval{e}, nil
 	case *Any:
-		return compile(n.Body, true)
+		body, negated := AnyBody(n)
+		e, err := compile(body, true)
+		if err != nil || !negated {
+			return e, err
+		}
+		return negateElements(e), nil
 	case *InList:
 		return constEval{engine.Unknown, "$" + n.ListID + " (Gateway list)"}, nil
 	case *Compare:
@@ -566,19 +620,21 @@ func leaf(fr FieldRef, op Op, vals []Value, re string, pos Pos) (evaluator, erro
 			}
 			return &samlPairLeaf{pairs: pairs, neg: neg}, nil
 		}
+		// Byte for byte, as Gateway compares (net.protocol "TCP" never
+		// matches a flow's "tcp"); "name=value" elements (Pairs) without
+		// the quotes the literal may carry.
+		lit := func(v Value) string {
+			if fi.Pairs {
+				return ClaimValue(v.Str)
+			}
+			return v.Str
+		}
 		if len(vals) == 1 {
-			p.useEq, p.eq = true, vals[0].Str
+			p.useEq, p.eq = true, lit(vals[0])
 		} else {
 			p.set = make(map[string]struct{}, len(vals))
 			for _, v := range vals {
-				p.set[v.Str] = struct{}{}
-			}
-		}
-		if fi.Name == "net.protocol" {
-			p.eq = strings.ToLower(p.eq)
-			for k := range p.set {
-				delete(p.set, k)
-				p.set[strings.ToLower(k)] = struct{}{}
+				p.set[lit(v)] = struct{}{}
 			}
 		}
 	}
@@ -598,10 +654,10 @@ func ipSetOf(op Op, vals []Value, pos Pos) (ipSet, error) {
 	case OpEq, OpNe:
 		rs := make([]ipRange, 0, len(vals))
 		for _, v := range vals {
-			if v.Kind != VIP && v.Kind != VCIDR {
+			if v.Kind != VIP && v.Kind != VCIDR && v.Kind != VIPRange {
 				return nil, &Error{Pos: v.P, Msg: "expected an IP address or CIDR (run Check first)"}
 			}
-			rs = append(rs, prefixRange(ipPrefix(v)))
+			rs = append(rs, ipBounds(v))
 		}
 		return normIPs(rs), nil
 	}
@@ -710,7 +766,20 @@ func hintOf(n Node, neg bool) hint {
 		}
 		return unionHints(n.X, false)
 	case *Any:
-		return hintOf(n.Body, neg)
+		body, negated := AnyBody(n)
+		if negated {
+			if f := bodyField(body); f != nil {
+				if fi, ok := LookupField(f.Name); ok && fi.Array {
+					// any(not(c)) on an array: Yes when some element fails
+					// c, No when every element passes it (an empty array
+					// too): no constraint on the elements either way.
+					return hint{}
+				}
+			}
+			// A scalar read as a one-element array: any(not(c)) is not(c).
+			return hintOf(body, !neg)
+		}
+		return hintOf(body, neg)
 	case *Compare:
 		return leafHint(n.Field, n.Op, []Value{n.Value}, neg)
 	case *In:
@@ -746,7 +815,7 @@ func leafHint(fr FieldRef, op Op, vals []Value, neg bool) hint {
 	if fr.Name == "net.protocol" && (op == OpEq || op == OpNe) && (op == OpNe) == neg {
 		var ps []string
 		for _, v := range vals {
-			ps = append(ps, strings.ToLower(v.Str))
+			ps = append(ps, v.Str) // compared byte for byte: "TCP" is no protocol
 		}
 		slices.Sort(ps)
 		return hint{protos: slices.Compact(ps)}

@@ -100,7 +100,9 @@ func TestEvaluate(t *testing.T) {
 		{traffic: `net.src.internal_src_ip == "192.168.86.0/27"`, mods: []flowMod{func(f *engine.Flow) { f.InternalSourceIP = netip.Addr{} }}, want: U, missing: "net.src.internal_src_ip"},
 		// strings
 		{traffic: `net.protocol == "tcp"`, want: Y},
-		{traffic: `net.protocol == "TCP"`, want: Y},
+		// Byte for byte: "TCP" is no flow's protocol (lint warns never_matches).
+		{traffic: `net.protocol == "TCP"`, want: N},
+		{traffic: `net.protocol != "TCP"`, want: Y},
 		{traffic: `net.protocol == "udp"`, want: N},
 		{traffic: `net.protocol != "udp"`, want: Y},
 		{traffic: `net.protocol == "tcp"`, mods: []flowMod{proto("")}, want: U, missing: "net.protocol"},
@@ -143,9 +145,9 @@ func TestEvaluate(t *testing.T) {
 		{posture: `any(device_posture.checks.passed[*] in {"other"})`, mods: []flowMod{func(f *engine.Flow) { f.PostureChecks = nil }}, want: U, missing: "device_posture.checks.passed"},
 		// lists are opaque
 		{traffic: `net.fqdn.host in $0b6e0b50-28a3-4bd1-a4a2-4d8ee5c6d2a4`, want: U, missing: "$0b6e0b50-28a3-4bd1-a4a2-4d8ee5c6d2a4 (Gateway list)"},
-		{traffic: `net.dst.port == 80 and net.fqdn.host in $abc`, want: N},
-		{traffic: `net.dst.port == 443 or net.fqdn.host in $abc`, want: Y},
-		{traffic: `not(net.fqdn.host in $abc)`, want: U, missing: "$abc (Gateway list)"},
+		{traffic: `net.dst.port == 80 and net.fqdn.host in $0b6e0b50-28a3-4bd1-a4a2-4d8ee5c6d2a4`, want: N},
+		{traffic: `net.dst.port == 443 or net.fqdn.host in $0b6e0b50-28a3-4bd1-a4a2-4d8ee5c6d2a4`, want: Y},
+		{traffic: `not(net.fqdn.host in $0b6e0b50-28a3-4bd1-a4a2-4d8ee5c6d2a4)`, want: U, missing: "$0b6e0b50-28a3-4bd1-a4a2-4d8ee5c6d2a4 (Gateway list)"},
 		// Kleene logic with missing fields
 		{traffic: `net.dst.port == 80`, identity: `identity.email == "x"`, mods: []flowMod{noIdentity}, want: N},
 		{traffic: `net.dst.port == 443`, identity: `identity.email == "x"`, mods: []flowMod{noIdentity}, want: U, missing: "identity.email"},
@@ -181,7 +183,8 @@ func TestCompilePolicyErrors(t *testing.T) {
 	cases := []struct{ traffic, identity, posture, want string }{
 		{`net.dst.port in {80`, ``, ``, `traffic: 1:20: expected "}" to close the set opened at 1:17, found end of expression`},
 		{``, `identity.emial == "a"`, ``, `identity: 1:1: unknown field "identity.emial": did you mean "identity.email"?`},
-		{``, ``, `any(device_posture.checks.failed[*] in {"x"})`, `device_posture: 1:5: unknown field "device_posture.checks.failed": did you mean "device_posture.checks.passed"?`},
+		{``, ``, `any(device_posture.checks.faild[*] in {"x"})`, `device_posture: 1:5: unknown field "device_posture.checks.faild": did you mean "device_posture.checks.failed"?`},
+		{`dns.fqdn == "example.com"`, ``, ``, `traffic: 1:1: dns.fqdn is a DNS policy selector: egress policies take net.fqdn.host instead`},
 	}
 	for _, tc := range cases {
 		_, err := CompilePolicy(tc.traffic, tc.identity, tc.posture)

@@ -17,7 +17,10 @@ import (
 //     (so `a or b and c` and `a or (b and c)` print the same);
 //   - set elements sorted and deduplicated; IPs lower-case and compressed,
 //     CIDRs masked, a full-length CIDR (/32, /128) printed as its address;
-//   - strings re-quoted with the escapes \" \\ \n \r \t \xHH.
+//   - strings re-quoted with wirefilter's escapes: \" \\, and \xHH for
+//     control characters and bytes that are not UTF-8;
+//   - an IP range lo..hi in a set printed with canonical addresses; a list
+//     reference as its UUID in lower case with dashes.
 //
 // Values the type checker converted (net.dst.port == "2222") print in their
 // converted form (net.dst.port == 2222), so Format of a checked tree is the
@@ -144,7 +147,7 @@ func format(b *strings.Builder, n Node) {
 	case *InList:
 		formatField(b, n.Field)
 		b.WriteString(" in $")
-		b.WriteString(n.ListID)
+		b.WriteString(CanonicalListID(n.ListID))
 	case *Matches:
 		formatField(b, n.Field)
 		b.WriteString(" matches ")
@@ -210,6 +213,8 @@ func valueText(v Value) string {
 		return p.String()
 	case VRange:
 		return strconv.FormatInt(v.Lo, 10) + ".." + strconv.FormatInt(v.Hi, 10)
+	case VIPRange:
+		return v.IP.String() + ".." + v.IPHi.String()
 	}
 	return v.Str
 }
@@ -227,7 +232,7 @@ func canonicalSet(vs []Value) []string {
 		switch v.Kind {
 		case VInt, VRange:
 			g = 1
-		case VIP, VCIDR:
+		case VIP, VCIDR, VIPRange:
 			g = 2
 		case VString:
 			g = 3
@@ -252,12 +257,12 @@ func canonicalSet(vs []Value) []string {
 				return c
 			}
 		case 2:
-			ap, bp := ipPrefix(a.v), ipPrefix(b.v)
-			if c := ap.Addr().Compare(bp.Addr()); c != 0 {
+			ar, br := ipBounds(a.v), ipBounds(b.v)
+			if c := ar.from.Compare(br.from); c != 0 {
 				return c
 			}
-			if c := cmp.Compare(ap.Bits(), bp.Bits()); c != 0 {
-				return c
+			if c := ar.to.Compare(br.to); c != 0 {
+				return -c // the wider first, as a shorter prefix was
 			}
 		}
 		return strings.Compare(a.text, b.text)
@@ -283,12 +288,6 @@ func quote(s string) string {
 			b.WriteString(`\"`)
 		case r == '\\':
 			b.WriteString(`\\`)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
 		case (r == utf8.RuneError && size == 1) || r < 0x20 || r == 0x7f:
 			b.WriteString(`\x`)
 			const hex = "0123456789abcdef"

@@ -49,13 +49,13 @@ var roundTripCorpus = []string{
 	`net.dst.ip != 0.0.0.0`,
 	`not(net.dst.port == 1 or net.dst.port == 2) and (net.dst.port == 3 or net.dst.port == 4 and net.dst.port == 5)`,
 	`!(!(net.dst.port == 1))`,
-	`identity.name == "tab\there \"q\" back\\slash \x01 \xff"`,
+	`identity.name == "tab\x09here \"q\" back\\slash \x01 \xff \011 \377"`,
 	`identity.email matches r"^[a-z]+\.[a-z]+@example\.com$"`,
 	`any(identity.groups[*].name in {"b" "a"}) or any(identity.saml_attributes["k \"x\""] == "v")`,
 	`net.dst.ip in {::ffff:10.0.0.0/104 10.0.0.1/32 fe80::/10 0.0.0.0/0 ::/0}`,
 	`net.dst.port in {1..2 0 65535 "3" "4..5"}`,
 	`a.b == 1 or c.d in {x y}`,
-	`net.fqdn.host in $abc and any(net.fqdn.domains[*] in $def)`,
+	`net.fqdn.host in $0b6e0b50-28a3-4bd1-a4a2-4d8ee5c6d2a4 and any(net.fqdn.domains[*] in $01302951-49f9-47c9-a400-0297e60b6a10)`,
 	`identity.saml_attributes in {"b=1" "a=2"}`,
 }
 

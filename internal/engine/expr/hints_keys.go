@@ -17,9 +17,10 @@ import (
 // have the result only if at least one element is in the list.
 //
 // Soundness follows the evaluator (compile.go):
-//   - String comparisons are byte for byte for every KeyHintFields field
-//     (only net.protocol is case-folded, and it is not a key field), so the
+//   - String comparisons are byte for byte (net.protocol included), so the
 //     hint values are the literals as written.
+//   - any(not(c)) on an array field constrains nothing (compile.go's
+//     hintOf returns before the leaf).
 //   - A scalar leaf is Unknown only when the flow lacks the field, so when
 //     the flow carries it, `f == v` is Yes exactly for v, and `f != v` is No
 //     exactly for v: both give {v} in the matching polarity.

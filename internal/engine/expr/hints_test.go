@@ -61,7 +61,7 @@ func TestHintsTight(t *testing.T) {
 		{`net.protocol == "tcp" and net.protocol == "udp"`, ``, engine.Hints{Protocols: []string{}}},
 		{`net.dst.ip < 0.0.0.1`, ``, engine.Hints{DstIPs: []engine.IPRange{ipr("0.0.0.0", "0.0.0.0")}}},
 		{`net.dst.ip >= 2001:db8::`, ``, engine.Hints{DstIPs: []engine.IPRange{ipr("2001:db8::", v6max)}}},
-		{`net.dst.ip in $abc and net.dst.port == 1`, ``, engine.Hints{DstPorts: ports(1, 1)}},
+		{`net.dst.ip in $0b6e0b50-28a3-4bd1-a4a2-4d8ee5c6d2a4 and net.dst.port == 1`, ``, engine.Hints{DstPorts: ports(1, 1)}},
 		{`any(net.src.ip[*] in {10.0.0.0/8})`, ``, engine.Hints{}},
 		{`net.protocol in {"tcp" "udp"}`, ``, engine.Hints{Protocols: []string{"tcp", "udp"}}},
 	}
@@ -83,7 +83,7 @@ var (
 		"192.0.2.1", "192.0.2.255", "203.0.113.10", "255.255.255.255", "::", "::1", "2001:db8::", "2001:db8::1", "2001:db9::", v6max}
 	randCIDRs = []string{"10.0.0.0/8", "10.1.0.0/16", "192.0.2.0/24", "0.0.0.0/0", "203.0.113.0/25", "2001:db8::/32", "::/0", "0.0.0.0/32"}
 	randPorts = []uint16{0, 1, 22, 53, 79, 80, 81, 443, 8000, 8500, 8999, 9000, 65535}
-	randProto = []string{"tcp", "udp", ""}
+	randProto = []string{"tcp", "udp", "", "TCP"}
 	cmpOps    = []string{"==", "!=", "<", "<=", ">", ">="}
 )
 
@@ -152,10 +152,27 @@ func randKeyLeaf(r *rand.Rand) string {
 	default:
 		body = fmt.Sprintf("%s matches %q", k.wild, pick(r, k.vals)[1:]+"$")
 	}
-	if r.IntN(3) == 0 {
+	switch r.IntN(5) {
+	case 0:
 		return body // f[*] op v outside any(...)
+	case 1:
+		return "any(not(" + body + "))" // some element fails it
 	}
 	return "any(" + body + ")"
+}
+
+// randIPRange is an IP range lo..hi of randIPs, lo <= hi, one family.
+func randIPRange(r *rand.Rand) string {
+	for {
+		a, b := netip.MustParseAddr(pick(r, randIPs)), netip.MustParseAddr(pick(r, randIPs))
+		if a.BitLen() != b.BitLen() {
+			continue
+		}
+		if b.Less(a) {
+			a, b = b, a
+		}
+		return a.String() + ".." + b.String()
+	}
 }
 
 func randLeaf(r *rand.Rand) string {
@@ -174,13 +191,21 @@ func randLeaf(r *rand.Rand) string {
 	case 2:
 		var el []string
 		for i := r.IntN(3) + 1; i > 0; i-- {
-			if r.IntN(2) == 0 {
+			switch r.IntN(3) {
+			case 0:
 				el = append(el, pick(r, randIPs))
-			} else {
+			case 1:
 				el = append(el, pick(r, randCIDRs))
+			default:
+				el = append(el, randIPRange(r))
 			}
 		}
-		return "net.dst.ip in {" + strings.Join(el, " ") + "}"
+		set := "net.dst.ip in {" + strings.Join(el, " ") + "}"
+		if r.IntN(4) == 0 {
+			// a scalar as a one-element array, negated inside any(...)
+			return "any(not(net.dst.ip[*] in {" + strings.Join(el, " ") + "}))"
+		}
+		return set
 	case 3:
 		return fmt.Sprintf("net.dst.port %s %d", pick(r, cmpOps), pick(r, randPorts))
 	case 4:
@@ -199,13 +224,13 @@ func randLeaf(r *rand.Rand) string {
 		}
 		return "net.dst.port in {" + strings.Join(el, " ") + "}"
 	case 5:
-		return fmt.Sprintf("net.protocol %s %q", pick(r, []string{"==", "!="}), pick(r, []string{"tcp", "udp"}))
+		return fmt.Sprintf("net.protocol %s %q", pick(r, []string{"==", "!="}), pick(r, []string{"tcp", "udp", "TCP"}))
 	case 6:
 		return `net.protocol in {"tcp" "udp"}`
 	case 7:
 		return fmt.Sprintf("identity.email == %q", pick(r, []string{"a", "b"}))
 	default:
-		return "net.fqdn.host in $list1"
+		return "net.fqdn.host in $01302951-49f9-47c9-a400-0297e60b6a10"
 	}
 }
 
@@ -314,7 +339,38 @@ func refEval(n Node, f *engine.Flow) (engine.Tri, string) {
 	case *InList:
 		return engine.Unknown, "$" + n.ListID + " (Gateway list)"
 	case *Any:
-		return refEval(n.Body, f)
+		body, negated := AnyBody(n)
+		if !negated {
+			return refEval(body, f)
+		}
+		// any(not(c)): some element fails c; a scalar field is one element.
+		field := bodyField(body).Name
+		xs, array, ok := refValues(field, f)
+		if !ok {
+			return engine.Unknown, field
+		}
+		if !array {
+			t, m := refEval(body, f)
+			if t == engine.Unknown {
+				return t, m
+			}
+			return tri(t == engine.No), ""
+		}
+		for _, x := range xs {
+			var pass bool
+			switch b := body.(type) {
+			case *In:
+				pass, _ = refCompareBool(x, b.Set, OpEq)
+			case *Compare:
+				pass, _ = refCompareBool(x, []Value{b.Value}, b.Op)
+			case *Matches:
+				pass = regexp.MustCompile(b.Regex).MatchString(refStr(x))
+			}
+			if !pass {
+				return engine.Yes, ""
+			}
+		}
+		return engine.No, ""
 	case *Matches:
 		re := regexp.MustCompile(n.Regex)
 		xs, array, ok := refValues(n.Field.Name, f)
@@ -338,11 +394,20 @@ func refEval(n Node, f *engine.Flow) (engine.Tri, string) {
 	panic(fmt.Sprintf("refEval: %T", n))
 }
 
+// refCompareBool is refCompare as a bool.
+func refCompareBool(x any, vals []Value, op Op) (bool, string) {
+	t, m := refCompare(x, vals, op)
+	return t == engine.Yes, m
+}
+
 func refEq(v Value, x any) bool {
 	switch x := x.(type) {
 	case netip.Addr:
 		if v.Kind == VCIDR {
 			return v.Prefix.Contains(x)
+		}
+		if v.Kind == VIPRange {
+			return x.BitLen() == v.IP.BitLen() && v.IP.Compare(x) <= 0 && x.Compare(v.IPHi) <= 0
 		}
 		return v.IP == x
 	case int64:

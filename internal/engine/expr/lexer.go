@@ -204,16 +204,20 @@ func tokenize(src string) ([]token, error) {
 			lx.advance(1)
 			for lx.off < len(src) {
 				r := lx.peekRune(lx.off)
-				if r == '_' || r == '-' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9') {
+				if r == '_' || r == '-' || r == '.' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9') {
 					lx.advance(1)
 					continue
 				}
 				break
 			}
 			if lx.off == start+1 {
-				return nil, &Error{Pos: p, Msg: `expected a list UUID after "$"`}
+				return nil, &Error{Pos: p, Msg: `expected a list UUID after "$" (a Gateway list is referenced by its ID: $` + exampleListID + `)`}
 			}
-			toks = append(toks, token{kind: tList, text: src[start+1 : lx.off], raw: src[start:lx.off], pos: p})
+			name := src[start+1 : lx.off]
+			if !isListID(name) {
+				return nil, &Error{Pos: p, Msg: fmt.Sprintf("a Gateway list is referenced by its UUID, with or without dashes ($%s), not by name: %q is not a UUID; find the list's id in the dashboard (Reusable components > Lists) or with GET /accounts/{account_id}/gateway/lists", exampleListID, "$"+name)}
+			}
+			toks = append(toks, token{kind: tList, text: name, raw: src[start:lx.off], pos: p})
 		case c == '.' && isWordStart(lx.peekRune(lx.off+1)):
 			// ".name" after "identity.groups[*]"
 			lx.advance(1)
@@ -242,7 +246,12 @@ func (lx *lexer) word() {
 	}
 }
 
-// quoted reads a "..." string with the escapes \" \\ \n \r \t \xHH.
+// quoted reads a "..." string. Its escapes are wirefilter's, no more:
+// \" \\ \xHH (two hex digits) and \ooo (three octal digits, at most
+// \377), as in wirefilter's lex_quoted_string_as_vec
+// (github.com/cloudflare/wirefilter engine/src/rhs_types/bytes.rs, which
+// rejects "\n" with InvalidCharacterEscape). Anything else after a
+// backslash is an error that says how to write the byte instead.
 func (lx *lexer) quoted() (string, error) {
 	p := lx.pos()
 	lx.advance(1)
@@ -262,31 +271,38 @@ func (lx *lexer) quoted() (string, error) {
 				return "", &Error{Pos: p, Msg: "unterminated string: add the closing \""}
 			}
 			e := lx.src[lx.off+1]
-			switch e {
-			case '"', '\\':
+			switch {
+			case e == '"' || e == '\\':
 				b.WriteByte(e)
 				lx.advance(2)
-			case 'n':
-				b.WriteByte('\n')
-				lx.advance(2)
-			case 'r':
-				b.WriteByte('\r')
-				lx.advance(2)
-			case 't':
-				b.WriteByte('\t')
-				lx.advance(2)
-			case 'x':
+			case e == 'x':
 				if lx.off+4 > len(lx.src) {
-					return "", &Error{Pos: ep, Msg: `invalid escape: \x needs two hex digits`}
+					return "", &Error{Pos: ep, Msg: `invalid escape: \x needs two hex digits (\x0a)`}
 				}
 				v, err := strconv.ParseUint(lx.src[lx.off+2:lx.off+4], 16, 8)
 				if err != nil {
-					return "", &Error{Pos: ep, Msg: `invalid escape: \x needs two hex digits`}
+					return "", &Error{Pos: ep, Msg: `invalid escape: \x needs two hex digits (\x0a)`, Found: strconv.Quote(lx.src[lx.off : lx.off+4])}
+				}
+				b.WriteByte(byte(v))
+				lx.advance(4)
+			case e >= '0' && e <= '7':
+				if lx.off+4 > len(lx.src) {
+					return "", &Error{Pos: ep, Msg: `invalid escape: an octal escape has three digits, at most \377 (\012)`}
+				}
+				v, err := strconv.ParseUint(lx.src[lx.off+1:lx.off+4], 8, 8)
+				if err != nil {
+					return "", &Error{Pos: ep, Msg: `invalid escape: an octal escape has three digits, at most \377 (\012)`, Found: strconv.Quote(lx.src[lx.off : lx.off+4])}
 				}
 				b.WriteByte(byte(v))
 				lx.advance(4)
 			default:
-				return "", &Error{Pos: ep, Msg: `invalid escape in string (valid: \" \\ \n \r \t \xHH)`, Found: strconv.Quote(`\` + string(e))}
+				_, size := utf8.DecodeRuneInString(lx.src[lx.off+1:])
+				esc := lx.src[lx.off : lx.off+1+size]
+				msg := `invalid escape in string: Gateway (wirefilter) takes only \" \\ \xHH and \ooo`
+				if code, ok := cEscapes[e]; ok {
+					msg += fmt.Sprintf("; write %s as \\x%02x", esc, code)
+				}
+				return "", &Error{Pos: ep, Msg: msg, Found: strconv.Quote(esc)}
 			}
 		default:
 			_, size := utf8.DecodeRuneInString(lx.src[lx.off:])
@@ -294,6 +310,54 @@ func (lx *lexer) quoted() (string, error) {
 			lx.advance(size)
 		}
 	}
+}
+
+// cEscapes are the C-style escapes people write that wirefilter rejects,
+// with the byte each means.
+var cEscapes = map[byte]byte{'n': '\n', 'r': '\r', 't': '\t', 'a': 7, 'b': 8, 'f': 12, 'v': 11, 'e': 27}
+
+// exampleListID is the list UUID of Cloudflare's own API example
+// (cloudflare-go's gateway rule tests: http.request.host in $01302951-...).
+const exampleListID = "01302951-49f9-47c9-a400-0297e60b6a10"
+
+// isListID reports whether s is a UUID, with dashes (8-4-4-4-12) or
+// without (32 hex digits). Gateway lists are referenced by ID
+// (developers.cloudflare.com/cloudflare-one/reusable-components/lists/;
+// the API writes `in $<id>`). wirefilter's own list names
+// (engine/src/rhs_types/list.rs) are [a-z0-9_.]+, which a dashed UUID is
+// not: Gateway's list references are its own.
+func isListID(s string) bool {
+	hex := func(t string) bool {
+		for i := 0; i < len(t); i++ {
+			c := t[i]
+			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+				return false
+			}
+		}
+		return true
+	}
+	switch len(s) {
+	case 32:
+		return hex(s)
+	case 36:
+		for _, i := range []int{8, 13, 18, 23} {
+			if s[i] != '-' {
+				return false
+			}
+		}
+		return hex(s[0:8]) && hex(s[9:13]) && hex(s[14:18]) && hex(s[19:23]) && hex(s[24:])
+	}
+	return false
+}
+
+// CanonicalListID returns a list UUID in its canonical spelling: lower
+// case, with dashes (8-4-4-4-12). Other strings are returned unchanged.
+func CanonicalListID(s string) string {
+	if !isListID(s) {
+		return s
+	}
+	s = strings.ToLower(strings.ReplaceAll(s, "-", ""))
+	return s[0:8] + "-" + s[8:12] + "-" + s[12:16] + "-" + s[16:20] + "-" + s[20:]
 }
 
 // raw reads r"..." or r#"..."# (any number of #).

@@ -1,6 +1,7 @@
 package expr
 
 import (
+	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -25,7 +26,8 @@ const (
 //	expr      = and { ("or" | "||") and }
 //	and       = unary { ("and" | "&&") unary }
 //	unary     = ("not" | "!") unary | primary
-//	primary   = "(" expr ")" | "any" "(" predicate ")" | predicate
+//	primary   = "(" expr ")" | "any" "(" anybody ")" | predicate
+//	anybody   = ("not" | "!") anybody | "(" anybody ")" | predicate
 //	predicate = field [ cmpop value | "in" ( set | $list ) | ("matches" | "~") string ]
 //	field     = name [ "[" string "]" ] [ "[*]" ] [ "." name ]
 //	set       = "{" value { value } "}"      (space separated, like Cloudflare)
@@ -34,10 +36,15 @@ const (
 // a..b. English operator spellings (eq ne lt le gt ge) are accepted too.
 //
 // An empty or whitespace-only source returns (nil, nil): "no constraint".
+// A source over MaxExpressionLength characters is an error (Gateway's
+// limit).
 // Errors are *Error with the position of the offending token.
 func Parse(src string) (Node, error) {
 	if strings.TrimSpace(src) == "" {
 		return nil, nil
+	}
+	if long, n := TooLong(src); long {
+		return nil, tooLongError(n)
 	}
 	toks, err := tokenize(src)
 	if err != nil {
@@ -223,13 +230,9 @@ func (p *parser) primary() (Node, error) {
 	case isWord(t, "any") && p.toks[p.i+1].kind == tLParen:
 		p.next()
 		p.next()
-		body, err := p.predicate(true)
+		body, err := p.anyBody()
 		if err != nil {
 			return nil, err
-		}
-		switch body.(type) {
-		case *Bare:
-			return nil, p.errAt(p.peek(), `expected an operator inside any(...) (==, !=, <, <=, >, >=, in, matches)`)
 		}
 		if c := p.peek(); c.kind != tRParen {
 			return nil, p.errAt(c, `expected ")" to close any(`)
@@ -243,6 +246,55 @@ func (p *parser) primary() (Node, error) {
 	default:
 		return nil, p.errAt(t, `expected a field name, "not" or "("`)
 	}
+}
+
+// anyBody parses what any(...) holds: one comparison on an array element,
+// possibly negated, as in any(not(identity.groups[*].name in {"Contractors"}))
+// ("some group is not Contractors"): not/! and parentheses may wrap it.
+func (p *parser) anyBody() (Node, error) {
+	t := p.peek()
+	switch {
+	case t.kind == tNot || isWord(t, "not"):
+		if err := p.enter(t); err != nil {
+			return nil, err
+		}
+		defer func() { p.depth-- }()
+		p.next()
+		x, err := p.anyBody()
+		if err != nil {
+			return nil, err
+		}
+		return &Not{P: t.pos, X: x}, nil
+	case t.kind == tLParen:
+		if err := p.enter(t); err != nil {
+			return nil, err
+		}
+		defer func() { p.depth-- }()
+		p.next()
+		x, err := p.anyBody()
+		if err != nil {
+			return nil, err
+		}
+		if c := p.peek(); c.kind != tRParen {
+			if p.isAnd(c) || p.isOr(c) {
+				return nil, p.errAt(c, `any(...) takes one comparison: write any(a) and any(b), not any(a and b)`)
+			}
+			return nil, p.errAt(c, `expected ")"`)
+		}
+		p.next()
+		return x, nil
+	}
+	body, err := p.predicate(true)
+	if err != nil {
+		return nil, err
+	}
+	if _, bare := body.(*Bare); bare {
+		return nil, p.errAt(p.peek(), `expected an operator inside any(...) (==, !=, <, <=, >, >=, in, matches)`)
+	}
+	if c := p.peek(); p.isAnd(c) || p.isOr(c) {
+		return nil, p.errAt(c, `any(...) takes one comparison: write any(a) and any(b), not any(a and b)`)
+	}
+	return body, nil
 }
 
 func isKeyword(w string) bool {
@@ -423,14 +475,17 @@ func (p *parser) value(expected string) (Value, error) {
 			return Value{}, p.errAt(t, expected)
 		}
 		p.next()
-		v, ok := literal(t.text)
+		v, ok, msg := literal(t.text)
+		if msg != "" {
+			return Value{}, &Error{Pos: t.pos, Msg: msg}
+		}
 		if ok {
 			v.P = t.pos
 			return v, nil
 		}
 		c := t.text[0]
 		if (c >= '0' && c <= '9') || strings.Contains(t.text, ":") {
-			return Value{}, &Error{Pos: t.pos, Msg: "invalid value: not a number, IP address, CIDR or port range a..b", Found: t.display()}
+			return Value{}, &Error{Pos: t.pos, Msg: "invalid value: not a number, IP address, CIDR, IP range a..b or port range a..b", Found: t.display()}
 		}
 		// An unquoted word: kept so the type checker can say "quote it".
 		return Value{P: t.pos, Kind: VString, Str: t.text}, nil
@@ -440,42 +495,117 @@ func (p *parser) value(expected string) (Value, error) {
 }
 
 // literal classifies an unquoted token (or a quoted string the checker
-// converts): number, port range, IP address or CIDR.
-func literal(s string) (Value, bool) {
+// converts): number, port range, IP address, CIDR or IP range. ok=false
+// with msg "" means "not a literal of these kinds"; a non-empty msg says
+// why a token of one of these shapes is invalid, as wirefilter rejects it
+// (github.com/cloudflare/wirefilter, engine/src/rhs_types/int.rs and
+// ip.rs):
+//   - an integer with a leading zero is octal in wirefilter ("0123" is 83),
+//     which nobody writing a port means: an error that gives both readings;
+//     0x... is hexadecimal, as in wirefilter;
+//   - a CIDR with host bits set (cidr crate: InvalidHostPart) is rejected,
+//     with the masked form to write instead;
+//   - an IP range lo..hi needs two addresses of one family, lo <= hi
+//     (IncompatibleRangeBounds).
+func literal(s string) (Value, bool, string) {
 	if s == "" {
-		return Value{}, false
+		return Value{}, false, ""
 	}
-	if isDigits(s) {
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
-			return Value{}, false
-		}
-		return Value{Kind: VInt, Int: n, Str: s}, true
+	if n, ok, msg := intLiteral(s); ok || msg != "" {
+		return Value{Kind: VInt, Int: n, Str: s}, ok, msg
 	}
-	if i := strings.Index(s, ".."); i > 0 && isDigits(s[:i]) && isDigits(s[i+2:]) {
-		lo, err1 := strconv.ParseInt(s[:i], 10, 64)
-		hi, err2 := strconv.ParseInt(s[i+2:], 10, 64)
-		if err1 != nil || err2 != nil {
-			return Value{}, false
+	if i := strings.Index(s, ".."); i > 0 {
+		lo, okLo, msgLo := intLiteral(s[:i])
+		hi, okHi, msgHi := intLiteral(s[i+2:])
+		if okLo && okHi {
+			return Value{Kind: VRange, Lo: lo, Hi: hi, Str: s}, true, ""
 		}
-		return Value{Kind: VRange, Lo: lo, Hi: hi, Str: s}, true
+		if msgLo != "" || msgHi != "" {
+			return Value{}, false, msgLo + msgHi
+		}
+		return ipRangeLiteral(s, s[:i], s[i+2:])
 	}
 	if strings.Contains(s, "/") {
 		pfx, err := netip.ParsePrefix(s)
 		if err != nil || pfx.Addr().Zone() != "" || pfx.Bits() < unmapBits(pfx.Addr()) {
-			return Value{}, false
+			return Value{}, false, ""
+		}
+		if m := pfx.Masked(); m != pfx {
+			return Value{}, false, fmt.Sprintf("%s has host bits set, which Gateway (wirefilter) rejects: write %s", s, m)
 		}
 		pfx = netip.PrefixFrom(pfx.Addr().Unmap(), pfx.Bits()-unmapBits(pfx.Addr()))
-		return Value{Kind: VCIDR, Prefix: pfx.Masked(), Str: s}, true
+		return Value{Kind: VCIDR, Prefix: pfx.Masked(), Str: s}, true, ""
 	}
 	if strings.ContainsAny(s, ".:") {
 		a, err := netip.ParseAddr(s)
 		if err != nil || a.Zone() != "" {
-			return Value{}, false
+			return Value{}, false, ""
 		}
-		return Value{Kind: VIP, IP: a.Unmap(), Str: s}, true
+		return Value{Kind: VIP, IP: a.Unmap(), Str: s}, true, ""
 	}
-	return Value{}, false
+	return Value{}, false, ""
+}
+
+// intLiteral reads a decimal or 0x hexadecimal integer. A decimal with a
+// leading zero is an error (msg): wirefilter reads it as octal.
+func intLiteral(s string) (int64, bool, string) {
+	if h, ok := strings.CutPrefix(s, "0x"); ok && h != "" && isHex(h) {
+		n, err := strconv.ParseInt(h, 16, 64)
+		if err != nil {
+			return 0, false, fmt.Sprintf("%s is too large a number", s)
+		}
+		return n, true, ""
+	}
+	if !isDigits(s) {
+		return 0, false, ""
+	}
+	if len(s) > 1 && s[0] == '0' {
+		dec := strings.TrimLeft(s, "0")
+		if dec == "" {
+			dec = "0"
+		}
+		if oct, err := strconv.ParseInt(s, 8, 64); err == nil {
+			return 0, false, fmt.Sprintf("%s has a leading zero, so Gateway (wirefilter) reads it as octal (%d): write %s, or %d if octal was meant", s, oct, dec, oct)
+		}
+		return 0, false, fmt.Sprintf("%s has a leading zero, so Gateway (wirefilter) reads it as octal, and it is not an octal number: write %s", s, dec)
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0, false, fmt.Sprintf("%s is too large a number", s)
+	}
+	return n, true, ""
+}
+
+func isHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// ipRangeLiteral reads lo..hi as an IP range (both addresses of one family,
+// lo <= hi). IPv4-mapped IPv6 addresses count as IPv4, as everywhere in
+// this package.
+func ipRangeLiteral(s, los, his string) (Value, bool, string) {
+	lo, err1 := netip.ParseAddr(los)
+	hi, err2 := netip.ParseAddr(his)
+	if err1 != nil || err2 != nil || lo.Zone() != "" || hi.Zone() != "" {
+		if (err1 == nil) != (err2 == nil) {
+			return Value{}, false, fmt.Sprintf("%s is not an IP range: both ends must be IP addresses (10.0.0.0..10.0.255.255)", s)
+		}
+		return Value{}, false, ""
+	}
+	lo, hi = lo.Unmap(), hi.Unmap()
+	if lo.BitLen() != hi.BitLen() {
+		return Value{}, false, fmt.Sprintf("IP range %s mixes IPv4 and IPv6 (wirefilter rejects it): write one range per address family", s)
+	}
+	if hi.Less(lo) {
+		return Value{}, false, fmt.Sprintf("IP range %s runs backwards (wirefilter rejects it): write %s..%s", s, hi, lo)
+	}
+	return Value{Kind: VIPRange, IP: lo, IPHi: hi, Str: s}, true, ""
 }
 
 // unmapBits is 96 for an IPv4-mapped IPv6 address (::ffff:a.b.c.d/bits).

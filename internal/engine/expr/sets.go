@@ -22,6 +22,14 @@ func ipPrefix(v Value) netip.Prefix {
 	return netip.PrefixFrom(v.IP, v.IP.BitLen())
 }
 
+// ipBounds returns the addresses an IP, CIDR or IP range literal covers.
+func ipBounds(v Value) ipRange {
+	if v.Kind == VIPRange {
+		return ipRange{v.IP, v.IPHi}
+	}
+	return prefixRange(ipPrefix(v))
+}
+
 // intRange is an inclusive range of integers.
 type intRange struct{ lo, hi int64 }
 

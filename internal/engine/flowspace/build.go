@@ -94,6 +94,10 @@ func (sp *space) dimFor(fi expr.FieldInfo, key string) int {
 	case fi.Name == "net.protocol":
 		d.kind = kStr
 		d.univ = cons{kind: kStr, s: strOf("tcp", "udp")}
+	case fi.Name == "net.onramp.type":
+		// The flow decoders accept only the published traffic sources.
+		d.kind = kStr
+		d.univ = cons{kind: kStr, s: strOf(expr.OnrampTypes()...)}
 	default:
 		d.kind = kStr
 		// An empty string means "the flow does not carry this field".
@@ -296,7 +300,7 @@ func (sp *space) build(n expr.Node, neg bool) (fset, error) {
 		}
 		return acc, nil
 	}
-	d, c, ok := sp.atom(n)
+	d, c, negate, ok := sp.atom(n)
 	if !ok {
 		d = sp.opaqueDim(expr.Format(n))
 		c = cons{kind: kBool, b: 1}
@@ -305,6 +309,9 @@ func (sp *space) build(n expr.Node, neg bool) (fset, error) {
 		// A disjunction of atoms on several dimensions (keyless SAML).
 		return sp.samlPairs(n, neg)
 	}
+	if negate {
+		neg = !neg
+	}
 	if neg {
 		return sp.singleNeg(d, c), nil
 	}
@@ -312,10 +319,13 @@ func (sp *space) build(n expr.Node, neg bool) (fset, error) {
 }
 
 // atom translates one comparison into a constraint on one dimension.
-// ok=false: the atom is opaque. d<0: handled by samlPairs.
-func (sp *space) atom(n expr.Node) (d int, c cons, ok bool) {
+// ok=false: the atom is opaque. d<0: handled by samlPairs. negate: the
+// set is the complement of c's (any(not(c)) on a scalar read as a
+// one-element array, net.src.ip[*], is not(c)).
+func (sp *space) atom(n expr.Node) (d int, c cons, negate, ok bool) {
+	elemNeg := false // any(not(c)): some element fails c
 	if a, isAny := n.(*expr.Any); isAny {
-		n = a.Body
+		n, elemNeg = expr.AnyBody(a)
 	}
 	var f expr.FieldRef
 	switch n := n.(type) {
@@ -324,14 +334,17 @@ func (sp *space) atom(n expr.Node) (d int, c cons, ok bool) {
 	case *expr.In:
 		f = n.Field
 	default:
-		return 0, cons{}, false // matches, $list, bare fields
+		return 0, cons{}, false, false // matches, $list, bare fields
 	}
 	fi, found := expr.LookupField(f.Name)
 	if !found {
-		return 0, cons{}, false
+		return 0, cons{}, false, false
 	}
 	if fi.Map && !f.HasKey {
-		return -1, cons{}, true
+		if elemNeg {
+			return 0, cons{}, false, false // rejected by Check
+		}
+		return -1, cons{}, false, true
 	}
 	elem := fi.Array // the constraint is on one element; the atom is "some element"
 	var ec cons
@@ -342,13 +355,16 @@ func (sp *space) atom(n expr.Node) (d int, c cons, ok bool) {
 		ec, ok = setCons(fi, n.Set)
 	}
 	if !ok {
-		return 0, cons{}, false
+		return 0, cons{}, false, false
 	}
 	d = sp.dimFor(fi, f.Key)
 	if elem {
-		return d, mkArr(emptyOf(ec), []cons{ec}), true
+		if elemNeg {
+			ec = ec.universeOf().minus(ec) // the element fails the comparison
+		}
+		return d, mkArr(emptyOf(ec), []cons{ec}), false, true
 	}
-	return d, ec, true
+	return d, ec, elemNeg, true
 }
 
 // samlPairs handles identity.saml_attributes == "name=value" and
@@ -495,7 +511,7 @@ func valueCons(fi expr.FieldInfo, op expr.Op, v expr.Value) (cons, bool) {
 		if v.Kind != expr.VString {
 			return cons{}, false
 		}
-		s := strOf(v.Str)
+		s := strOf(literals(fi, []expr.Value{v})...)
 		switch op {
 		case expr.OpEq:
 			return cons{kind: kStr, s: s}, true
@@ -518,6 +534,15 @@ func setCons(fi expr.FieldInfo, vs []expr.Value) (cons, bool) {
 				p = netip.PrefixFrom(v.IP, v.IP.BitLen())
 			case expr.VCIDR:
 				p = v.Prefix
+			case expr.VIPRange:
+				// lo..hi, one family (the parser unmapped and checked it)
+				iv := ival{keyOfAddr(v.IP), keyOfAddr(v.IPHi)}
+				if v.IP.Is4() {
+					v4 = append(v4, iv)
+				} else {
+					v6 = append(v6, iv)
+				}
+				continue
 			default:
 				return cons{}, false
 			}
@@ -540,15 +565,32 @@ func setCons(fi expr.FieldInfo, vs []expr.Value) (cons, bool) {
 		}
 		return cons{kind: kNum, v4: ivFromList(xs)}, true
 	default:
-		var xs []string
 		for _, v := range vs {
 			if v.Kind != expr.VString {
 				return cons{}, false
 			}
-			xs = append(xs, v.Str)
 		}
-		return cons{kind: kStr, s: strOf(xs...)}, true
+		return cons{kind: kStr, s: strOf(literals(fi, vs)...)}, true
 	}
+}
+
+// literals returns the strings the string literals vs stand for in field
+// fi, as the evaluator compares them: "name=value" elements without the
+// quotes they may carry (expr.ClaimValue), and without the literals no flow
+// can carry (expr.CanMatchLiteral: upper-case hosts and domains, continents
+// that are not codes, ...), which match nothing.
+func literals(fi expr.FieldInfo, vs []expr.Value) []string {
+	out := make([]string, 0, len(vs))
+	for _, v := range vs {
+		s := v.Str
+		if fi.Pairs {
+			s = expr.ClaimValue(s)
+		}
+		if expr.CanMatchLiteral(fi.Name, s) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // ipCons is the set of addresses in p.

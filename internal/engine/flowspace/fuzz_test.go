@@ -124,6 +124,12 @@ func consHas(c cons, name string, f *engine.Flow) bool {
 		return arr(f.FQDNDomains, nil, false)
 	case "device_posture.checks.passed":
 		return arr(f.PostureChecks, nil, false)
+	case "device_posture.checks.failed":
+		return arr(f.FailedPostureChecks, nil, false)
+	case "identity.oidc_claims":
+		return arr(f.OIDCClaims, nil, false)
+	case "net.onramp.type":
+		return c.s.has(f.OnrampType)
 	case "identity.groups.id":
 		return arr(groups(func(g engine.Group) string { return g.ID }), nil, false)
 	case "identity.groups.name":
@@ -227,7 +233,7 @@ func TestAgreesWithEvaluator(t *testing.T) {
 		return byte(seed >> 24)
 	}
 	var yes, no, checked, inside int
-	for iter := 0; iter < 400; iter++ {
+	for iter := 0; iter < 800; iter++ { // 24 atom kinds (issue 12): 800 inputs keep the Yes/No counts meaningful
 		data := make([]byte, 64)
 		for i := range data {
 			data[i] = next()

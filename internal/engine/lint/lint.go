@@ -84,6 +84,16 @@ const (
 	RuleInventoryTooSmall     = "inventory_too_small"
 	RuleHostSelector          = "host_selector"
 	RuleCannotAnalyse         = "cannot_analyse"
+	// RuleExpressionTooLong: over Gateway's 140,000 characters per policy
+	// expression (Cloudflare One account limits).
+	RuleExpressionTooLong = "expression_too_long"
+	// RuleNeverMatches: a literal no flow can carry (expr.WarnNeverMatches):
+	// net.protocol == "TCP", net.src.geo.continent == "North America", an
+	// upper-case host or domain, ...
+	RuleNeverMatches = "never_matches"
+	// RuleWrongSlot: a field in another expression than its own
+	// (expr.WarnWrongSlot), e.g. identity.email in traffic.
+	RuleWrongSlot = "wrong_slot"
 )
 
 // Rules lists every rule ID, sorted (for lint_ignore validators and docs).
@@ -94,6 +104,7 @@ func Rules() []string {
 		RuleFallbackEqualsPrimary, RuleIPv6Fallback, RuleShadowed, RuleCatchAllNotLast,
 		RuleMissingCatchAll, RuleSplitLocation, RuleFallbackLocal, RuleRedundant,
 		RuleIPNotDedicated, RuleInventoryTooSmall, RuleHostSelector, RuleCannotAnalyse,
+		RuleExpressionTooLong, RuleNeverMatches, RuleWrongSlot,
 	}
 	sort.Strings(r)
 	return r
@@ -309,16 +320,23 @@ func (l *linter) expressions(i int) {
 		attr  string
 		src   string
 		known bool
+		slot  expr.Selector
 	}{
-		{"traffic", p.Traffic, p.TrafficKnown},
-		{"identity", p.Identity, p.IdentityKnown},
-		{"device_posture", p.DevicePosture, p.PostureKnown},
+		{"traffic", p.Traffic, p.TrafficKnown, expr.SelTraffic},
+		{"identity", p.Identity, p.IdentityKnown, expr.SelIdentity},
+		{"device_posture", p.DevicePosture, p.PostureKnown, expr.SelPosture},
 	}
 	var nodes []expr.Node
 	ok := true
 	for _, s := range srcs {
 		if !s.known {
 			ok = false
+			continue
+		}
+		if long, n := expr.TooLong(s.src); long {
+			ok = false
+			l.add(i, RuleExpressionTooLong, SeverityError, s.attr,
+				fmt.Sprintf("the %s expression is %d characters long: Gateway accepts at most %d characters per policy expression (Cloudflare One account limits) and would reject the rule; split the policy into several", s.attr, n, expr.MaxExpressionLength))
 			continue
 		}
 		n, err := expr.Parse(s.src)
@@ -336,6 +354,13 @@ func (l *linter) expressions(i int) {
 				l.add(i, rule, SeverityError, s.attr, fmt.Sprintf("%v: fix the %s expression", err, s.attr))
 			}
 			continue
+		}
+		for _, w := range expr.Warnings(n, s.slot) {
+			rule := RuleNeverMatches
+			if w.Kind == expr.WarnWrongSlot {
+				rule = RuleWrongSlot
+			}
+			l.add(i, rule, SeverityWarning, s.attr, fmt.Sprintf("%d:%d: %s", w.Pos.Line, w.Pos.Col, w.Msg))
 		}
 		if hf := hostSelectorField(n); hf != "" {
 			l.add(i, RuleHostSelector, SeverityWarning, s.attr,

@@ -382,8 +382,13 @@ func complexExpr(n int) string {
 }
 
 func TestRulesAndModes(t *testing.T) {
-	if n := len(Rules()); n != 19 {
-		t.Errorf("Rules() has %d IDs, want the 19 of issue 4", n)
+	if n := len(Rules()); n != 22 {
+		t.Errorf("Rules() has %d IDs, want the 19 of issue 4 and the 3 of issue 12", n)
+	}
+	for _, r := range []string{RuleExpressionTooLong, RuleNeverMatches, RuleWrongSlot} {
+		if !slices.Contains(Rules(), r) {
+			t.Errorf("Rules() lacks %s", r)
+		}
 	}
 	if !slices.IsSorted(Rules()) {
 		t.Errorf("Rules() not sorted")

@@ -52,6 +52,9 @@ var (
 	genIPs6   = []string{"2001:db8::1", "2001:db8:1::1", "2001:db9::", "::1", "ffff::1"}
 	genPorts  = []string{"1", "22", "53", "80", "443", "1000", "65535"}
 	genStrs   = []string{"a", "b", "c"}
+	genCtry   = []string{"JP", "US", "MX"} // flows carry upper-case codes, as decoded flows do
+	genClaims = []string{"k=a", "k=b", "j=a"}
+	genRamps  = []string{"device_client", "mesh", "proxy_endpoint"}
 	genInts   = []string{"1", "5", "6", "9"}
 	genSAMLKs = []string{"k1", "k2"}
 )
@@ -59,7 +62,7 @@ var (
 // GenAtom returns one random comparison over the generator's constants.
 func GenAtom(r *Rand) string {
 	q := func(s string) string { return `"` + s + `"` }
-	switch r.N(16) {
+	switch r.N(24) {
 	case 0:
 		return fmt.Sprintf("net.dst.ip in {%s %s}", r.Pick(genCIDRs...), r.Pick(genIPs4...))
 	case 1:
@@ -75,7 +78,7 @@ func GenAtom(r *Rand) string {
 	case 6:
 		return fmt.Sprintf("identity.email %s %s", r.Pick("==", "!="), q(r.Pick(genStrs...)))
 	case 7:
-		return fmt.Sprintf("net.dst.geo.country in {%s %s}", q(r.Pick(genStrs...)), q(r.Pick(genStrs...)))
+		return fmt.Sprintf("net.dst.geo.country in {%s %s}", q(r.Pick(genCtry...)), q(r.Pick(append(genCtry, "us")...)))
 	case 8:
 		return fmt.Sprintf("any(identity.groups[*].name %s %s)", r.Pick("==", "!="), q(r.Pick(genStrs...)))
 	case 9:
@@ -90,9 +93,60 @@ func GenAtom(r *Rand) string {
 		return fmt.Sprintf("identity.saml_attributes %s %s", r.Pick("==", "!="), q(r.Pick(genSAMLKs...)+"="+r.Pick(genStrs...)))
 	case 14:
 		return fmt.Sprintf("net.src.ip in {%s}", r.Pick(genCIDRs...))
+	// issue 12: IP ranges, any(not ...), the new selectors, literals that
+	// never match
+	case 16:
+		return fmt.Sprintf("net.dst.ip in {%s %s}", GenIPRange(r), r.Pick(genCIDRs...))
+	case 17:
+		return fmt.Sprintf("any(not(identity.groups[*].name %s %s))", r.Pick("==", "!=", "in"), genStrOrSet(r, genStrs))
+	case 18:
+		return fmt.Sprintf("any(not(net.src.ip[*] in {%s}))", r.Pick(append(genCIDRs, GenIPRange(r))...))
+	case 19:
+		lit := r.Pick(genClaims...)
+		if r.N(2) == 0 {
+			lit = `\"` + lit + `\"` // Cloudflare's quoted form
+		}
+		body := fmt.Sprintf("identity.oidc_claims[*] == %s", q(lit))
+		if r.N(3) == 0 {
+			return "any(not(" + body + "))"
+		}
+		return "any(" + body + ")"
+	case 20:
+		return fmt.Sprintf("any(device_posture.checks.failed[*] %s %s)", r.Pick("==", "!=", "in"), genStrOrSet(r, genStrs))
+	case 21:
+		return fmt.Sprintf("net.onramp.type %s %s", r.Pick("==", "!=", "in"), genStrOrSet(r, append(genRamps, "warp")))
+	case 22:
+		return fmt.Sprintf("net.fqdn.host %s %s", r.Pick("==", "!=", "in"), genStrOrSet(r, []string{"a.example", "A.example", "c"}))
+	case 23:
+		return fmt.Sprintf("any(net.fqdn.domains[*] %s %s)", r.Pick("==", "!=", "in"), genStrOrSet(r, []string{"a", "B", "c"}))
 	default:
 		return fmt.Sprintf("net.fqdn.host matches %s", q(r.Pick("^a", "b", ".*")))
 	}
+}
+
+// GenIPRange returns an IP range lo..hi of the generator's addresses (one
+// family, lo <= hi).
+func GenIPRange(r *Rand) string {
+	all := append(append([]string{}, genIPs4...), genIPs6...)
+	for {
+		a, b := netip.MustParseAddr(r.Pick(all...)), netip.MustParseAddr(r.Pick(all...))
+		if a.BitLen() != b.BitLen() {
+			continue
+		}
+		if b.Less(a) {
+			a, b = b, a
+		}
+		return a.String() + ".." + b.String()
+	}
+}
+
+// genStrOrSet is a quoted string, or a set of one or two, for == / != / in.
+func genStrOrSet(r *Rand, vals []string) string {
+	q := func(s string) string { return `"` + s + `"` }
+	if r.N(2) == 0 {
+		return q(r.Pick(vals...))
+	}
+	return "{" + q(r.Pick(vals...)) + " " + q(r.Pick(vals...)) + "}"
 }
 
 // GenExpr returns a random expression of at most depth nested and/or/not.
@@ -143,6 +197,15 @@ func GenFlows(r *Rand, n int) []*engine.Flow {
 		}
 		return out
 	}
+	pick := func(vals []string) []string {
+		out := []string{}
+		for _, s := range vals {
+			if r.N(2) == 0 {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
 	ints := func() []int64 {
 		out := []int64{}
 		for _, x := range []int64{0, 1, 4, 5, 6, 7, 9, 10} {
@@ -163,7 +226,7 @@ func GenFlows(r *Rand, n int) []*engine.Flow {
 			DestinationIP:     dst[(i+r.N(len(dst)))%len(dst)],
 			DestinationPort:   ports[(i+r.N(len(ports)))%len(ports)],
 			Protocol:          []string{"tcp", "udp"}[r.N(2)],
-			DstCountry:        genStrs[r.N(3)],
+			DstCountry:        genCtry[r.N(3)],
 			DstContinent:      "AS",
 			VirtualNetworkID:  "v",
 			ProxyEndpoint:     "p",
@@ -176,7 +239,10 @@ func GenFlows(r *Rand, n int) []*engine.Flow {
 			SAMLAttributes:    map[string][]string{"k1": strs(), "k2": strs()},
 			PostureChecks:     strs(),
 			InternalSourceIP:  ips[r.N(len(ips))],
+			OIDCClaims:        pick(genClaims),
+			OnrampType:        genRamps[r.N(3)],
 		}
+		f.FailedPostureChecks = strs()
 		if !f.SourceIP.IsValid() {
 			f.SourceIP = netip.MustParseAddr("10.0.0.1")
 		}
