@@ -48,17 +48,29 @@ func TestCompatSmoke(t *testing.T) {
 
 		// Import by account ID, with -generate-config-out.
 		before := writes(w.emu)
-		w.writeIn(t, "import", w.providerBlock()+fmt.Sprintf("import {\n  to = cfegress_egress_policies.imported\n  id = %q\n}\n", w.acct))
-		if r := w.run(nil, "-chdir=import", "plan", "-input=false", "-generate-config-out=generated.tf"); r.code != 0 {
+		importBlock := fmt.Sprintf("import {\n  to = cfegress_egress_policies.this\n  id = %q\n}\n", w.acct)
+		w.writeIn(t, "import", w.providerBlock()+importBlock)
+		r := w.run(nil, "-chdir=import", "plan", "-input=false", "-generate-config-out=generated.tf")
+		switch {
+		case !c.GeneratesNestedComputed():
+			// A known bug of this CLI: the import then works with a written
+			// configuration (the guide's advice), here the demo's own.
+			if r.code == 0 || !strings.Contains(r.stderr, knownGenerateBug) {
+				t.Fatalf("plan -generate-config-out on %s: want its known failure (%s):\n%s", c.Name(), knownGenerateBug, r)
+			}
+			_ = os.Remove(filepath.Join(w.dir, "import", "generated.tf")) // it may leave a partial one
+			w.writeIn(t, "import", string(demo)+importBlock)
+		case r.code != 0:
 			t.Fatalf("plan -generate-config-out: %s", r)
-		}
-		gen, err := os.ReadFile(filepath.Join(w.dir, "import", "generated.tf"))
-		if err != nil {
-			t.Fatalf("-generate-config-out wrote nothing: %v", err)
-		}
-		for _, n := range demoPolicies {
-			if !strings.Contains(string(gen), fmt.Sprintf("%q", n)) {
-				t.Errorf("generated configuration lacks policy %q:\n%s", n, gen)
+		default:
+			gen, err := os.ReadFile(filepath.Join(w.dir, "import", "generated.tf"))
+			if err != nil {
+				t.Fatalf("-generate-config-out wrote nothing: %v", err)
+			}
+			for _, n := range demoPolicies {
+				if !strings.Contains(string(gen), fmt.Sprintf("%q", n)) {
+					t.Errorf("generated configuration lacks policy %q:\n%s", n, gen)
+				}
 			}
 		}
 		if r := w.run(nil, "-chdir=import", "apply", "-input=false", "-auto-approve"); r.code != 0 {

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -36,6 +37,25 @@ func (c cli) Registry() string {
 	}
 	return "registry.terraform.io"
 }
+
+// GeneratesNestedComputed reports whether `plan -generate-config-out`
+// works for cfegress_egress_policies, whose policies hold computed
+// attributes (id, precedence). Terraform before 1.9.3 fails with
+// `incorrect list element type: attributes "id" and "precedence" are
+// required` (hashicorp/terraform#35178, fixed by #35484 in 1.9.3).
+func (c cli) GeneratesNestedComputed() bool {
+	if c.OpenTofu() {
+		return true
+	}
+	var maj, min, patch int
+	if _, err := fmt.Sscanf(c.Version, "%d.%d.%d", &maj, &min, &patch); err != nil {
+		return true
+	}
+	return maj > 1 || (maj == 1 && (min > 9 || (min == 9 && patch >= 3)))
+}
+
+// knownGenerateBug is the start of the error of those Terraform releases.
+const knownGenerateBug = `incorrect list element type: attributes "id" and "precedence" are required`
 
 var versionLine = regexp.MustCompile(`^(Terraform|OpenTofu) v(\S+)`)
 

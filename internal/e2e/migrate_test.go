@@ -201,7 +201,18 @@ func migrate(t *testing.T, c cli, v officialVersion, stubDir string) {
 	// 2. Import by account ID and generate the configuration.
 	importBlock := fmt.Sprintf("import {\n  to = cfegress_egress_policies.egress\n  id = %q\n}\n\n", w.acct)
 	w.write(w.migrationProviders() + oldConfig(v, w.acct, oldRules) + importBlock)
-	if r := w.run(nil, "plan", "-input=false", "-generate-config-out=cfegress.tf"); r.code != 0 {
+	r := w.run(nil, "plan", "-input=false", "-generate-config-out=cfegress.tf")
+	if !c.GeneratesNestedComputed() {
+		// A known bug of this CLI (see GeneratesNestedComputed): the guide
+		// says to write the configuration by hand instead, as below.
+		if r.code == 0 || !strings.Contains(r.stderr, knownGenerateBug) {
+			t.Fatalf("plan -generate-config-out on %s: want its known failure (%s):\n%s", c.Name(), knownGenerateBug, r)
+		}
+		_ = os.Remove(filepath.Join(w.dir, "cfegress.tf"))
+		if err := os.WriteFile(filepath.Join(w.dir, "cfegress.tf"), []byte(cfegressConfig(w.acct, egressOnly(oldRules))), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	} else if r.code != 0 {
 		t.Fatalf("plan -generate-config-out: exit %d:\n%s", r.code, r)
 	}
 	generated, err := os.ReadFile(filepath.Join(w.dir, "cfegress.tf"))
@@ -251,12 +262,7 @@ func migrate(t *testing.T, c cli, v officialVersion, stubDir string) {
 	if err := os.Remove(filepath.Join(w.dir, "cfegress.tf")); err != nil {
 		t.Fatal(err)
 	}
-	egressPols := []oldRule{}
-	for _, r := range oldRules {
-		if r.isEgress() {
-			egressPols = append(egressPols, r)
-		}
-	}
+	egressPols := egressOnly(oldRules)
 	w.write(w.migrationProviders() + oldConfig(v, w.acct, kept) + cfegressConfig(w.acct, egressPols))
 	mustNoChange("the hand-written cfegress configuration")
 	untouched("the hand-written configuration's plan")
@@ -292,6 +298,16 @@ func migrate(t *testing.T, c cli, v officialVersion, stubDir string) {
 		t.Fatalf("egress rules after the insert, in precedence order: %v, want %q second", names(order), inserted.name)
 	}
 	mustNoChange("after the insert")
+}
+
+func egressOnly(rs []oldRule) []oldRule {
+	var out []oldRule
+	for _, r := range rs {
+		if r.isEgress() {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 func names(rs []emulator.Rule) []string {
