@@ -19,11 +19,11 @@
 #   lines are dropped.
 # - The remote-state backends (azurerm, consul, cos, gcs, kubernetes, oci,
 #   oss, pg, s3) are left out of internal/backend/init: every test keeps its
-#   state in a local file, and those backends' cloud SDKs are most of the
-#   build (Terraform 1.8.5 cold: 718 s of CPU with them). Everything the
-#   tests exercise (the core, the plugin protocol, provider functions,
-#   import and config generation, saved plans, `removed`, `terraform test`)
-#   is the release's own code.
+#   state in a local file, and leaving their cloud SDKs out saves compile
+#   time (OpenTofu 1.10.10, cold caches: 508 -> 475 CPU-seconds; most of its
+#   build is elsewhere). Everything the tests exercise (the core, the plugin
+#   protocol, provider functions, import and config generation, saved
+#   plans, `removed`, `terraform test`) is the release's own code.
 # - Release version strings: -X .../version.dev=no, as the release builds
 #   set it (without it `version` reports "-dev").
 set -euo pipefail
