@@ -2,16 +2,18 @@ package cfapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"net/http"
-	"net/url"
 	"sort"
 	"strings"
 	"time"
 
-	"github.com/cloudflare/cloudflare-go"
+	"github.com/cloudflare/cloudflare-go/v7/option"
+	"github.com/cloudflare/cloudflare-go/v7/packages/pagination"
+	"github.com/cloudflare/cloudflare-go/v7/zero_trust"
 	"github.com/hashicorp/go-retryablehttp"
 	"golang.org/x/time/rate"
 )
@@ -21,17 +23,21 @@ const DefaultBaseURL = "https://api.cloudflare.com/client/v4"
 
 // Defaults for Config's zero values.
 const (
-	DefaultRequestsPerSecond = 4 // Cloudflare's budget: 1,200 requests / 5 min
-	DefaultMaxRetries        = 4
-	DefaultMinBackoff        = time.Second
-	DefaultMaxBackoff        = 30 * time.Second
-	DefaultMaxRetryAfter     = 5 * time.Minute
-	DefaultRequestTimeout    = 60 * time.Second
-	DefaultUserAgent         = "terraform-provider-cfegress"
+	DefaultMaxRetries     = 4
+	DefaultMinBackoff     = time.Second
+	DefaultMaxBackoff     = 30 * time.Second
+	DefaultMaxRetryAfter  = BudgetWindow // Cloudflare's lockout lasts 5 minutes
+	DefaultRequestTimeout = 60 * time.Second
+	DefaultUserAgent      = "terraform-provider-cfegress"
 )
 
 // LogFunc receives one structured log line. The API token never reaches it.
+// Lines a user should see without debug logging carry LogLevelKey = "info".
 type LogFunc func(ctx context.Context, msg string, fields map[string]any)
+
+// LogLevelKey is the field that marks a log line's level ("info"); lines
+// without it are debug lines.
+const LogLevelKey = "log_level"
 
 // Config configures New. Zero values mean the defaults above.
 type Config struct {
@@ -39,10 +45,18 @@ type Config struct {
 	APIToken string
 	// BaseURL is the API root, default DefaultBaseURL. Paths are appended to
 	// it as given (e.g. "/accounts/ID/gateway/rules"), so an emulator's root
-	// is passed unchanged, with or without "/client/v4".
+	// is passed unchanged, with or without "/client/v4". Plain http:// is
+	// accepted for loopback hosts only (see CheckBaseURL).
 	BaseURL string
-	// RequestsPerSecond caps the request rate of this client, retries
-	// included (default 4).
+	// RequestsPer5Minutes is this client's budget: at most this many
+	// requests (retries included) in any sliding window of 5 minutes,
+	// shared by every call and goroutine using the client. While the window
+	// has room requests go out at once (bursts are allowed). Default
+	// DefaultRequestsPer5Minutes (600, half of Cloudflare's 1,200 per user
+	// per 5 minutes, which the dashboard shares); negative disables it.
+	RequestsPer5Minutes int
+	// RequestsPerSecond is an optional extra cap on the request rate
+	// (retries included), on top of the 5-minute budget. 0: no such cap.
 	RequestsPerSecond float64
 	// MaxRetries is the number of retries after the first attempt (default
 	// 4); negative disables retries.
@@ -51,17 +65,26 @@ type Config struct {
 	// a dropped connection (defaults 1 s and 30 s).
 	MinBackoff time.Duration
 	MaxBackoff time.Duration
-	// MaxRetryAfter caps how long a Retry-After is honoured (default 5 min).
+	// MaxRetryAfter caps how long a Retry-After is honoured (default 5 min,
+	// Cloudflare's lockout). A 429's Retry-After blocks every request of
+	// the client until it ends (Cloudflare blocks every call), within each
+	// call's context deadline.
 	MaxRetryAfter time.Duration
-	// RequestTimeout bounds one attempt (default 60 s).
+	// RequestTimeout bounds one attempt, from sending to the end of the
+	// answer (default 60 s); waits for the budget or a lockout before it are
+	// bounded by the call's context only.
 	RequestTimeout time.Duration
 	// HTTPClient's Transport (and CheckRedirect, Jar) is used for the
-	// actual requests; optional.
+	// actual requests; optional. Redirects to another host are never
+	// followed, whatever CheckRedirect says.
 	HTTPClient *http.Client
 	// UserAgent, default DefaultUserAgent.
 	UserAgent string
 	// Logf receives request/retry logs (the provider plugs tflog in).
 	Logf LogFunc
+	// Clock is the time source of the budget and of Retry-After waits
+	// (default: the real clock). For tests.
+	Clock Clock
 }
 
 // String keeps the token out of %v and %+v.
@@ -70,16 +93,18 @@ func (c Config) String() string {
 	if c.APIToken != "" {
 		tok = redacted
 	}
-	return fmt.Sprintf("cfapi.Config{APIToken:%s BaseURL:%s RequestsPerSecond:%g MaxRetries:%d}",
-		tok, c.BaseURL, c.RequestsPerSecond, c.MaxRetries)
+	return fmt.Sprintf("cfapi.Config{APIToken:%s BaseURL:%s RequestsPer5Minutes:%d RequestsPerSecond:%g MaxRetries:%d}",
+		tok, c.BaseURL, c.RequestsPer5Minutes, c.RequestsPerSecond, c.MaxRetries)
 }
 
 // GoString keeps the token out of %#v.
 func (c Config) GoString() string { return c.String() }
 
-// API implements Client over cloudflare-go v0.
+// API implements Client over cloudflare-go v7 (zero_trust.GatewayRuleService).
+// It is safe for concurrent use: the budget, the rate limiter and the
+// retry machinery are shared by all calls.
 type API struct {
-	cf            *cloudflare.API
+	rules         *zero_trust.GatewayRuleService
 	red           redactor
 	logf          LogFunc
 	baseURL       string
@@ -87,6 +112,8 @@ type API struct {
 	minBackoff    time.Duration
 	maxBackoff    time.Duration
 	maxRetryAfter time.Duration
+	budget        *budget
+	budgetLimit   int
 }
 
 var _ Client = (*API)(nil)
@@ -96,6 +123,9 @@ func (a *API) String() string { return "cfapi.API{" + a.baseURL + "}" }
 
 // GoString keeps the token out of %#v.
 func (a *API) GoString() string { return a.String() }
+
+// RequestsPer5Minutes is the client's budget (negative: none).
+func (a *API) RequestsPer5Minutes() int { return a.budgetLimit }
 
 // New builds an API client. It makes no request.
 func New(cfg Config) (*API, error) {
@@ -110,16 +140,20 @@ func New(cfg Config) (*API, error) {
 	if base == "" {
 		base = DefaultBaseURL
 	}
-	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("cfapi: base_url %q is not an http(s) URL like %s", cfg.BaseURL, DefaultBaseURL)
+	if err := CheckBaseURL(base); err != nil {
+		return nil, fmt.Errorf("cfapi: %w", err)
 	}
 	rps := cfg.RequestsPerSecond
-	switch {
-	case rps == 0:
-		rps = DefaultRequestsPerSecond
-	case rps < 0 || math.IsNaN(rps):
+	if rps < 0 || math.IsNaN(rps) {
 		return nil, fmt.Errorf("cfapi: requests_per_second must be positive, got %g", cfg.RequestsPerSecond)
+	}
+	limit := cfg.RequestsPer5Minutes
+	if limit == 0 {
+		limit = DefaultRequestsPer5Minutes
+	}
+	clock := cfg.Clock
+	if clock == nil {
+		clock = realClock{}
 	}
 	a := &API{
 		red:           redactor{token: tok},
@@ -128,6 +162,8 @@ func New(cfg Config) (*API, error) {
 		minBackoff:    orDefault(cfg.MinBackoff, DefaultMinBackoff),
 		maxBackoff:    orDefault(cfg.MaxBackoff, DefaultMaxBackoff),
 		maxRetryAfter: orDefault(cfg.MaxRetryAfter, DefaultMaxRetryAfter),
+		budget:        newBudget(limit, BudgetWindow, clock),
+		budgetLimit:   limit,
 	}
 	switch {
 	case a.maxRetries == 0:
@@ -141,19 +177,24 @@ func New(cfg Config) (*API, error) {
 	}
 
 	base0 := http.DefaultTransport
-	inner := &http.Client{Timeout: orDefault(cfg.RequestTimeout, DefaultRequestTimeout)}
+	var userRedirect func(*http.Request, []*http.Request) error
+	// No http.Client.Timeout: it would also bound the budget's waits, which
+	// happen inside the transport; attemptTransport times each attempt.
+	inner := &http.Client{}
 	if cfg.HTTPClient != nil {
 		if cfg.HTTPClient.Transport != nil {
 			base0 = cfg.HTTPClient.Transport
 		}
-		inner.CheckRedirect = cfg.HTTPClient.CheckRedirect
+		userRedirect = cfg.HTTPClient.CheckRedirect
 		inner.Jar = cfg.HTTPClient.Jar
 	}
-	inner.Transport = &attemptTransport{
-		base:    base0,
-		limiter: rate.NewLimiter(rate.Limit(rps), 1),
-		api:     a,
+	inner.CheckRedirect = checkRedirect(userRedirect)
+	limiter := rate.NewLimiter(rate.Inf, 1)
+	if rps > 0 {
+		limiter = rate.NewLimiter(rate.Limit(rps), 1)
 	}
+	inner.Transport = &attemptTransport{base: base0, limiter: limiter, api: a,
+		timeout: orDefault(cfg.RequestTimeout, DefaultRequestTimeout)}
 	rc := retryablehttp.NewClient()
 	rc.HTTPClient = inner
 	rc.Logger = nil // it would log URLs to stderr; we log through Logf
@@ -164,24 +205,33 @@ func New(cfg Config) (*API, error) {
 	rc.Backoff = a.backoff
 	// Hand the last response (or error) back instead of "giving up after N
 	// attempts": the API layer classifies it.
-	rc.ErrorHandler = func(resp *http.Response, err error, _ int) (*http.Response, error) { return resp, err }
+	rc.ErrorHandler = func(resp *http.Response, err error, _ int) (*http.Response, error) {
+		if err != nil && resp != nil {
+			// A refused redirect comes with its 3xx response: the error is
+			// what counts (and a RoundTripper must not return both).
+			_ = resp.Body.Close()
+			return nil, err
+		}
+		return resp, err
+	}
+	outer := rc.StandardClient()
+	outer.CheckRedirect = checkRedirect(nil)
 
 	ua := cfg.UserAgent
 	if ua == "" {
 		ua = DefaultUserAgent
 	}
-	cf, err := cloudflare.NewWithAPIToken(tok,
-		cloudflare.BaseURL(base),
-		cloudflare.UserAgent(ua),
-		cloudflare.HTTPClient(rc.StandardClient()),
-		// Retries and rate limiting are ours (see transport.go).
-		cloudflare.UsingRetryPolicy(0, 0, 0),
-		cloudflare.UsingRateLimit(float64(rate.Inf)),
+	// The service, not cloudflare.NewClient: the client reads
+	// CLOUDFLARE_API_KEY, CLOUDFLARE_EMAIL, CLOUDFLARE_BASE_URL... from the
+	// environment and would add their headers; everything here is explicit.
+	a.rules = zero_trust.NewGatewayRuleService(
+		option.WithBaseURL(base+"/"),
+		option.WithHTTPClient(outer),
+		option.WithAPIToken(tok),
+		option.WithHeader("User-Agent", ua),
+		// Retries, Retry-After and the budget are ours (see transport.go).
+		option.WithMaxRetries(0),
 	)
-	if err != nil {
-		return nil, fmt.Errorf("cfapi: %s", a.red.str(err.Error()))
-	}
-	a.cf = cf
 	return a, nil
 }
 
@@ -214,20 +264,29 @@ func (a *API) log(ctx context.Context, msg string, fields map[string]any) {
 }
 
 // ListRules returns every Gateway rule of the account (one request: the
-// API returns all of them in a single page), sorted by precedence.
+// API returns all of them in a single page), sorted by precedence. An
+// answer whose result_info says it holds more than it carries fails with
+// ErrIncompleteList: a partial list is never returned (a caller would read
+// the missing rules as deleted).
 func (a *API) ListRules(ctx context.Context, accountID string) ([]Rule, error) {
 	const op = "list rules"
 	if err := checkID(op, "account_id", accountID); err != nil {
 		return nil, err
 	}
 	ctx, rec := withRecord(ctx, false)
-	trs, cfErr := a.cf.TeamsRules(ctx, accountID)
+	page, cfErr := a.rules.List(ctx, listParams(accountID))
 	if e := a.finish(ctx, op, false, rec, cfErr); e != nil {
 		return nil, e
 	}
-	rules := make([]Rule, 0, len(trs))
-	for _, t := range trs {
-		rules = append(rules, fromTeams(t))
+	if page == nil {
+		page = &pagination.SinglePage[zero_trust.GatewayRule]{}
+	}
+	if e := a.checkComplete(ctx, op, rec, len(page.Result)); e != nil {
+		return nil, e
+	}
+	rules := make([]Rule, 0, len(page.Result))
+	for _, t := range page.Result {
+		rules = append(rules, fromGateway(t))
 	}
 	sort.SliceStable(rules, func(i, j int) bool { return rules[i].Precedence < rules[j].Precedence })
 	return rules, nil
@@ -241,15 +300,18 @@ func (a *API) CreateRule(ctx context.Context, accountID string, r Rule) (Rule, e
 		return Rule{}, err
 	}
 	ctx, rec := withRecord(ctx, true)
-	t, cfErr := a.cf.TeamsCreateRule(ctx, accountID, toTeams(r))
+	p := newParams(accountID, r)
+	t, cfErr := a.rules.New(ctx, p)
 	if e := a.finish(ctx, op, true, rec, cfErr); e != nil {
 		return Rule{}, e
 	}
-	return fromTeams(t), nil
+	return fromGateway(*t), nil
 }
 
-// UpdateRule replaces the whole rule r.ID with r (PUT): every field is
-// sent, so unset fields become their zero values on Cloudflare's side.
+// UpdateRule replaces the whole rule r.ID with r (PUT): every field the
+// client manages is sent (an empty description, identity or device posture
+// as "", default egress as rule_settings.egress null); only a zero
+// precedence is left out, which keeps the rule's current one.
 func (a *API) UpdateRule(ctx context.Context, accountID string, r Rule) (Rule, error) {
 	op := fmt.Sprintf("update rule %q (id %s)", r.Name, r.ID)
 	if err := checkID(op, "account_id", accountID); err != nil {
@@ -259,15 +321,18 @@ func (a *API) UpdateRule(ctx context.Context, accountID string, r Rule) (Rule, e
 		return Rule{}, err
 	}
 	ctx, rec := withRecord(ctx, true)
-	t, cfErr := a.cf.TeamsUpdateRule(ctx, accountID, r.ID, toTeams(r))
+	rec.ruleID = true
+	p := updateParams(accountID, r)
+	t, cfErr := a.rules.Update(ctx, r.ID, p)
 	if e := a.finish(ctx, op, true, rec, cfErr); e != nil {
 		return Rule{}, e
 	}
-	return fromTeams(t), nil
+	return fromGateway(*t), nil
 }
 
-// DeleteRule deletes one rule. A 404 on a retry after an attempt whose
-// response was lost means that attempt deleted it: that is a success.
+// DeleteRule deletes one rule. A not-found answer on a retry after an
+// attempt whose response was lost means that attempt deleted it: that is a
+// success.
 func (a *API) DeleteRule(ctx context.Context, accountID, ruleID string) error {
 	op := "delete rule " + ruleID
 	if err := checkID(op, "account_id", accountID); err != nil {
@@ -277,7 +342,8 @@ func (a *API) DeleteRule(ctx context.Context, accountID, ruleID string) error {
 		return err
 	}
 	ctx, rec := withRecord(ctx, true)
-	cfErr := a.cf.TeamsDeleteRule(ctx, accountID, ruleID)
+	rec.ruleID = true
+	_, cfErr := a.rules.Delete(ctx, ruleID, deleteParams(accountID))
 	e := a.finish(ctx, op, true, rec, cfErr)
 	if e == nil {
 		return nil
@@ -286,7 +352,7 @@ func (a *API) DeleteRule(ctx context.Context, accountID, ruleID string) error {
 	lostEarlier := rec.maybeApplied && rec.attempts > 1
 	rec.mu.Unlock()
 	if e.Kind == KindNotFound && lostEarlier {
-		a.log(ctx, "Cloudflare API delete: 404 after a lost response, the rule was deleted", map[string]any{"rule_id": ruleID})
+		a.log(ctx, "Cloudflare API delete: not found after a lost response, the rule was deleted", map[string]any{"rule_id": ruleID})
 		return nil
 	}
 	return e
@@ -322,7 +388,7 @@ func checkID(op, what, id string) *Error {
 	return &Error{Kind: KindValidation, Op: op, Detail: problem}
 }
 
-// EgressRules keeps the egress rules of rules (filters = ["egress"]), in order.
+// EgressRules keeps the egress rules of rules (IsEgress), in order.
 func EgressRules(rules []Rule) []Rule {
 	out := make([]Rule, 0, len(rules))
 	for _, r := range rules {
@@ -342,48 +408,105 @@ func ListEgressRules(ctx context.Context, c Client, accountID string) ([]Rule, e
 	return EgressRules(rules), nil
 }
 
-// toTeams maps a Rule to cloudflare-go's TeamsRule. Egress nil (default
-// egress) means no rule_settings.egress (cloudflare-go sends null).
-func toTeams(r Rule) cloudflare.TeamsRule {
-	t := cloudflare.TeamsRule{
-		Name:          r.Name,
-		Description:   r.Description,
-		Precedence:    r.Precedence,
-		Enabled:       r.Enabled,
-		Action:        cloudflare.TeamsGatewayAction(r.Action),
-		Traffic:       r.Traffic,
-		Identity:      r.Identity,
-		DevicePosture: r.DevicePosture,
-	}
+// set marks a cloudflare-go v7 param field (param.Field[T], whose package
+// is internal to the SDK) as present with value x.
+func set[T any](value *T, present *bool, x T) { *value, *present = x, true }
+
+// newParams maps r to the body of a create. What v7 sends (golden files in
+// testdata/): a field that is not Present is left out of the JSON. Every
+// field the client manages is Present (PUT replaces the whole rule), except
+// a zero precedence, which is left out (Cloudflare assigns one on create and
+// keeps the current one on update). Default egress (r.Egress nil) is sent
+// as "rule_settings": {"egress": null}, which clears dedicated egress on a
+// PUT. version, read_only, sharable, source_account and warning_status are
+// Cloudflare's and never sent.
+func newParams(accountID string, r Rule) zero_trust.GatewayRuleNewParams {
+	var p zero_trust.GatewayRuleNewParams
+	set(&p.AccountID.Value, &p.AccountID.Present, accountID)
+	set(&p.Action.Value, &p.Action.Present, zero_trust.GatewayRuleNewParamsAction(r.Action))
+	set(&p.Name.Value, &p.Name.Present, r.Name)
+	set(&p.Description.Value, &p.Description.Present, r.Description)
+	set(&p.Enabled.Value, &p.Enabled.Present, r.Enabled)
+	set(&p.Traffic.Value, &p.Traffic.Present, r.Traffic)
+	set(&p.Identity.Value, &p.Identity.Present, r.Identity)
+	set(&p.DevicePosture.Value, &p.DevicePosture.Present, r.DevicePosture)
 	if r.Filters != nil {
-		t.Filters = make([]cloudflare.TeamsFilterType, len(r.Filters))
+		fs := make([]zero_trust.GatewayFilter, len(r.Filters))
 		for i, f := range r.Filters {
-			t.Filters[i] = cloudflare.TeamsFilterType(f)
+			fs[i] = zero_trust.GatewayFilter(f)
 		}
+		set(&p.Filters.Value, &p.Filters.Present, fs)
 	}
+	if r.Precedence != 0 {
+		set(&p.Precedence.Value, &p.Precedence.Present, int64(min(r.Precedence, math.MaxInt64)))
+	}
+	var rs zero_trust.RuleSettingParam
 	if r.Egress != nil {
-		t.RuleSettings.EgressSettings = &cloudflare.EgressSettings{
-			Ipv4:         r.Egress.IPv4,
-			Ipv6Range:    r.Egress.IPv6,
-			Ipv4Fallback: r.Egress.IPv4Fallback,
-		}
+		var eg zero_trust.RuleSettingEgressParam
+		set(&eg.IPV4.Value, &eg.IPV4.Present, r.Egress.IPv4)
+		set(&eg.IPV6.Value, &eg.IPV6.Present, r.Egress.IPv6)
+		set(&eg.IPV4Fallback.Value, &eg.IPV4Fallback.Present, r.Egress.IPv4Fallback)
+		set(&rs.Egress.Value, &rs.Egress.Present, eg)
+	} else {
+		rs.Egress.Null, rs.Egress.Present = true, true
 	}
-	return t
+	set(&p.RuleSettings.Value, &p.RuleSettings.Present, rs)
+	return p
 }
 
-// fromTeams maps cloudflare-go's TeamsRule to a Rule. An absent or
-// all-empty rule_settings.egress is default egress (Egress nil).
-func fromTeams(t cloudflare.TeamsRule) Rule {
+// updateParams is newParams for a PUT: the same JSON fields (the two v7
+// types differ only in their action type).
+func updateParams(accountID string, r Rule) zero_trust.GatewayRuleUpdateParams {
+	n := newParams(accountID, r)
+	u := zero_trust.GatewayRuleUpdateParams{
+		AccountID: n.AccountID, Name: n.Name, Description: n.Description, Enabled: n.Enabled,
+		Traffic: n.Traffic, Identity: n.Identity, DevicePosture: n.DevicePosture, Filters: n.Filters,
+		Precedence: n.Precedence, RuleSettings: n.RuleSettings,
+	}
+	set(&u.Action.Value, &u.Action.Present, zero_trust.GatewayRuleUpdateParamsAction(r.Action))
+	return u
+}
+
+func listParams(accountID string) zero_trust.GatewayRuleListParams {
+	var p zero_trust.GatewayRuleListParams
+	set(&p.AccountID.Value, &p.AccountID.Present, accountID)
+	return p
+}
+
+func deleteParams(accountID string) zero_trust.GatewayRuleDeleteParams {
+	var p zero_trust.GatewayRuleDeleteParams
+	set(&p.AccountID.Value, &p.AccountID.Present, accountID)
+	return p
+}
+
+func getParams(accountID string) zero_trust.GatewayRuleGetParams {
+	var p zero_trust.GatewayRuleGetParams
+	set(&p.AccountID.Value, &p.AccountID.Present, accountID)
+	return p
+}
+
+// fromGateway maps cloudflare-go v7's GatewayRule to a Rule. An absent,
+// null or all-empty rule_settings.egress is default egress (Egress nil);
+// absent filters stay nil (IsEgress also accepts action "egress").
+func fromGateway(t zero_trust.GatewayRule) Rule {
 	r := Rule{
 		ID:            t.ID,
 		Name:          t.Name,
 		Description:   t.Description,
-		Precedence:    t.Precedence,
 		Enabled:       t.Enabled,
 		Action:        string(t.Action),
 		Traffic:       t.Traffic,
 		Identity:      t.Identity,
 		DevicePosture: t.DevicePosture,
+		CreatedAt:     t.CreatedAt,
+		UpdatedAt:     t.UpdatedAt,
+		ReadOnly:      t.ReadOnly,
+		Sharable:      t.Sharable,
+		SourceAccount: t.SourceAccount,
+		WarningStatus: t.WarningStatus,
+	}
+	if t.Precedence > 0 {
+		r.Precedence = uint64(t.Precedence)
 	}
 	if len(t.Filters) > 0 {
 		r.Filters = make([]string, len(t.Filters))
@@ -391,14 +514,54 @@ func fromTeams(t cloudflare.TeamsRule) Rule {
 			r.Filters[i] = string(f)
 		}
 	}
-	if es := t.RuleSettings.EgressSettings; es != nil && (es.Ipv4 != "" || es.Ipv6Range != "" || es.Ipv4Fallback != "") {
-		r.Egress = &EgressSettings{IPv4: es.Ipv4, IPv6: es.Ipv6Range, IPv4Fallback: es.Ipv4Fallback}
-	}
-	if t.CreatedAt != nil {
-		r.CreatedAt = *t.CreatedAt
-	}
-	if t.UpdatedAt != nil {
-		r.UpdatedAt = *t.UpdatedAt
+	if es := t.RuleSettings.Egress; es.IPV4 != "" || es.IPV6 != "" || es.IPV4Fallback != "" {
+		r.Egress = &EgressSettings{IPv4: es.IPV4, IPv6: es.IPV6, IPv4Fallback: es.IPV4Fallback}
 	}
 	return r
+}
+
+// resultInfo is Cloudflare's result_info (v7's SinglePage does not decode it).
+type resultInfo struct {
+	Page       *int `json:"page"`
+	PerPage    *int `json:"per_page"`
+	Count      *int `json:"count"`
+	TotalCount *int `json:"total_count"`
+	TotalPages *int `json:"total_pages"`
+}
+
+// ErrIncompleteList is in the chain of a list error whose answer says it
+// holds more rules than it carries (more pages, a larger total_count).
+var ErrIncompleteList = errors.New("the list answer is incomplete")
+
+// checkComplete fails when the list answer's result_info says there is
+// more than the n rules it carries.
+func (a *API) checkComplete(ctx context.Context, op string, rec *callRecord, n int) *Error {
+	rec.mu.Lock()
+	body, status, attempts := rec.body, rec.status, rec.attempts
+	rec.mu.Unlock()
+	var env struct {
+		ResultInfo *resultInfo `json:"result_info"`
+	}
+	if json.Unmarshal(body, &env) != nil || env.ResultInfo == nil {
+		return nil
+	}
+	ri := env.ResultInfo
+	var why string
+	switch {
+	case ri.TotalPages != nil && *ri.TotalPages > 1:
+		why = fmt.Sprintf("result_info says there are %d pages", *ri.TotalPages)
+	case ri.TotalCount != nil && *ri.TotalCount > n:
+		why = fmt.Sprintf("result_info.total_count is %d", *ri.TotalCount)
+	case ri.Count != nil && *ri.Count > n:
+		why = fmt.Sprintf("result_info.count is %d", *ri.Count)
+	default:
+		return nil
+	}
+	e := &Error{
+		Kind: KindUnknown, Op: op, Status: status, Attempts: attempts,
+		Detail: fmt.Sprintf("%s but the answer carries %d rules; Cloudflare's Gateway rules list is one page, so the rest cannot be read and the rules are not used (missing rules would look deleted)", why, n),
+		cause:  ErrIncompleteList,
+	}
+	a.log(ctx, "Cloudflare API list refused: incomplete answer", map[string]any{"op": op, "error": e.Error()})
+	return e
 }

@@ -46,8 +46,8 @@ func TestNewDefaults(t *testing.T) {
 		a.maxBackoff != DefaultMaxBackoff || a.maxRetryAfter != DefaultMaxRetryAfter {
 		t.Errorf("defaults not applied: %+v", *a)
 	}
-	if a.cf.BaseURL != DefaultBaseURL {
-		t.Errorf("cloudflare-go base = %q", a.cf.BaseURL)
+	if a.budgetLimit != DefaultRequestsPer5Minutes || a.budget.limit != 600 || a.budget.window != 5*time.Minute {
+		t.Errorf("budget = %d per %v, want 600 per 5m", a.budget.limit, a.budget.window)
 	}
 	b, err := New(Config{APIToken: testToken, MaxRetries: -1, BaseURL: "http://127.0.0.1:1/client/v4/"})
 	if err != nil {
@@ -254,10 +254,10 @@ func TestErrorClasses(t *testing.T) {
 		{"401", 401, env(false, `{"code":10000,"message":"Authentication error"}`), nil, KindAuthentication, []int{10000},
 			[]string{"authentication failed", "HTTP 401", "Cloudflare error 10000: Authentication error", "CLOUDFLARE_API_TOKEN"}},
 		{"403 bad token", 403, env(false, `{"code":10000,"message":"Authentication error"}`), nil, KindAuthentication, []int{10000},
-			[]string{"authentication failed", "api_token"}},
+			[]string{"authentication failed or a permission is missing", "api_token", "invalid, expired or revoked", "lacks a permission", "Zero Trust Read"}},
 		{"403 invalid access token 9109", 403, env(false, `{"code":9109,"message":"Invalid access token"}`), nil, KindAuthentication, []int{9109}, nil},
 		{"403 unowned account 9109", 403, env(false, `{"code":9109,"message":"Unauthorized to access requested resource"}`), nil, KindAuthorization, []int{9109},
-			[]string{"not allowed", "Zero Trust: Edit", "account_id"}},
+			[]string{"not allowed", "Zero Trust Read", "account_id"}},
 		{"403 no codes", 403, env(false, ``), nil, KindAuthorization, nil, []string{"HTTP 403"}},
 		{"404", 404, env(false, `{"code":2003,"message":"invalid rule id"}`), nil, KindNotFound, []int{2003},
 			[]string{"not found", "invalid rule id", "account_id"}},
@@ -267,7 +267,7 @@ func TestErrorClasses(t *testing.T) {
 		{"400 string errors", 400, `{"success":false,"errors":["bad thing"],"messages":[],"result":null}`, nil, KindValidation, []int{0}, []string{"bad thing"}},
 		{"409", 409, env(false, `{"code":2002,"message":"conflict"}`), nil, KindValidation, []int{2002}, nil},
 		{"429 after retries", 429, env(false, `{"code":971,"message":"Please wait and consider throttling your request speed"}`),
-			map[string]string{"Retry-After": "0"}, KindRateLimited, []int{971}, []string{"rate limited", "after 3 attempts", "requests_per_second"}},
+			map[string]string{"Retry-After": "0"}, KindRateLimited, []int{971}, []string{"rate limited", "after 3 attempts", "requests_per_5_minutes", "1,200 requests per 5 minutes"}},
 		{"500 after retries", 500, env(false, `{"code":2006,"message":"internal"}`), nil, KindServer, []int{2006}, []string{"server error", "HTTP 500", "after 3 attempts"}},
 		{"503 html", 503, `<html>down</html>`, nil, KindServer, nil, []string{"HTTP 503"}},
 		{"405", 405, env(false, `{"code":2005,"message":"method not allowed"}`), nil, KindUnknown, []int{2005}, []string{"unexpected answer"}},

@@ -6,6 +6,7 @@ package cfapi_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -226,7 +227,7 @@ func TestContractErrorClasses(t *testing.T) {
 		{"wrong token", func() error { _, err := badToken.ListRules(ctx, account); return err },
 			cfapi.KindAuthentication, []string{"HTTP 403", "10000", "CLOUDFLARE_API_TOKEN"}},
 		{"account the token does not own", func() error { _, err := a.ListRules(ctx, strings.Repeat("f", 32)); return err },
-			cfapi.KindAuthorization, []string{"9109", "Zero Trust: Edit"}},
+			cfapi.KindAuthorization, []string{"9109", "Zero Trust Read"}},
 		{"malformed account id", func() error { _, err := a.ListRules(ctx, "not-an-account"); return err },
 			cfapi.KindValidation, []string{"7003", "account_id"}},
 		{"unknown rule", func() error {
@@ -247,7 +248,7 @@ func TestContractErrorClasses(t *testing.T) {
 		{"IP not in the account", func() error {
 			_, err := a.CreateRule(ctx, account, egressRule("foreign", 3001, &cfapi.EgressSettings{IPv4: "192.0.2.1", IPv6: "2001:db8:10::/64", IPv4Fallback: "0.0.0.0"}))
 			return err
-		}, cfapi.KindValidation, []string{"192.0.2.1"}},
+		}, cfapi.KindValidation, []string{"2055", "Account doesn't own dedicated primary IPv4", "egress.ipv4"}},
 		{"bad expression", func() error {
 			r := egressRule("bad expr", 3002, nil)
 			r.Traffic = "net.dst.port =="
@@ -444,5 +445,130 @@ func TestContractWithoutPrefix(t *testing.T) {
 	rules, err := a.ListRules(context.Background(), account)
 	if err != nil || len(rules) != 1 {
 		t.Errorf("list: %+v %v", rules, err)
+	}
+}
+
+// TestContractNotFoundStyles: every way the emulator can answer an unknown
+// rule ID (as Cloudflare has) is not found on GET, PUT and DELETE.
+func TestContractNotFoundStyles(t *testing.T) {
+	t.Parallel()
+	for _, style := range []emulator.NotFoundStyle{emulator.NotFound404, emulator.NotFoundInvalidRuleID, emulator.NotFoundRoute} {
+		_, a := startEmu(t, emulator.Config{NotFound: style}, nil)
+		ctx := context.Background()
+		const ghost = "00000000-0000-4000-8000-000000000000"
+		r := egressRule("ghost", 3000, nil)
+		r.ID = ghost
+		_, getErr := a.GetRule(ctx, account, ghost)
+		_, putErr := a.UpdateRule(ctx, account, r)
+		delErr := a.DeleteRule(ctx, account, ghost)
+		for name, err := range map[string]error{"GET": getErr, "PUT": putErr, "DELETE": delErr} {
+			if !cfapi.IsNotFound(err) {
+				t.Errorf("style %d %s: %v, want not found", style, name, err)
+			}
+		}
+	}
+}
+
+// TestContractPublishedShapes: responses without filters, shared and
+// warned rules, and a list that says it has more pages.
+func TestContractPublishedShapes(t *testing.T) {
+	t.Parallel()
+	warn := "misconfigured"
+	seed := []emulator.Rule{
+		{Name: "shared", Precedence: 100, Enabled: true, Action: "egress", Filters: []string{"egress"}, Traffic: "net.dst.port == 22",
+			ReadOnly: true, Sharable: true, SourceAccount: "fedcba9876543210fedcba9876543210"},
+		{Name: "warned", Precedence: 200, Enabled: true, Action: "egress", Filters: []string{"egress"}, Traffic: "net.dst.port == 23",
+			WarningStatus: &warn},
+		{Name: "dns", Precedence: 300, Enabled: true, Action: "block", Filters: []string{"dns"}, Traffic: `any(dns.domains[*] == "x.example")`},
+	}
+	e, a := startEmu(t, emulator.Config{OmitFilters: true}, nil)
+	if err := e.SeedRules(account, seed); err != nil {
+		t.Fatal(err)
+	}
+	rules, err := a.ListRules(context.Background(), account)
+	if err != nil || len(rules) != 3 {
+		t.Fatalf("list: %+v %v", rules, err)
+	}
+	if r := rules[0]; !r.ReadOnly || !r.Sharable || r.SourceAccount != seed[0].SourceAccount || r.Filters != nil || !cfapi.IsEgress(r) {
+		t.Errorf("shared rule: %+v", r)
+	}
+	if r := rules[1]; r.WarningStatus != warn || r.ReadOnly {
+		t.Errorf("warned rule: %+v", r)
+	}
+	if eg := cfapi.EgressRules(rules); len(eg) != 2 {
+		t.Errorf("egress rules without filters: %d, want 2", len(eg))
+	}
+	_, err = a.UpdateRule(context.Background(), account, rules[0])
+	if !cfapi.IsValidation(err) || !strings.Contains(err.Error(), "read_only") {
+		t.Errorf("update of a read_only rule: %v", err)
+	}
+
+	e2, a2 := startEmu(t, emulator.Config{ListPageSize: 2}, nil)
+	if err := e2.SeedRules(account, seed); err != nil {
+		t.Fatal(err)
+	}
+	got, err := a2.ListRules(context.Background(), account)
+	if got != nil || !errors.Is(err, cfapi.ErrIncompleteList) || !strings.Contains(err.Error(), "2 pages") {
+		t.Errorf("paged list: %d rules, %v", len(got), err)
+	}
+}
+
+// TestContractScopedToken: a token that sees only egress rules still meets
+// the hidden rules' precedence numbers (a validation error, nothing named).
+func TestContractScopedToken(t *testing.T) {
+	t.Parallel()
+	e, a := startEmu(t, emulator.Config{EgressOnly: true}, nil)
+	if err := e.SeedRules(account, []emulator.Rule{{Name: "hidden", Precedence: 5000, Enabled: true, Action: "block",
+		Filters: []string{"dns"}, Traffic: `any(dns.domains[*] == "x.example")`}}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if rules, err := a.ListRules(ctx, account); err != nil || len(rules) != 0 {
+		t.Fatalf("list: %+v %v", rules, err)
+	}
+	_, err := a.CreateRule(ctx, account, egressRule("clash", 5000, nil))
+	if !cfapi.IsValidation(err) || strings.Contains(err.Error(), "hidden") {
+		t.Errorf("create on a hidden rule's number: %v", err)
+	}
+	if _, err := a.CreateRule(ctx, account, egressRule("free", 5001, nil)); err != nil {
+		t.Errorf("create on a free number: %v", err)
+	}
+}
+
+// TestContractLockout: past the emulator's per-token budget every call is
+// 429 with Retry-After for the lockout; the client waits it out (within the
+// call's deadline) and then succeeds.
+func TestContractLockout(t *testing.T) {
+	t.Parallel()
+	e, a := startEmu(t, emulator.Config{RateLimit: 3, RateWindow: time.Minute, Lockout: time.Second}, func(c *cfapi.Config) {
+		c.RequestsPer5Minutes = 100 // more than the emulator allows
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	start := time.Now()
+	for i := range 5 {
+		if _, err := a.ListRules(ctx, account); err != nil {
+			t.Fatalf("list %d: %v", i, err)
+		}
+	}
+	if el := time.Since(start); el < time.Second {
+		t.Errorf("5 lists took %v: the 1 s lockout was not waited out", el)
+	}
+	if n := e.Stats().Faults["rate_limited"]; n != 1 {
+		t.Errorf("%d rate-limited answers, want 1 (the lockout is waited, not hammered)", n)
+	}
+	// A lockout longer than the deadline fails at once, saying so.
+	_, a2 := startEmu(t, emulator.Config{RateLimit: 1, RateWindow: time.Minute, Lockout: time.Minute}, func(c *cfapi.Config) {
+		c.RequestsPer5Minutes = 100
+	})
+	short, cancel2 := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel2()
+	if _, err := a2.ListRules(short, account); err != nil {
+		t.Fatal(err)
+	}
+	start = time.Now()
+	_, err := a2.ListRules(short, account)
+	if !cfapi.IsRateLimited(err) || !strings.Contains(err.Error(), "past this operation's deadline") || time.Since(start) > time.Second {
+		t.Errorf("lockout past the deadline: %v after %v", err, time.Since(start))
 	}
 }

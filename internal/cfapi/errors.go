@@ -24,7 +24,9 @@ const (
 	KindAuthentication
 	// KindAuthorization: the token is valid but lacks permission (403).
 	KindAuthorization
-	// KindNotFound: the account or the rule does not exist (404).
+	// KindNotFound: the account or the rule does not exist: 404, or, on a
+	// path naming one rule, 400 "invalid rule id" or 400 code 7003 (see
+	// isRuleGone).
 	KindNotFound
 	// KindValidation: Cloudflare rejected the request's content (400, 409,
 	// 422), with Cloudflare's codes and messages.
@@ -65,23 +67,84 @@ func (k ErrorKind) String() string {
 }
 
 // authCodes are Cloudflare's error codes that mean "who are you?" rather
-// than "you may not": a bad, expired or malformed token.
+// than "you may not": a bad, expired or malformed token. 10000 is also
+// what a valid token without the permission gets (see CodeAuthentication).
 var authCodes = map[int]bool{
-	1000:  true, // Invalid API Token (some endpoints)
-	6003:  true, // Invalid request headers
-	6111:  true, // Invalid format for Authorization header
-	9103:  true, // Unknown X-Auth-Key or X-Auth-Email
-	9106:  true, // Missing X-Auth-Key, X-Auth-Email or Authorization headers
-	10000: true, // Authentication error
-	10001: true, // Unable to authenticate request
+	1000:               true, // Invalid API Token (some endpoints)
+	6003:               true, // Invalid request headers
+	6111:               true, // Invalid format for Authorization header
+	9103:               true, // Unknown X-Auth-Key or X-Auth-Email
+	9106:               true, // Missing X-Auth-Key, X-Auth-Email or Authorization headers
+	CodeAuthentication: true,
+	10001:              true, // Unable to authenticate request
 }
 
-// Cloudflare's routing errors: "Could not route to ..., perhaps your object
-// identifier is invalid?" and "No route for that URI".
+// Cloudflare's error codes the client recognises.
 const (
-	codeRoute   = 7003
-	codeNoRoute = 7000
+	// CodeAuthentication is "Authentication error" (HTTP 403): Cloudflare
+	// answers it for an invalid, expired or revoked token AND for a valid
+	// token without the permission the call needs, so the error says both
+	// (cloudflare/terraform-provider-cloudflare#1533, a maintainer on "HTTP
+	// status 403: Authentication error (10000)": "this is likely an issue with
+	// your token permissions"; cloudflare/cf-terraforming#754: "The 10000
+	// error code comes from the API gateway and is associated with not having
+	// the right permissions").
+	CodeAuthentication = 10000
+	// CodeRoute is "Could not route to ..., perhaps your object identifier
+	// is invalid?" (HTTP 400). On a path naming one rule it means the rule
+	// does not exist: cloudflare/terraform-provider-cloudflare#3223
+	// (2024-04-03) shows it for GET /accounts/{id}/gateway/rules/{rule_id}.
+	// On the list path it means a malformed account ID.
+	CodeRoute = 7003
+	// CodeDedicatedIPv4NotOwned is "Account doesn't own dedicated primary
+	// IPv4" (the rule's rule_settings.egress.ipv4 is not one of the
+	// account's dedicated egress IPs), quoted with its code in the official
+	// provider's internal/services/zero_trust_gateway_policy/resource_test.go
+	// (TestAccCloudflareTeamsRule_EgressDedicated). Cloudflare publishes no
+	// code or text for a precedence clash or a bad expression.
+	CodeDedicatedIPv4NotOwned = 2055
+
+	codeRoute   = CodeRoute
+	codeNoRoute = 7000 // "No route for that URI"
 )
+
+// invalidRuleID is the message Cloudflare has answered (HTTP 400) for an
+// unknown or deleted rule ID: cloudflare/terraform-provider-cloudflare#1618
+// (2022-05-11, "error finding Teams Rule ...: invalid rule id" after the
+// rule was deleted) and #1622 (a maintainer: "we should be returning a 404
+// here; not a 400").
+const invalidRuleID = "invalid rule id"
+
+// Permissions Cloudflare publishes for API tokens and roles.
+//   - API token permissions (cloudflare/cloudflare-docs
+//     src/content/partials/fundamentals/account-permissions-table.mdx,
+//     developers.cloudflare.com/fundamentals/api/reference/permissions/):
+//     "Zero Trust Read" and "Zero Trust Edit" (shown as "Zero Trust Write"
+//     in the API).
+//   - Resource-scoped roles, Gateway granular permissions changelog
+//     (src/content/changelog/gateway/2026-06-30-gateway-granular-permissions.mdx):
+//     "Zero Trust Gateway Policies Read" (view all Gateway policies) and
+//     "Zero Trust Gateway Egress Policies Admin" (view and edit egress
+//     policies). A token limited to egress policies sees only egress rules in
+//     the list, while the precedence numbers of the others still collide.
+const (
+	PermissionZeroTrustRead        = "Zero Trust Read"
+	PermissionZeroTrustEdit        = "Zero Trust Edit"
+	RoleGatewayPoliciesRead        = "Zero Trust Gateway Policies Read"
+	RoleGatewayEgressPoliciesAdmin = "Zero Trust Gateway Egress Policies Admin"
+)
+
+// permissionFor names what a call needs: reading every Gateway rule (the
+// provider reads all of them to keep clear of their precedence numbers), and
+// for writes, editing egress policies too.
+func permissionFor(write bool) string {
+	read := fmt.Sprintf("the account permission %q (or the role %q)", PermissionZeroTrustRead, RoleGatewayPoliciesRead)
+	if !write {
+		return "reading the account's Gateway rules needs " + read
+	}
+	return fmt.Sprintf("writing egress policies needs the account permission %q (or the role %q, together with %q so that every rule's precedence is visible)",
+		PermissionZeroTrustEdit, RoleGatewayEgressPoliciesAdmin, RoleGatewayPoliciesRead)
+}
 
 // codeInvalidToken is "Invalid access token" (authentication) but also
 // "Unauthorized to access requested resource" (authorization): Cloudflare
@@ -123,6 +186,7 @@ type Error struct {
 	Detail string
 
 	cause error // never a value that can carry server text; see Unwrap
+	write bool  // the call was a write (for the permission it needs)
 }
 
 // Error is one sentence the user can act on.
@@ -135,9 +199,13 @@ func (e *Error) Error() string {
 	what := e.cloudflareSays()
 	switch e.Kind {
 	case KindAuthentication:
-		fmt.Fprintf(&b, "authentication failed (%s): check that api_token / CLOUDFLARE_API_TOKEN is a valid, unexpired Cloudflare API token with the account permission \"Zero Trust: Edit\"", what)
+		if e.Status == http.StatusForbidden && slices.Contains(e.Codes, CodeAuthentication) {
+			fmt.Fprintf(&b, "authentication failed or a permission is missing (%s): Cloudflare answers this both when the token (api_token / CLOUDFLARE_API_TOKEN) is invalid, expired or revoked and when it lacks a permission on this account_id; %s", what, permissionFor(e.write))
+			break
+		}
+		fmt.Fprintf(&b, "authentication failed (%s): check that api_token / CLOUDFLARE_API_TOKEN is a valid, unexpired Cloudflare API token; %s", what, permissionFor(e.write))
 	case KindAuthorization:
-		fmt.Fprintf(&b, "the API token is not allowed to do this (%s): give the token the account permission \"Zero Trust: Edit\" on this account_id, or use a token that has it", what)
+		fmt.Fprintf(&b, "the API token is not allowed to do this (%s): check account_id, and give the token the permission on it: %s", what, permissionFor(e.write))
 	case KindNotFound:
 		fmt.Fprintf(&b, "not found (%s): check account_id; if a rule was deleted outside Terraform, refresh (terraform apply -refresh-only) to forget it", what)
 	case KindValidation:
@@ -146,12 +214,19 @@ func (e *Error) Error() string {
 			break
 		}
 		hint := "fix the rule's attributes named in the message"
-		if slices.Contains(e.Codes, codeRoute) || slices.Contains(e.Codes, codeNoRoute) {
+		switch {
+		case slices.Contains(e.Codes, CodeDedicatedIPv4NotOwned):
+			hint = "the policy's egress.ipv4 is not a dedicated egress IPv4 of this account: use one of the account's dedicated egress IPs (cfegress_dedicated_egress_ip), or check account_id"
+		case slices.Contains(e.Codes, codeRoute) || slices.Contains(e.Codes, codeNoRoute):
 			hint = "check account_id (Cloudflare account IDs are 32 hexadecimal characters) and the rule ID"
 		}
 		fmt.Fprintf(&b, "Cloudflare rejected the request (%s): %s", what, hint)
 	case KindRateLimited:
-		fmt.Fprintf(&b, "rate limited by Cloudflare (%s) after %d attempts: lower requests_per_second (Cloudflare allows 1,200 requests per 5 minutes per user) or try again in a few minutes", what, e.Attempts)
+		if e.Status == 0 || strings.Contains(e.Detail, "past this operation's deadline") {
+			fmt.Fprintf(&b, "rate limited (%s): nothing was sent; raise the resource's timeouts, lower requests_per_5_minutes if other tools share the token, or try again in a few minutes (Cloudflare allows 1,200 requests per 5 minutes per user, dashboard included, and blocks every call for 5 minutes past it)", e.detailOr(what))
+			break
+		}
+		fmt.Fprintf(&b, "rate limited by Cloudflare (%s) after %d attempts: lower requests_per_5_minutes (Cloudflare allows 1,200 requests per 5 minutes per user, dashboard included, and blocks every call for 5 minutes past it) or try again in a few minutes", what, e.Attempts)
 	case KindServer:
 		fmt.Fprintf(&b, "Cloudflare server error (%s) after %d attempts: try again later; check https://www.cloudflarestatus.com", what, e.Attempts)
 	case KindNetwork:
@@ -237,7 +312,8 @@ func KindOf(err error) ErrorKind {
 	return KindUnknown
 }
 
-// IsNotFound reports a 404: the account or rule does not exist.
+// IsNotFound reports that the account or rule does not exist (a 404, or one
+// of Cloudflare's 400 answers for an unknown rule ID).
 func IsNotFound(err error) bool { return KindOf(err) == KindNotFound }
 
 // IsAuthentication reports an invalid/expired token.
@@ -255,6 +331,17 @@ func IsRateLimited(err error) bool { return KindOf(err) == KindRateLimited }
 // IsAmbiguous reports a write whose outcome is unknown: it MAY have been
 // applied. Callers re-list and reconcile (e.g. adopt a created rule by name).
 func IsAmbiguous(err error) bool { return KindOf(err) == KindAmbiguous }
+
+// HasCode reports whether err is an *Error carrying Cloudflare error code.
+func HasCode(err error, code int) bool {
+	var e *Error
+	return errors.As(err, &e) && slices.Contains(e.Codes, code)
+}
+
+// IsDedicatedIPv4NotOwned reports Cloudflare's 2055, "Account doesn't own
+// dedicated primary IPv4": the rule's egress.ipv4 is not one of the
+// account's dedicated egress IPs. The caller maps it to that attribute.
+func IsDedicatedIPv4NotOwned(err error) bool { return HasCode(err, CodeDedicatedIPv4NotOwned) }
 
 // IsRetryable reports errors worth trying again later as they are
 // (server, network, rate limit, ambiguous); the others need a change first.
@@ -306,9 +393,31 @@ func classify(op string, write bool, rec *callRecord, cfErr, ctxErr error, red r
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 
-	e := &Error{Op: op, Status: rec.status, Attempts: rec.attempts}
+	e := &Error{Op: op, Status: rec.status, Attempts: rec.attempts, write: write}
 	if rec.header != nil {
 		e.RayID = red.str(rec.header.Get("Cf-Ray"))
+	}
+
+	// The budget (or Cloudflare's lockout) would wait past the deadline:
+	// nothing more was sent.
+	if bw, ok := isBudgetWait(cfErr); ok {
+		e.Kind = KindRateLimited
+		if write && rec.maybeApplied {
+			e.Kind = KindAmbiguous
+		}
+		e.Detail = bw.Error()
+		e.cause = context.DeadlineExceeded
+		return e
+	}
+	// A redirect to another host was refused (the token stays home).
+	var redirect *errRedirectRefused
+	if errors.As(cfErr, &redirect) {
+		e.Kind = KindUnknown
+		if write && rec.maybeApplied {
+			e.Kind = KindAmbiguous
+		}
+		e.Detail = red.str(redirect.Error())
+		return e
 	}
 
 	// The caller's context ended (possibly while waiting to retry).
@@ -392,6 +501,8 @@ func classify(op string, write bool, rec *callRecord, cfErr, ctxErr error, red r
 		}
 	case rec.status == http.StatusNotFound:
 		e.Kind = KindNotFound
+	case rec.status == http.StatusBadRequest && rec.ruleID && isRuleGone(e.Codes, e.Messages):
+		e.Kind = KindNotFound
 	case rec.status == http.StatusBadRequest || rec.status == http.StatusConflict ||
 		rec.status == http.StatusUnprocessableEntity:
 		e.Kind = KindValidation
@@ -409,6 +520,21 @@ func classify(op string, write bool, rec *callRecord, cfErr, ctxErr error, red r
 		e.Kind = KindUnknown
 	}
 	return e
+}
+
+// isRuleGone reports Cloudflare's 400 answers for a rule ID that does not
+// exist (on a path naming one rule): code 7003, or the message "invalid rule
+// id" (any case; see invalidRuleID and CodeRoute for the sources).
+func isRuleGone(codes []int, msgs []string) bool {
+	if slices.Contains(codes, CodeRoute) {
+		return true
+	}
+	for _, m := range msgs {
+		if strings.Contains(strings.ToLower(m), invalidRuleID) {
+			return true
+		}
+	}
+	return false
 }
 
 // decodeEnvelope reads success and errors; errors[] items may be objects

@@ -19,9 +19,10 @@ func (a *API) GetRule(ctx context.Context, accountID, ruleID string) (Rule, erro
 		return Rule{}, err
 	}
 	ctx, rec := withRecord(ctx, false)
-	t, cfErr := a.cf.TeamsRule(ctx, accountID, ruleID)
+	rec.ruleID = true
+	t, cfErr := a.rules.Get(ctx, ruleID, getParams(accountID))
 	if e := a.finish(ctx, op, false, rec, cfErr); e != nil {
 		return Rule{}, e
 	}
-	return fromTeams(t), nil
+	return fromGateway(*t), nil
 }

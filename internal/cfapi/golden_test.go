@@ -12,7 +12,7 @@ import (
 
 var updateGolden = flag.Bool("update", false, "rewrite testdata/*.json golden request bodies")
 
-// goldenCase is one write whose exact request bytes (as cloudflare-go v0
+// goldenCase is one write whose exact request bytes (as cloudflare-go v7
 // sends them) are kept in testdata/. The emulator must accept these bytes.
 type goldenCase struct {
 	file   string
@@ -70,6 +70,17 @@ func goldenCases() []goldenCase {
 				_, err := a.UpdateRule(ctx, testAccount, Rule{
 					ID: "rule-1", Name: "tokyo via NRT", Description: "", Precedence: 12000,
 					Enabled: true, Action: "egress", Filters: []string{"egress"},
+					Traffic: "net.dst.port == 443", Egress: dedicated,
+				})
+				return err
+			},
+		},
+		{
+			// Precedence 0 is left out of a PUT: the rule keeps its own.
+			file: "update_keep_precedence.json", method: http.MethodPut, path: rulePath + "/rule-1",
+			call: func(ctx context.Context, a *API) error {
+				_, err := a.UpdateRule(ctx, testAccount, Rule{
+					ID: "rule-1", Name: "renamed", Enabled: true, Action: "egress", Filters: []string{"egress"},
 					Traffic: "net.dst.port == 443", Egress: dedicated,
 				})
 				return err

@@ -158,3 +158,10 @@ func dropConn(t *testing.T, w http.ResponseWriter) {
 	}
 	_ = c.Close()
 }
+
+// writeJSONBody writes any JSON body with the given status.
+func writeJSONBody(w http.ResponseWriter, status int, body any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(body)
+}

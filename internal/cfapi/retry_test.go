@@ -105,9 +105,13 @@ func TestBackoffSchedule(t *testing.T) {
 	if got := a.backoff(minW, maxW, 2, r500); got != 4*time.Second {
 		t.Errorf("500 ignores Retry-After: %v", got)
 	}
+	// A 429's Retry-After is waited by the budget's lockout, not here.
 	r429 := &http.Response{StatusCode: 429, Header: http.Header{"Retry-After": {"600"}}}
-	if got := a.backoff(minW, maxW, 0, r429); got != time.Minute {
-		t.Errorf("429 Retry-After 600 capped at 1m: %v", got)
+	if got := a.backoff(minW, maxW, 0, r429); got != 0 {
+		t.Errorf("429 Retry-After 600: backoff %v, want 0 (the lockout waits)", got)
+	}
+	if got := a.retryWait(r429, 0); got != time.Minute {
+		t.Errorf("429 Retry-After 600: the logged wait is %v, want it capped at 1m", got)
 	}
 }
 
@@ -428,7 +432,10 @@ func TestContextEnds(t *testing.T) {
 	if el := time.Since(start); el > 5*time.Second {
 		t.Errorf("waited %v through a 30 s Retry-After despite the deadline", el)
 	}
-	if KindOf(err) != KindCanceled || !errors.Is(err, context.DeadlineExceeded) {
+	// The lockout would outlast the deadline: a rate-limit error at once,
+	// saying that nothing more was sent.
+	if KindOf(err) != KindRateLimited || !errors.Is(err, context.DeadlineExceeded) ||
+		!strings.Contains(err.Error(), "past this operation's deadline") || !strings.Contains(err.Error(), "nothing was sent") {
 		t.Errorf("deadline: err = %v (%v)", err, KindOf(err))
 	}
 }

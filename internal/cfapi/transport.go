@@ -20,19 +20,22 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// How retries work (cloudflare-go v0 ignores Retry-After and retries 429/5xx
-// on its own with a fixed 1-2-4 s backoff, so its retries are turned off):
+// How retries work (cloudflare-go v7 retries on its own, with its own
+// backoff, outside any shared budget, so its retries are turned off with
+// option.WithMaxRetries(0)):
 //
-//	cloudflare-go  ->  http.Client{Transport: retryablehttp.RoundTripper}
-//	                     retryablehttp.Client (CheckRetry, Backoff: ours)
-//	                       http.Client{Transport: attemptTransport}
-//	                         rate limiter -> base transport (one attempt)
+//	cloudflare-go v7  ->  http.Client{Transport: retryablehttp.RoundTripper}
+//	                        retryablehttp.Client (CheckRetry, Backoff: ours)
+//	                          http.Client{Transport: attemptTransport}
+//	                            budget (5-minute window, lockout) ->
+//	                            per-second cap -> base transport (one attempt)
 //
 // Each API call carries a *callRecord in its context; attemptTransport
 // writes what every attempt did into it (status, headers, body, transport
 // error, whether a write may have reached Cloudflare), so the API layer can
-// classify the final outcome with Cloudflare's codes even where
-// cloudflare-go drops them (429, 5xx, 200 with "success": false).
+// classify the final outcome with Cloudflare's codes and nothing else
+// (cloudflare-go v7 does not look at "success": false in a 200; its error
+// texts are never shown).
 
 // maxBody bounds a response body (1,000 rules are about 0.5 MB).
 const maxBody = 64 << 20
@@ -43,6 +46,7 @@ type recordKey struct{}
 type callRecord struct {
 	mu       sync.Mutex
 	write    bool // POST, PUT, PATCH, DELETE
+	ruleID   bool // the path names one rule (GET, PUT, DELETE of a rule)
 	attempts int
 	// maybeApplied: some attempt of a write reached Cloudflare and got no
 	// usable answer (dropped connection, timeout, 5xx).
@@ -102,13 +106,16 @@ type attemptError struct {
 func (e *attemptError) Error() string { return e.err.Error() }
 func (e *attemptError) Unwrap() error { return e.err }
 
-// attemptTransport makes one attempt: waits for the rate limiter, sends,
-// reads the whole body (a connection dropped mid-body is a failed attempt
-// that can be retried) and records the outcome.
+// attemptTransport makes one attempt: waits for the budget (and for
+// Cloudflare's lockout after a 429) and the per-second cap, sends, reads the
+// whole body (a connection dropped mid-body is a failed attempt that can be
+// retried) and records the outcome. A 429 with Retry-After starts a lockout
+// that every request of the client waits out.
 type attemptTransport struct {
 	base    http.RoundTripper
 	limiter *rate.Limiter
 	api     *API
+	timeout time.Duration // one attempt: send, answer, body
 }
 
 func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -116,6 +123,10 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	rec := recordFrom(ctx)
 	if rec == nil {
 		rec = &callRecord{write: isWriteMethod(req.Method)}
+	}
+	if err := t.api.budget.take(ctx, t.api.progress(ctx)); err != nil {
+		closeBody(req)
+		return nil, err
 	}
 	if err := t.limiter.Wait(ctx); err != nil {
 		closeBody(req)
@@ -128,7 +139,9 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 
 	var gotConn atomic.Bool
 	trace := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { gotConn.Store(true) }}
-	req = req.WithContext(httptrace.WithClientTrace(ctx, trace))
+	actx, cancel := context.WithTimeout(ctx, t.timeout)
+	defer cancel() // the body is read in full below
+	req = req.WithContext(httptrace.WithClientTrace(actx, trace))
 
 	attempt := rec.beginAttempt()
 	start := time.Now()
@@ -159,9 +172,40 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	rec.endAttempt(resp.StatusCode, resp.Header.Clone(), body, nil, resp.StatusCode >= 500)
 	fields["status"] = resp.StatusCode
 	t.api.log(ctx, "Cloudflare API request", fields)
+	if resp.StatusCode == http.StatusTooManyRequests {
+		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok && d > 0 {
+			d = min(d, t.api.maxRetryAfter)
+			until := t.api.budget.lockout(d)
+			t.api.log(ctx, "Cloudflare API rate limit reached (HTTP 429): every request waits for Cloudflare's lockout to end", map[string]any{
+				LogLevelKey:     "info",
+				"retry_after_s": int64(d / time.Second),
+				"until":         until.UTC().Format(time.RFC3339),
+			})
+		}
+	}
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	resp.ContentLength = int64(len(body))
 	return resp, nil
+}
+
+// progress returns the budget's progress callback for one call: an info
+// line when a wait starts and every ProgressInterval while it lasts.
+func (a *API) progress(ctx context.Context) func(lockout bool, left time.Duration, until time.Time) {
+	return func(lockout bool, left time.Duration, until time.Time) {
+		msg := "Cloudflare API rate-limit lockout: waiting before the next request"
+		if !lockout {
+			msg = "Cloudflare API request budget spent: waiting for room in the 5-minute window (requests_per_5_minutes)"
+			if left < 5*time.Second {
+				return // a short wait is not worth a line
+			}
+		}
+		a.log(ctx, msg, map[string]any{
+			LogLevelKey:          "info",
+			"wait_left_s":        int64(left.Round(time.Second) / time.Second),
+			"until":              until.UTC().Format(time.RFC3339),
+			"requests_per_5_min": a.budgetLimit,
+		})
+	}
 }
 
 // errRateWaitDeadline: the rate limiter would wait past the caller's deadline.
@@ -210,6 +254,15 @@ func (a *API) checkRetry(ctx context.Context, resp *http.Response, err error) (b
 	return true, nil
 }
 
+// retryWait is how long the next attempt will wait: Retry-After (a 429's
+// through the lockout) or the backoff.
+func (a *API) retryWait(resp *http.Response, attemptNum int) time.Duration {
+	if d, ok := a.retryAfter(resp); ok {
+		return d
+	}
+	return expBackoff(a.minBackoff, a.maxBackoff, attemptNum)
+}
+
 func (a *API) logRetry(ctx context.Context, resp *http.Response, reason string) {
 	if a.logf == nil {
 		return
@@ -227,19 +280,36 @@ func (a *API) logRetry(ctx context.Context, resp *http.Response, reason string) 
 	a.log(ctx, "Cloudflare API request will be retried", map[string]any{
 		"reason":  reason,
 		"attempt": n,
-		"wait_ms": a.backoff(a.minBackoff, a.maxBackoff, n-1, resp).Milliseconds(),
+		"wait_ms": a.retryWait(resp, n-1).Milliseconds(),
 	})
 }
 
-// backoff is retryablehttp's Backoff: Retry-After (seconds or HTTP-date)
-// on 429 and 503, capped by maxRetryAfter; otherwise min·2^attempt capped
-// by max. No jitter: the shared rate limiter already spaces requests.
+// backoff is retryablehttp's Backoff. After a 429 with Retry-After it is 0:
+// the budget's lockout (set by attemptTransport) makes this retry, and every
+// other request of the client, wait until it ends. A 503's Retry-After
+// (seconds or HTTP-date) is waited here, capped by maxRetryAfter; otherwise
+// min·2^attempt capped by max. No jitter: the shared budget spaces requests.
 func (a *API) backoff(minWait, maxWait time.Duration, attemptNum int, resp *http.Response) time.Duration {
+	if d, ok := a.retryAfter(resp); ok {
+		if resp.StatusCode == http.StatusTooManyRequests {
+			return 0
+		}
+		return d
+	}
+	return expBackoff(minWait, maxWait, attemptNum)
+}
+
+// retryAfter is the Retry-After of a 429 or 503, capped by maxRetryAfter.
+func (a *API) retryAfter(resp *http.Response) (time.Duration, bool) {
 	if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
 		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
-			return min(d, a.maxRetryAfter)
+			return min(d, a.maxRetryAfter), true
 		}
 	}
+	return 0, false
+}
+
+func expBackoff(minWait, maxWait time.Duration, attemptNum int) time.Duration {
 	d := minWait
 	for i := 0; i < attemptNum && d < maxWait; i++ {
 		d *= 2
@@ -278,6 +348,10 @@ func retryableTransportErr(err error) bool {
 	// The caller's context ending is caught by checkRetry before this, so a
 	// deadline here is one attempt's timeout (RequestTimeout): retryable.
 	if errors.Is(err, errRateWaitDeadline) || errors.Is(err, context.Canceled) {
+		return false
+	}
+	var redirect *errRedirectRefused
+	if _, ok := isBudgetWait(err); ok || errors.As(err, &redirect) {
 		return false
 	}
 	var (

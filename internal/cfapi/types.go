@@ -1,6 +1,7 @@
 // Package cfapi is the provider's access to Cloudflare's Gateway rules API
-// (SPEC §6) through cloudflare-go's TeamsRule calls, with rate limiting,
-// Retry-After aware retries and errors a user can act on.
+// (SPEC §6) through cloudflare-go v7's zero_trust.GatewayRuleService, with a
+// sliding-window request budget, Cloudflare's lockout waited out, retries and
+// errors a user can act on.
 package cfapi
 
 import (

@@ -188,7 +188,9 @@ func (w *tf) providerBlockWith(token, url, extra string) string {
 	if token != "" {
 		fmt.Fprintf(&b, "  api_token           = %q\n", token)
 	}
-	fmt.Fprintf(&b, "  account_id          = %q\n  base_url            = %q\n  requests_per_second = 1000\n%s}\n\n", w.acct, url, extra)
+	// requests_per_5_minutes: the emulator has no rate limit here, and a
+	// 1,000-policy apply needs more than the default budget of 600.
+	fmt.Fprintf(&b, "  account_id          = %q\n  base_url            = %q\n  requests_per_second = 1000\n  requests_per_5_minutes = 100000\n%s}\n\n", w.acct, url, extra)
 	return b.String()
 }
 

@@ -9,7 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	cloudflare "github.com/cloudflare/cloudflare-go"
+	"github.com/cloudflare/cloudflare-go/v7/option"
+	"github.com/cloudflare/cloudflare-go/v7/zero_trust"
 
 	"github.com/cfegress/terraform-provider-cfegress/internal/engine"
 )
@@ -24,7 +25,7 @@ func goldenInventory() []engine.DedicatedIP {
 }
 
 // TestGoldenRequestBodies replays the exact bytes the API layer sends
-// through cloudflare-go (internal/cfapi/testdata) and checks the emulator
+// through cloudflare-go v7 (internal/cfapi/testdata) and checks the emulator
 // accepts them as Cloudflare does.
 func TestGoldenRequestBodies(t *testing.T) {
 	dir := filepath.Join("..", "cfapi", "testdata")
@@ -69,69 +70,85 @@ func TestGoldenRequestBodies(t *testing.T) {
 	}
 }
 
-// TestCloudflareGoSDK drives the emulator with cloudflare-go v0 itself.
-func TestCloudflareGoSDK(t *testing.T) {
+// set marks a cloudflare-go v7 param field present with value x.
+func set[T any](value *T, present *bool, x T) { *value, *present = x, true }
+
+// apiError is what cloudflare-go v7 returns for an HTTP error (its type is
+// internal to the SDK).
+type apiErrorLike interface{ DumpResponse(body bool) []byte }
+
+// TestCloudflareGoV7SDK drives the emulator with cloudflare-go v7's Gateway
+// rules service itself (its own encoding and decoding).
+func TestCloudflareGoV7SDK(t *testing.T) {
 	e, c := start(t, Config{})
 	ctx := context.Background()
-	api, err := cloudflare.NewWithAPIToken(testToken, cloudflare.BaseURL(c.base+"/client/v4"), cloudflare.UsingRetryPolicy(0, 0, 0), cloudflare.UsingRateLimit(1000))
-	if err != nil {
-		t.Fatal(err)
+	svc := func(token string) *zero_trust.GatewayRuleService {
+		return zero_trust.NewGatewayRuleService(option.WithBaseURL(c.base+"/client/v4/"), option.WithAPIToken(token), option.WithMaxRetries(0))
 	}
-	created, err := api.TeamsCreateRule(ctx, acctA, cloudflare.TeamsRule{
-		Name: "sdk", Enabled: true, Action: cloudflare.Egress, Filters: []cloudflare.TeamsFilterType{cloudflare.EgressFilter},
-		Traffic: "net.dst.port == 443 && net.protocol == \"tcp\"",
-		RuleSettings: cloudflare.TeamsRuleSettings{EgressSettings: &cloudflare.EgressSettings{
-			Ipv4: "203.0.113.10", Ipv6Range: "2001:db8:10::/64", Ipv4Fallback: "0.0.0.0",
-		}},
-	})
+	api := svc(testToken)
+	var np zero_trust.GatewayRuleNewParams
+	set(&np.AccountID.Value, &np.AccountID.Present, acctA)
+	set(&np.Name.Value, &np.Name.Present, "sdk")
+	set(&np.Enabled.Value, &np.Enabled.Present, true)
+	set(&np.Action.Value, &np.Action.Present, zero_trust.GatewayRuleNewParamsActionEgress)
+	set(&np.Filters.Value, &np.Filters.Present, []zero_trust.GatewayFilter{zero_trust.GatewayFilterEgress})
+	set(&np.Traffic.Value, &np.Traffic.Present, `net.dst.port == 443 && net.protocol == "tcp"`)
+	var eg zero_trust.RuleSettingEgressParam
+	set(&eg.IPV4.Value, &eg.IPV4.Present, "203.0.113.10")
+	set(&eg.IPV6.Value, &eg.IPV6.Present, "2001:db8:10::/64")
+	set(&eg.IPV4Fallback.Value, &eg.IPV4Fallback.Present, "0.0.0.0")
+	var rs zero_trust.RuleSettingParam
+	set(&rs.Egress.Value, &rs.Egress.Present, eg)
+	set(&np.RuleSettings.Value, &np.RuleSettings.Present, rs)
+	created, err := api.New(ctx, np)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if created.ID == "" || created.Precedence < 1001 || created.Traffic != `net.dst.port == 443 and net.protocol == "tcp"` ||
-		created.RuleSettings.EgressSettings == nil || created.RuleSettings.EgressSettings.Ipv4Fallback != "0.0.0.0" || created.CreatedAt == nil {
+		created.RuleSettings.Egress.IPV4Fallback != "0.0.0.0" || created.CreatedAt.IsZero() || created.Version != 1 {
 		t.Fatalf("created %+v", created)
 	}
-	list, err := api.TeamsRules(ctx, acctA)
-	if err != nil || len(list) != 1 || list[0].ID != created.ID {
+	var lp zero_trust.GatewayRuleListParams
+	set(&lp.AccountID.Value, &lp.AccountID.Present, acctA)
+	list, err := api.List(ctx, lp)
+	if err != nil || len(list.Result) != 1 || list.Result[0].ID != created.ID {
 		t.Fatalf("list %+v %v", list, err)
 	}
-	created.Description = "updated"
-	created.RuleSettings.EgressSettings = nil
-	upd, err := api.TeamsUpdateRule(ctx, acctA, created.ID, created)
-	if err != nil || upd.Description != "updated" || upd.RuleSettings.EgressSettings != nil || upd.Precedence != created.Precedence {
+	// PUT without a precedence keeps it; egress null is default egress.
+	var up zero_trust.GatewayRuleUpdateParams
+	set(&up.AccountID.Value, &up.AccountID.Present, acctA)
+	set(&up.Name.Value, &up.Name.Present, "sdk")
+	set(&up.Description.Value, &up.Description.Present, "updated")
+	set(&up.Action.Value, &up.Action.Present, zero_trust.GatewayRuleUpdateParamsActionEgress)
+	set(&up.Filters.Value, &up.Filters.Present, []zero_trust.GatewayFilter{zero_trust.GatewayFilterEgress})
+	set(&up.Traffic.Value, &up.Traffic.Present, "net.dst.port == 443")
+	var none zero_trust.RuleSettingParam
+	none.Egress.Null, none.Egress.Present = true, true
+	set(&up.RuleSettings.Value, &up.RuleSettings.Present, none)
+	upd, err := api.Update(ctx, created.ID, up)
+	if err != nil || upd.Description != "updated" || upd.RuleSettings.Egress.IPV4 != "" || upd.Precedence != created.Precedence {
 		t.Fatalf("update %+v %v", upd, err)
 	}
-	pat, err := api.TeamsPatchRule(ctx, acctA, created.ID, cloudflare.TeamsRulePatchRequest{ID: created.ID, Name: "patched", Action: cloudflare.Egress, Enabled: true})
-	if err != nil || pat.Name != "patched" || pat.Precedence != created.Precedence {
-		t.Fatalf("patch %+v %v", pat, err)
-	}
-	one, err := api.TeamsRule(ctx, acctA, created.ID)
-	if err != nil || one.Name != "patched" {
+	var gp zero_trust.GatewayRuleGetParams
+	set(&gp.AccountID.Value, &gp.AccountID.Present, acctA)
+	one, err := api.Get(ctx, created.ID, gp)
+	if err != nil || one.Description != "updated" {
 		t.Fatalf("get %+v %v", one, err)
 	}
-	// A validation error is a RequestError carrying the message.
-	_, err = api.TeamsCreateRule(ctx, acctA, cloudflare.TeamsRule{Name: "bad", Action: cloudflare.Egress, Filters: []cloudflare.TeamsFilterType{cloudflare.EgressFilter},
-		RuleSettings: cloudflare.TeamsRuleSettings{EgressSettings: &cloudflare.EgressSettings{Ipv4: "203.0.113.10", Ipv6Range: "2001:db8:10::/64"}}})
-	var reqErr *cloudflare.RequestError
-	if !errors.As(err, &reqErr) || !strings.Contains(err.Error(), "ipv4_fallback") {
-		t.Fatalf("validation error: %T %v", err, err)
-	}
-	if err := api.TeamsDeleteRule(ctx, acctA, created.ID); err != nil {
+	var dp zero_trust.GatewayRuleDeleteParams
+	set(&dp.AccountID.Value, &dp.AccountID.Present, acctA)
+	if _, err := api.Delete(ctx, created.ID, dp); err != nil {
 		t.Fatal(err)
 	}
-	_, err = api.TeamsRule(ctx, acctA, created.ID)
-	var nf *cloudflare.NotFoundError
-	if !errors.As(err, &nf) {
+	_, err = api.Get(ctx, created.ID, gp)
+	var ae apiErrorLike
+	if !errors.As(err, &ae) || !strings.Contains(err.Error(), "404") {
 		t.Fatalf("get deleted: %T %v", err, err)
 	}
-	// Wrong token: cloudflare-go's AuthenticationError (403) with code 10000.
-	bad, _ := cloudflare.NewWithAPIToken("wrong", cloudflare.BaseURL(c.base+"/client/v4"), cloudflare.UsingRetryPolicy(0, 0, 0), cloudflare.UsingRateLimit(1000))
-	_, err = bad.TeamsRules(ctx, acctA)
-	var authErr *cloudflare.AuthenticationError
-	if !errors.As(err, &authErr) || !authErr.InternalErrorCodeIs(10000) {
+	if _, err := svc("wrong").List(ctx, lp); !errors.As(err, &ae) || !strings.Contains(err.Error(), "403") || !strings.Contains(err.Error(), "10000") {
 		t.Fatalf("wrong token: %T %v", err, err)
 	}
-	if e.Stats().ByRoute["POST "+RouteRules] != 2 {
+	if e.Stats().ByRoute["POST "+RouteRules] != 1 {
 		t.Fatalf("stats %+v", e.Stats())
 	}
 }

@@ -20,22 +20,37 @@
 //	GET  /__emulator/accounts/{account_id}/rules            raw stored rules
 //	POST /__emulator/accounts/{account_id}/sessions         flows -> session-log records
 //
-// Error answers (HTTP status, errors[0].code, message):
+// Error answers (HTTP status, errors[0].code, message). Where Cloudflare has
+// published an answer the emulator gives the same one; its own codes (97xxx)
+// are outside the ranges Cloudflare uses (1xxx, 2xxx, 6xxx, 7xxx, 9xxx,
+// 10xxx), so no client can come to rely on a code Cloudflare never sent:
 //
-//	403 10000 "Authentication error"                    missing or wrong bearer token
+//	403 10000 "Authentication error"                     missing or wrong bearer token, or a
+//	          scoped token writing a rule it may not (Cloudflare answers both with 10000)
 //	403  9109 "Unauthorized to access requested resource" a well-formed account ID the token does not own
 //	400  7003 "Could not route to /client/v4/accounts/..., perhaps your object identifier is invalid?"
 //	          (plus 7000 "No route for that URI")           malformed account ID or unknown path
-//	404  CodeNotFound  "invalid rule id"                 unknown rule ID in this account
-//	400  CodeValidation / CodePrecedence / CodeBadJSON   validation (message names the field)
-//	405  CodeMethod                                      method not allowed on the path
+//	404 CodeNotFound "invalid rule id"                    unknown rule ID (Config.NotFound: or 400
+//	          "invalid rule id", or 400 7003, as Cloudflare has answered)
+//	400  2055 "Account doesn't own dedicated primary IPv4" rule_settings.egress.ipv4 not in the inventory
+//	400 CodeValidation / CodePrecedence / CodeBadJSON     validation (message names the field)
+//	400 CodeTooManyPolicies / CodeExpressionTooLong       account limits (Config.MaxEgressPolicies,
+//	          MaxExpressionLength)
+//	400 CodeReadOnly                                      a write to a read_only (shared) rule
+//	405 CodeMethod                                        method not allowed on the path
 //	429   971 "Please wait and consider throttling your request speed" (+ Retry-After)
-//	5xx  CodeServer                                      injected server errors
+//	5xx CodeServer                                        injected server errors
 //
-// The authentication, authorization, route and rate-limit codes are the ones
-// Cloudflare's API answers with; the 2xxx codes are the emulator's own
-// (Cloudflare's exact Gateway validation codes are not public): clients
-// should rely on the HTTP status and the message.
+// Sources: 10000 for a bad token and for a missing permission, and the
+// 5-minute lockout: developers.cloudflare.com/fundamentals/api/reference/limits/
+// (cloudflare/cloudflare-docs src/content/partials/fundamentals/api-rate-limits.mdx);
+// "invalid rule id": cloudflare/terraform-provider-cloudflare#1618 and
+// #1622; 7003 on a rule path: cloudflare/terraform-provider-cloudflare#3223;
+// 2055: the official provider's
+// internal/services/zero_trust_gateway_policy/resource_test.go
+// (TestAccCloudflareTeamsRule_EgressDedicated). Cloudflare publishes no code
+// or text for a precedence clash or a bad expression: clients must not rely
+// on the emulator's.
 //
 // The default inventory (Config.Inventory empty) has two colos:
 //
@@ -63,20 +78,63 @@ import (
 // is empty.
 const DefaultAccountID = "0123456789abcdef0123456789abcdef"
 
-// Error codes the emulator answers with (see the package doc).
+// Error codes the emulator answers with (see the package doc). The first
+// group and CodeDedicatedIPv4NotOwned are Cloudflare's; the 97xxx codes are
+// the emulator's own.
 const (
-	CodeAuthentication = 10000
-	CodeUnauthorized   = 9109
-	CodeRoute          = 7003
-	CodeNoRoute        = 7000
-	CodeRateLimited    = 971
-	CodeValidation     = 2001
-	CodePrecedence     = 2002
-	CodeNotFound       = 2003
-	CodeBadJSON        = 2004
-	CodeMethod         = 2005
-	CodeServer         = 2006
+	CodeAuthentication        = 10000
+	CodeUnauthorized          = 9109
+	CodeRoute                 = 7003
+	CodeNoRoute               = 7000
+	CodeRateLimited           = 971
+	CodeDedicatedIPv4NotOwned = 2055
+
+	CodeValidation        = 97001
+	CodePrecedence        = 97002
+	CodeNotFound          = 97003
+	CodeBadJSON           = 97004
+	CodeMethod            = 97005
+	CodeServer            = 97006
+	CodeTooManyPolicies   = 97007
+	CodeExpressionTooLong = 97008
+	CodeReadOnly          = 97009
 )
+
+// Cloudflare's published account limits (cloudflare/cloudflare-docs
+// src/content/docs/cloudflare-one/account-limits.mdx: "Egress policies per
+// account 500", "Gateway API policy expression 140,000" characters; "These
+// limits may be increased on Enterprise accounts").
+const (
+	DefaultMaxEgressPolicies   = 500
+	DefaultMaxExpressionLength = 140000
+)
+
+// NotFoundStyle is how an unknown rule ID is answered; Cloudflare has
+// answered each of them (see the package doc).
+type NotFoundStyle int
+
+const (
+	// NotFound404 answers 404 CodeNotFound "invalid rule id" (default).
+	NotFound404 NotFoundStyle = iota
+	// NotFoundInvalidRuleID answers 400 "invalid rule id".
+	NotFoundInvalidRuleID
+	// NotFoundRoute answers 400 7003 "Could not route to ..., perhaps your
+	// object identifier is invalid?".
+	NotFoundRoute
+)
+
+// ParseNotFoundStyle reads "404", "invalid-rule-id" or "7003".
+func ParseNotFoundStyle(s string) (NotFoundStyle, error) {
+	switch s {
+	case "404", "":
+		return NotFound404, nil
+	case "invalid-rule-id", "400":
+		return NotFoundInvalidRuleID, nil
+	case "7003":
+		return NotFoundRoute, nil
+	}
+	return 0, fmt.Errorf("unknown not-found style %q: use 404, invalid-rule-id or 7003", s)
+}
 
 // DefaultInventory is the built-in two-colo inventory.
 func DefaultInventory() []engine.DedicatedIP {
@@ -108,6 +166,46 @@ type Config struct {
 	// RateLimit disables the limit.
 	RateLimit  int
 	RateWindow time.Duration
+	// Lockout, when > 0, is Cloudflare's behaviour past the budget: once a
+	// token exceeds RateLimit requests in RateWindow, every call with it is
+	// answered 429 (Retry-After: the seconds left) for Lockout (Cloudflare:
+	// 1,200 per 5 minutes, then 5 minutes blocked). 0 keeps the older
+	// behaviour: only requests over the limit are refused, with a Retry-After
+	// until the window has room. The window is counted per token either way.
+	Lockout time.Duration
+	// EgressOnly makes Token a permission-scoped token that may only read and
+	// write egress policies (Gateway granular permissions, changelog
+	// 2026-06-30): the list and GET hide every other rule (a GET, PUT, PATCH
+	// or DELETE of one is answered as an unknown ID), writing a non-egress
+	// rule is 403 10000, but the hidden rules' precedence numbers still
+	// collide with writes.
+	EgressOnly bool
+	// ScopedToken, when set, is a second accepted token with the EgressOnly
+	// view (Token keeps its full view unless EgressOnly is set).
+	ScopedToken string
+	// NotFound is how an unknown rule ID is answered (default 404).
+	NotFound NotFoundStyle
+	// OmitFilters leaves "filters" out of every rule in responses; action
+	// "egress" still marks an egress rule. Modelled from the project's audit
+	// (SPEC §6, issue 11): no public source was found that shows such a
+	// response, and Cloudflare's OpenAPI (cloudflare-go v7 GatewayRule) marks
+	// filters required, so clients must survive it without relying on it.
+	OmitFilters bool
+	// MaxEgressPolicies, when > 0, is the account's limit of egress rules
+	// (Cloudflare's default is DefaultMaxEgressPolicies, 500, raised on
+	// request for Enterprise accounts); a create past it is 400
+	// CodeTooManyPolicies. 0 or negative: no limit (most tests model a
+	// raised limit).
+	MaxEgressPolicies int
+	// MaxExpressionLength is the limit of characters per expression (traffic,
+	// identity, device_posture); default DefaultMaxExpressionLength
+	// (140,000); negative: no limit. Past it: 400 CodeExpressionTooLong.
+	MaxExpressionLength int
+	// ListPageSize, when > 0, makes the list answer at most this many rules
+	// per page (?page=N, default 1) with a result_info that says how many
+	// pages and rules there are. Cloudflare's Gateway rules list is one page;
+	// this plays an answer that says it is not.
+	ListPageSize int
 	// StatePath, when set, persists every account's rules in this JSON file
 	// (written atomically: temp file, fsync, rename) and loads it on start.
 	StatePath string
@@ -158,7 +256,7 @@ type Emulator struct {
 	baseline map[string][]Rule // what SeedRules added, restored by Reset
 	history  map[string][][]Rule
 	stats    Stats
-	window   []time.Time // accepted API requests within RateWindow
+	windows  map[string]*tokenWindow // per token: accepted requests within RateWindow, lockout
 	idRand   *rand.Rand
 	ftRand   *rand.Rand
 	rayN     uint64
@@ -193,6 +291,9 @@ func Load(cfg Config) (*Emulator, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.MaxExpressionLength == 0 {
+		cfg.MaxExpressionLength = DefaultMaxExpressionLength
 	}
 	e := &Emulator{
 		cfg:      cfg,
@@ -233,7 +334,7 @@ func (e *Emulator) resetLocked() {
 	}
 	e.history = map[string][][]Rule{}
 	e.stats = Stats{ByRoute: map[string]int{}, Faults: map[string]int{}}
-	e.window = nil
+	e.windows = map[string]*tokenWindow{}
 	e.rayN = 0
 }
 
@@ -422,7 +523,7 @@ func (e *Emulator) InsertRule(account string, r Rule) (Rule, error) {
 	if !e.accounts[account] {
 		return Rule{}, fmt.Errorf("emulator: account %q is not one of the emulator's accounts", account)
 	}
-	stored, apiErr := e.createLocked(account, r)
+	stored, apiErr := e.createLocked(account, r, scopeAll)
 	if apiErr != nil {
 		return Rule{}, apiErr
 	}

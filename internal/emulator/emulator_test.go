@@ -430,7 +430,7 @@ func TestValidation(t *testing.T) {
 		{"missing fallback", mod(eg("203.0.113.10", "2001:db8:10::/64", "")), "missing ipv4_fallback"},
 		{"missing ipv4 and ipv6", mod(eg("", "", "0.0.0.0")), "missing ipv4, ipv6"},
 		{"ipv4 not an address", mod(eg("nope", "2001:db8:10::/64", "0.0.0.0")), "not an IPv4 address"},
-		{"ipv4 not in inventory", mod(eg("198.51.100.1", "2001:db8:10::/64", "0.0.0.0")), "not one of the account's dedicated egress IPs"},
+		{"ipv4 not in inventory", mod(eg("198.51.100.1", "2001:db8:10::/64", "0.0.0.0")), "Account doesn't own dedicated primary IPv4"},
 		{"ipv6 not a range", mod(eg("203.0.113.10", "2001:db8:10::1", "0.0.0.0")), "not an IPv6 range"},
 		{"ipv6 not in inventory", mod(eg("203.0.113.10", "2001:db8:99::/64", "0.0.0.0")), "dedicated egress IPv6 ranges"},
 		{"ipv6 wrong prefix length", mod(eg("203.0.113.10", "2001:db8:10::/48", "0.0.0.0")), "dedicated egress IPv6 ranges"},
@@ -450,8 +450,12 @@ func TestValidation(t *testing.T) {
 				}
 				return
 			}
-			if r.Status != 400 || r.Env.Success || r.code() != CodeValidation {
-				t.Fatalf("status %d code %d, want 400 %d: %s", r.Status, r.code(), CodeValidation, r.Body)
+			want := CodeValidation
+			if strings.Contains(tc.want, "dedicated primary IPv4") {
+				want = CodeDedicatedIPv4NotOwned // Cloudflare's answer
+			}
+			if r.Status != 400 || r.Env.Success || r.code() != want {
+				t.Fatalf("status %d code %d, want 400 %d: %s", r.Status, r.code(), want, r.Body)
 			}
 			if !strings.Contains(r.msg(), tc.want) {
 				t.Fatalf("message %q lacks %q", r.msg(), tc.want)
@@ -486,7 +490,7 @@ func TestPerAccountInventory(t *testing.T) {
 	}
 	_, c := start(t, Config{AccountInventory: map[string][]engine.DedicatedIP{acctB: invB}})
 	// A's IP is not B's.
-	if r := c.do("POST", rulesPath(acctB), egressRule("x", 0)); r.Status != 400 || !strings.Contains(r.msg(), "198.51.100.1") {
+	if r := c.do("POST", rulesPath(acctB), egressRule("x", 0)); r.Status != 400 || r.code() != CodeDedicatedIPv4NotOwned {
 		t.Fatalf("A's IP in B: %d %s", r.Status, r.Body)
 	}
 	m := egressRule("b", 0)
@@ -596,13 +600,34 @@ func TestReformat(t *testing.T) {
 	cases := []struct{ in, want string }{
 		{"net.dst.port == 443", "net.dst.port == 443"},
 		{"  net.dst.port   ==\t443\n", "net.dst.port == 443"},
-		{"a==1&&b==2", "a==1 and b==2"},
+		{"a==1&&b==2", "a == 1 and b == 2"},
 		{"a == 1 || b == 2", "a == 1 or b == 2"},
 		{"(a == 1 &&\n  b == 2)||c", "(a == 1 and b == 2) or c"},
 		{`x == "a  &&  b || c"`, `x == "a  &&  b || c"`},
 		{`x == "q\"  &&" && y`, `x == "q\"  &&" and y`},
 		{"net.dst.port in {443   80}", "net.dst.port in {443 80}"},
+		{"net.dst.port in { 443 80 }", "net.dst.port in {443 80}"},
 		{"", ""},
+		// parentheses: groups inside other groups, none around comparisons
+		{"a == 1 and b == 2 or c == 3", "(a == 1 and b == 2) or c == 3"},
+		{"a == 1 or b == 2 and c == 3", "a == 1 or (b == 2 and c == 3)"},
+		{"((a == 1))", "a == 1"},
+		{"(a == 1 and (b == 2 and c == 3))", "a == 1 and b == 2 and c == 3"},
+		{"!(a == 1 || b == 2) && c == 3", "not(a == 1 or b == 2) and c == 3"},
+		{"not a == 1", "not(a == 1)"},
+		{"not not(a == 1)", "not(not(a == 1))"},
+		// spaces in calls, brackets and fields
+		{`any( dns.domains[ * ]  ==  "x" )`, `any(dns.domains[*] == "x")`},
+		{`any(identity.groups[*] .name in {"a" "b"})`, `any(identity.groups[*].name in {"a" "b"})`},
+		{`identity.saml_attributes["k"]=="v"`, `identity.saml_attributes["k"] == "v"`},
+		{"net.dst.port in $abc-123", "net.dst.port in $abc-123"},
+		// escapes
+		{`x == "\x41\x2e\x22\x5c\x0a\n"`, `x == "A.\"\\\x0a\n"`},
+		{`x == r"\x41"`, `x == r"\x41"`},
+		{`x == r#"a"b"#`, `x == r#"a"b"#`},
+		// unreadable: whitespace and &&/|| only
+		{"(a == 1 &&  b", "(a == 1 and b"},
+		{`x == "open`, `x == "open`},
 	}
 	for _, tc := range cases {
 		if got := Reformat(tc.in); got != tc.want {
@@ -729,7 +754,7 @@ func TestOutOfBandHelpers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ins.Traffic != "net.dst.port==1 or net.dst.port==2" || ins.Precedence <= 1000 {
+	if ins.Traffic != "net.dst.port == 1 or net.dst.port == 2" || ins.Precedence <= 1000 {
 		t.Fatalf("InsertRule stored %+v", ins)
 	}
 	if err := e.DeleteRule(acctA, r.ID); err != nil {

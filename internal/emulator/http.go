@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Route patterns, as counted in Stats.ByRoute (method + " " + pattern).
@@ -103,7 +104,14 @@ type faultPlan struct {
 	latency     time.Duration
 }
 
-func (e *Emulator) planFaults(method, routeKey string) (faultPlan, string) {
+// tokenWindow is one token's accepted requests within RateWindow (oldest
+// first) and the end of its lockout.
+type tokenWindow struct {
+	times       []time.Time
+	lockedUntil time.Time
+}
+
+func (e *Emulator) planFaults(method, routeKey, token string) (faultPlan, string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.stats.Requests++
@@ -116,23 +124,10 @@ func (e *Emulator) planFaults(method, routeKey string) (faultPlan, string) {
 	// the seed and the request's position.
 	dDrop, d429, d5xx, dLost := e.ftRand.Float64(), e.ftRand.Float64(), e.ftRand.Float64(), e.ftRand.Float64()
 	pick := e.ftRand.IntN(3)
-	now := e.cfg.Now()
-	if e.cfg.RateLimit > 0 {
-		cut := now.Add(-e.cfg.RateWindow)
-		i := 0
-		for i < len(e.window) && !e.window[i].After(cut) {
-			i++
-		}
-		e.window = e.window[i:]
-		if len(e.window) >= e.cfg.RateLimit {
-			p.rateLimited = e.window[0].Add(e.cfg.RateWindow).Sub(now)
-			if p.rateLimited < time.Second {
-				p.rateLimited = time.Second
-			}
-			e.stats.Faults["rate_limited"]++
-			return p, ray
-		}
-		e.window = append(e.window, now)
+	if d := e.rateLimitLocked(token); d > 0 {
+		p.rateLimited = d
+		e.stats.Faults["rate_limited"]++
+		return p, ray
 	}
 	switch {
 	case dDrop < f.RateDrop:
@@ -151,6 +146,43 @@ func (e *Emulator) planFaults(method, routeKey string) (faultPlan, string) {
 	return p, ray
 }
 
+// rateLimitLocked counts one request of token against RateLimit per
+// RateWindow and returns how long it must wait (0: it may go on). With
+// Lockout, exceeding the budget blocks every request of the token for
+// Lockout, as Cloudflare does ("If you exceed this limit, all API calls for
+// the next five minutes will be blocked", developers.cloudflare.com/
+// fundamentals/api/reference/limits/).
+func (e *Emulator) rateLimitLocked(token string) time.Duration {
+	if e.cfg.RateLimit <= 0 {
+		return 0
+	}
+	w := e.windows[token]
+	if w == nil {
+		w = &tokenWindow{}
+		e.windows[token] = w
+	}
+	now := e.cfg.Now()
+	if now.Before(w.lockedUntil) {
+		return max(w.lockedUntil.Sub(now), time.Millisecond)
+	}
+	cut := now.Add(-e.cfg.RateWindow)
+	i := 0
+	for i < len(w.times) && !w.times[i].After(cut) {
+		i++
+	}
+	w.times = w.times[i:]
+	if len(w.times) >= e.cfg.RateLimit {
+		if e.cfg.Lockout > 0 {
+			w.lockedUntil = now.Add(e.cfg.Lockout)
+			w.times = nil
+			return e.cfg.Lockout
+		}
+		return max(w.times[0].Add(e.cfg.RateWindow).Sub(now), time.Second)
+	}
+	w.times = append(w.times, now)
+	return 0
+}
+
 func retryAfterHeader(d time.Duration) string {
 	if d < 0 {
 		return "0"
@@ -164,7 +196,7 @@ func (e *Emulator) serveAPI(w http.ResponseWriter, r *http.Request, apiPath stri
 	if ok {
 		routeKey = r.Method + " " + pattern
 	}
-	plan, ray := e.planFaults(r.Method, routeKey)
+	plan, ray := e.planFaults(r.Method, routeKey, bearer(r))
 	w.Header().Set("Cf-Ray", ray)
 	if plan.latency > 0 {
 		if !sleepCtx(r.Context(), plan.latency) {
@@ -188,7 +220,8 @@ func (e *Emulator) serveAPI(w http.ResponseWriter, r *http.Request, apiPath stri
 		return
 	}
 
-	if !e.authorized(r) {
+	scope, authOK := e.authorize(r)
+	if !authOK {
 		writeErr(w, &apiError{Status: 403, Code: CodeAuthentication, Message: "Authentication error"})
 		return
 	}
@@ -215,6 +248,7 @@ func (e *Emulator) serveAPI(w http.ResponseWriter, r *http.Request, apiPath stri
 		}
 	}
 
+	c := &call{e: e, account: account, scope: scope}
 	var (
 		result any
 		info   *resultInfo
@@ -222,23 +256,25 @@ func (e *Emulator) serveAPI(w http.ResponseWriter, r *http.Request, apiPath stri
 	)
 	switch {
 	case pattern == RouteRules && r.Method == http.MethodGet:
-		rs := e.Rules(account)
-		result = rs
-		info = &resultInfo{Page: 1, PerPage: len(rs), Count: len(rs), TotalCount: len(rs), TotalPages: 1}
+		result, info, aerr = c.list(r.URL.Query().Get("page"))
 	case pattern == RouteRules && r.Method == http.MethodPost:
-		result, aerr = e.apiCreate(account, body)
+		result, aerr = c.create(body)
 	case pattern == RouteRule && r.Method == http.MethodGet:
-		result, aerr = e.apiGet(account, ruleID)
+		result, aerr = c.get(ruleID)
 	case pattern == RouteRule && r.Method == http.MethodPut:
-		result, aerr = e.apiPut(account, ruleID, body)
+		result, aerr = c.put(ruleID, body)
 	case pattern == RouteRule && r.Method == http.MethodPatch:
-		result, aerr = e.apiPatch(account, ruleID, body)
+		result, aerr = c.patch(ruleID, body)
 	case pattern == RouteRule && r.Method == http.MethodDelete:
-		result, aerr = e.apiDelete(account, ruleID)
+		result, aerr = c.delete(ruleID)
 	default:
 		aerr = &apiError{Status: 405, Code: CodeMethod, Message: fmt.Sprintf("method %s is not allowed on %s", r.Method, pattern)}
 	}
 	if aerr != nil {
+		if aerr.route {
+			routeErr(w, r.URL.Path)
+			return
+		}
 		writeErr(w, aerr)
 		return
 	}
@@ -253,23 +289,74 @@ func (e *Emulator) serveAPI(w http.ResponseWriter, r *http.Request, apiPath stri
 		writeErr(w, &apiError{Status: 502, Code: CodeServer, Message: "Bad gateway (injected by the emulator after the write was applied)"})
 		return
 	}
-	writeJSON(w, 200, envelope{Success: true, Errors: []respInfo{}, Messages: []respInfo{}, Result: result, ResultInfo: info})
+	writeJSON(w, 200, envelope{Success: true, Errors: []respInfo{}, Messages: []respInfo{}, Result: e.present(result), ResultInfo: info})
 }
 
-func (e *Emulator) authorized(r *http.Request) bool {
+// bearer is the request's bearer token ("" when there is none).
+func bearer(r *http.Request) string {
 	h := r.Header.Get("Authorization")
 	const p = "Bearer "
 	if len(h) <= len(p) || !strings.EqualFold(h[:len(p)], p) {
-		return false
+		return ""
 	}
-	tok := strings.TrimSpace(h[len(p):])
+	return strings.TrimSpace(h[len(p):])
+}
+
+// tokenScope is what a token may see and write.
+type tokenScope int
+
+const (
+	scopeAll    tokenScope = iota
+	scopeEgress            // permission-scoped: egress policies only
+)
+
+// authorize checks the bearer token and returns its scope.
+func (e *Emulator) authorize(r *http.Request) (tokenScope, bool) {
+	tok := bearer(r)
 	if tok == "" {
-		return false
+		return 0, false
 	}
-	if e.cfg.Token == "" {
-		return true
+	if e.cfg.ScopedToken != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(e.cfg.ScopedToken)) == 1 {
+		return scopeEgress, true
 	}
-	return subtle.ConstantTimeCompare([]byte(tok), []byte(e.cfg.Token)) == 1
+	if e.cfg.Token != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(e.cfg.Token)) != 1 {
+		return 0, false
+	}
+	if e.cfg.EgressOnly {
+		return scopeEgress, true
+	}
+	return scopeAll, true
+}
+
+// present turns a result into what the response carries: rules without
+// "filters" when Config.OmitFilters is set.
+func (e *Emulator) present(result any) any {
+	if !e.cfg.OmitFilters {
+		return result
+	}
+	strip := func(r Rule) any {
+		b, err := json.Marshal(r)
+		if err != nil {
+			return r
+		}
+		var m map[string]json.RawMessage
+		if json.Unmarshal(b, &m) != nil {
+			return r
+		}
+		delete(m, "filters")
+		return m
+	}
+	switch v := result.(type) {
+	case Rule:
+		return strip(v)
+	case []Rule:
+		out := make([]any, len(v))
+		for i := range v {
+			out[i] = strip(v[i])
+		}
+		return out
+	}
+	return result
 }
 
 func routeErr(w http.ResponseWriter, path string) {
@@ -357,28 +444,86 @@ func reformatRule(r *Rule) {
 	r.DevicePosture = Reformat(r.DevicePosture)
 }
 
-func (e *Emulator) apiCreate(account string, body []byte) (any, *apiError) {
+// call is one API request's account and token scope.
+type call struct {
+	e       *Emulator
+	account string
+	scope   tokenScope
+}
+
+// visible: a permission-scoped token sees egress rules only.
+func (c *call) visible(r *Rule) bool { return c.scope == scopeAll || r.IsEgress() }
+
+// notFound is the answer for an unknown (or, for a scoped token, hidden)
+// rule ID, in the style Config.NotFound chooses.
+func (c *call) notFound(id string) *apiError {
+	switch c.e.cfg.NotFound {
+	case NotFoundInvalidRuleID:
+		return &apiError{Status: 400, Code: CodeNotFound, Message: "invalid rule id"}
+	case NotFoundRoute:
+		return &apiError{route: true}
+	}
+	return &apiError{Status: 404, Code: CodeNotFound, Message: fmt.Sprintf("invalid rule id: no Gateway rule %q in this account", id)}
+}
+
+// forbidden is Cloudflare's answer to a token without the permission.
+func forbidden() *apiError {
+	return &apiError{Status: 403, Code: CodeAuthentication, Message: "Authentication error"}
+}
+
+func (c *call) list(page string) (any, *resultInfo, *apiError) {
+	all := c.e.Rules(c.account)
+	rs := make([]Rule, 0, len(all))
+	for i := range all {
+		if c.visible(&all[i]) {
+			rs = append(rs, all[i])
+		}
+	}
+	size := c.e.cfg.ListPageSize
+	if size <= 0 {
+		return rs, &resultInfo{Page: 1, PerPage: len(rs), Count: len(rs), TotalCount: len(rs), TotalPages: 1}, nil
+	}
+	n, err := strconv.Atoi(page)
+	if err != nil || n < 1 {
+		n = 1
+	}
+	pages := max(1, (len(rs)+size-1)/size)
+	from := min(len(rs), (n-1)*size)
+	to := min(len(rs), from+size)
+	out := rs[from:to]
+	return out, &resultInfo{Page: n, PerPage: size, Count: len(out), TotalCount: len(rs), TotalPages: pages}, nil
+}
+
+func (c *call) create(body []byte) (any, *apiError) {
 	r, aerr := decodeRule(body)
 	if aerr != nil {
 		return nil, aerr
 	}
+	r.serverFields(nil)
+	if !c.visible(&r) {
+		return nil, forbidden()
+	}
+	e := c.e
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	stored, aerr := e.createLocked(account, r)
+	stored, aerr := e.createLocked(c.account, r, c.scope)
 	if aerr != nil {
 		return nil, aerr
 	}
-	e.history[account] = append(e.history[account], cloneRules(e.rules[account]))
+	e.history[c.account] = append(e.history[c.account], cloneRules(e.rules[c.account]))
 	return stored, nil
 }
 
 // createLocked validates and stores a new rule (no history).
-func (e *Emulator) createLocked(account string, r Rule) (Rule, *apiError) {
+func (e *Emulator) createLocked(account string, r Rule, scope tokenScope) (Rule, *apiError) {
 	cur := e.rules[account]
 	r = r.clone()
 	r.ID = ""
+	if aerr := e.checkLimitsLocked(account, &r, nil); aerr != nil {
+		return Rule{}, aerr
+	}
 	reformatRule(&r)
-	if aerr := validateRule(&r, e.Inventory(account), cur); aerr != nil {
+	if aerr := e.validateLocked(&r, account, cur, scope); aerr != nil {
 		return Rule{}, aerr
 	}
 	r.ID = e.newIDLocked()
@@ -396,60 +541,112 @@ func (e *Emulator) createLocked(account string, r Rule) (Rule, *apiError) {
 	return r.clone(), nil
 }
 
-func (e *Emulator) apiGet(account, id string) (any, *apiError) {
+// checkLimitsLocked applies the account limits to r, which replaces old
+// (nil for a create): characters per expression and egress policies per
+// account.
+func (e *Emulator) checkLimitsLocked(account string, r, old *Rule) *apiError {
+	if lim := e.cfg.MaxExpressionLength; lim > 0 {
+		for _, x := range []struct{ name, src string }{
+			{"traffic", r.Traffic}, {"identity", r.Identity}, {"device_posture", r.DevicePosture},
+		} {
+			if n := utf8.RuneCountInString(x.src); n > lim {
+				return &apiError{Status: 400, Code: CodeExpressionTooLong, Message: fmt.Sprintf(
+					"%s: the expression is %d characters long; the limit is %d characters per expression", x.name, n, lim)}
+			}
+		}
+	}
+	if lim := e.cfg.MaxEgressPolicies; lim > 0 && r.IsEgress() && (old == nil || !old.IsEgress()) {
+		n := 0
+		for i := range e.rules[account] {
+			if e.rules[account][i].IsEgress() {
+				n++
+			}
+		}
+		if n >= lim {
+			return &apiError{Status: 400, Code: CodeTooManyPolicies, Message: fmt.Sprintf(
+				"the account has %d egress policies, its limit; delete one first, or ask Cloudflare to raise the limit of %d", n, lim)}
+		}
+	}
+	return nil
+}
+
+// validateLocked is validateRule; a precedence clash with a rule the token
+// cannot see does not say which rule holds the number.
+func (e *Emulator) validateLocked(r *Rule, account string, others []Rule, scope tokenScope) *apiError {
+	aerr := validateRule(r, e.Inventory(account), others)
+	if aerr != nil && aerr.Code == CodePrecedence && scope == scopeEgress {
+		for i := range others {
+			if others[i].ID != r.ID && others[i].Precedence == r.Precedence && !others[i].IsEgress() {
+				aerr.Message = fmt.Sprintf("precedence: %d is already in use; precedence must be unique across all of the account's Gateway rules", r.Precedence)
+			}
+		}
+	}
+	return aerr
+}
+
+func (c *call) get(id string) (any, *apiError) {
+	e := c.e
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for _, r := range e.rules[account] {
-		if r.ID == id {
+	for _, r := range e.rules[c.account] {
+		if r.ID == id && c.visible(&r) {
 			return r.clone(), nil
 		}
 	}
-	return nil, notFound(id)
+	return nil, c.notFound(id)
 }
 
-func notFound(id string) *apiError {
-	return &apiError{Status: 404, Code: CodeNotFound, Message: fmt.Sprintf("invalid rule id: no Gateway rule %q in this account", id)}
-}
-
-func (e *Emulator) apiPut(account, id string, body []byte) (any, *apiError) {
+func (c *call) put(id string, body []byte) (any, *apiError) {
 	r, aerr := decodeRule(body)
 	if aerr != nil {
 		return nil, aerr
 	}
+	e := c.e
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.replaceLocked(account, id, func(old Rule) (Rule, *apiError) { return r.clone(), nil })
+	return c.replaceLocked(id, func(old Rule) (Rule, *apiError) { return r.clone(), nil })
 }
 
 // replaceLocked builds the new version of rule id with mk (given the stored
 // rule), keeps id/created_at, validates, stores and records history.
-func (e *Emulator) replaceLocked(account, id string, mk func(old Rule) (Rule, *apiError)) (any, *apiError) {
+func (c *call) replaceLocked(id string, mk func(old Rule) (Rule, *apiError)) (any, *apiError) {
+	e, account := c.e, c.account
 	cur := e.rules[account]
 	idx := -1
 	for i := range cur {
-		if cur[i].ID == id {
+		if cur[i].ID == id && c.visible(&cur[i]) {
 			idx = i
 			break
 		}
 	}
 	if idx < 0 {
-		return nil, notFound(id)
+		return nil, c.notFound(id)
 	}
 	old := cur[idx]
+	if old.ReadOnly {
+		return nil, readOnly(&old)
+	}
 	r, aerr := mk(old.clone())
 	if aerr != nil {
 		return nil, aerr
+	}
+	r.serverFields(&old)
+	if !c.visible(&r) {
+		return nil, forbidden()
 	}
 	r.ID = old.ID
 	r.CreatedAt = old.CreatedAt
 	r.DeletedAt = nil
 	if r.Precedence == 0 {
-		// cloudflare-go sends 0 when the caller did not set one: keep the
-		// rule's precedence.
+		// A body without a precedence (cloudflare-go v7 leaves an unset one
+		// out; v0 sent 0) keeps the rule's precedence.
 		r.Precedence = old.Precedence
 	}
+	if aerr := e.checkLimitsLocked(account, &r, &old); aerr != nil {
+		return nil, aerr
+	}
 	reformatRule(&r)
-	if aerr := validateRule(&r, e.Inventory(account), cur); aerr != nil {
+	if aerr := e.validateLocked(&r, account, cur, c.scope); aerr != nil {
 		return nil, aerr
 	}
 	r.Version = old.Version + 1
@@ -463,6 +660,15 @@ func (e *Emulator) replaceLocked(account, id string, mk func(old Rule) (Rule, *a
 	return r.clone(), nil
 }
 
+func readOnly(r *Rule) *apiError {
+	from := "its parent account"
+	if r.SourceAccount != "" {
+		from = "account " + r.SourceAccount
+	}
+	return &apiError{Status: 400, Code: CodeReadOnly, Message: fmt.Sprintf(
+		"rule %s (%q) is read_only: it is shared by %s and can only be changed there", r.ID, r.Name, from)}
+}
+
 // patchFields are the fields PATCH may change.
 var patchFields = map[string]bool{
 	"name": true, "description": true, "precedence": true, "enabled": true, "action": true,
@@ -470,7 +676,7 @@ var patchFields = map[string]bool{
 	"rule_settings": true, "schedule": true, "expiration": true,
 }
 
-func (e *Emulator) apiPatch(account, id string, body []byte) (any, *apiError) {
+func (c *call) patch(id string, body []byte) (any, *apiError) {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(body, &m); err != nil || m == nil {
 		return nil, &apiError{Status: 400, Code: CodeBadJSON, Message: "request body must be a JSON object of the fields to change"}
@@ -482,9 +688,10 @@ func (e *Emulator) apiPatch(account, id string, body []byte) (any, *apiError) {
 		}
 	}
 	b, _ := json.Marshal(sub)
+	e := c.e
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.replaceLocked(account, id, func(old Rule) (Rule, *apiError) {
+	return c.replaceLocked(id, func(old Rule) (Rule, *apiError) {
 		// Decode the given fields over the stored rule.
 		r := old.clone()
 		if err := json.Unmarshal(b, &r); err != nil {
@@ -498,18 +705,22 @@ func (e *Emulator) apiPatch(account, id string, body []byte) (any, *apiError) {
 	})
 }
 
-func (e *Emulator) apiDelete(account, id string) (any, *apiError) {
+func (c *call) delete(id string) (any, *apiError) {
+	e := c.e
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cur := e.rules[account]
+	cur := e.rules[c.account]
 	for i := range cur {
-		if cur[i].ID == id {
+		if cur[i].ID == id && c.visible(&cur[i]) {
+			if cur[i].ReadOnly {
+				return nil, readOnly(&cur[i])
+			}
 			next := append(cloneRules(cur[:i]), cloneRules(cur[i+1:])...)
-			if err := e.commitLocked(account, next, true); err != nil {
+			if err := e.commitLocked(c.account, next, true); err != nil {
 				return nil, &apiError{Status: 500, Code: CodeServer, Message: err.Error()}
 			}
 			return map[string]any{}, nil
 		}
 	}
-	return nil, notFound(id)
+	return nil, c.notFound(id)
 }

@@ -9,7 +9,8 @@ import (
 
 // Rule is one Gateway rule as Cloudflare's API sends and stores it
 // (`/accounts/{account_id}/gateway/rules`). Field names and JSON tags follow
-// Cloudflare's wire format, as cloudflare-go v0's TeamsRule does.
+// Cloudflare's wire format (its OpenAPI, as cloudflare-go v7's
+// zero_trust.GatewayRule carries it).
 type Rule struct {
 	ID            string       `json:"id"`
 	Name          string       `json:"name"`
@@ -29,11 +30,36 @@ type Rule struct {
 	CreatedAt  time.Time       `json:"created_at"`
 	UpdatedAt  time.Time       `json:"updated_at"`
 	DeletedAt  *time.Time      `json:"deleted_at"`
+
+	// Set by Cloudflare, never taken from a request (cloudflare-go v7
+	// GatewayRule: "Indicate that this rule is shared via the Orgs API and
+	// read only", "Indicate that this rule is sharable via the Orgs API",
+	// "Provide the account tag of the account that created the rule",
+	// "Indicate a warning for a misconfigured rule, if any"). Seed them with
+	// SeedRules or PutRule. A ReadOnly rule cannot be changed or deleted.
+	ReadOnly      bool    `json:"read_only"`
+	Sharable      bool    `json:"sharable"`
+	SourceAccount string  `json:"source_account,omitempty"`
+	WarningStatus *string `json:"warning_status"`
 }
 
-// IsEgress reports whether r is an egress rule (filters = ["egress"]).
+// IsEgress reports whether r is an egress rule: action "egress" or filters
+// ["egress"] (a response may lack filters).
 func (r *Rule) IsEgress() bool {
-	return len(r.Filters) == 1 && r.Filters[0] == "egress"
+	return r.Action == "egress" || (len(r.Filters) == 1 && r.Filters[0] == "egress")
+}
+
+// serverFields clears what only Cloudflare sets (read_only, sharable,
+// source_account, warning_status) from a rule taken from a request.
+func (r *Rule) serverFields(old *Rule) {
+	r.ReadOnly, r.Sharable, r.SourceAccount, r.WarningStatus = false, false, "", nil
+	if old != nil {
+		r.Sharable, r.SourceAccount = old.Sharable, old.SourceAccount
+		if old.WarningStatus != nil {
+			w := *old.WarningStatus
+			r.WarningStatus = &w
+		}
+	}
 }
 
 // EgressSettings is rule_settings.egress.
@@ -152,6 +178,10 @@ func (r Rule) clone() Rule {
 	if r.DeletedAt != nil {
 		t := *r.DeletedAt
 		c.DeletedAt = &t
+	}
+	if r.WarningStatus != nil {
+		w := *r.WarningStatus
+		c.WarningStatus = &w
 	}
 	return c
 }

@@ -13,6 +13,7 @@ type apiError struct {
 	Status  int
 	Code    int
 	Message string
+	route   bool // answer with Cloudflare's 7003 route error for the request's path
 }
 
 func (e *apiError) Error() string { return fmt.Sprintf("%d %d: %s", e.Status, e.Code, e.Message) }
@@ -22,13 +23,15 @@ func badRequest(format string, a ...any) *apiError {
 }
 
 // knownFilters and knownActions are Cloudflare's Gateway rule filters and
-// actions (cloudflare-go v0's TeamsFilterType / TeamsGatewayAction).
+// actions (its OpenAPI, as cloudflare-go v7's zero_trust.GatewayFilter and
+// GatewayRuleNewParamsAction list them; audit_ssh as cloudflare-go v0 had it).
 var knownFilters = map[string]bool{"http": true, "dns": true, "l4": true, "egress": true, "dns_resolver": true}
 
 var knownActions = map[string]bool{
 	"allow": true, "block": true, "safesearch": true, "ytrestricted": true, "on": true, "off": true,
 	"scan": true, "noscan": true, "isolate": true, "noisolate": true, "override": true,
 	"l4_override": true, "egress": true, "audit_ssh": true, "resolve": true,
+	"quarantine": true, "redirect": true,
 }
 
 // validateRule checks one rule as Cloudflare does before storing it. others
@@ -109,7 +112,8 @@ func validateEgress(eg *EgressSettings, inv []engine.DedicatedIP) *apiError {
 	}
 	primary, ok := findV4(inv, v4)
 	if !ok {
-		return badRequest("rule_settings.egress.ipv4: %s is not one of the account's dedicated egress IPs (%s)", v4, listV4(inv))
+		// Cloudflare's answer, code and text (see CodeDedicatedIPv4NotOwned).
+		return &apiError{Status: 400, Code: CodeDedicatedIPv4NotOwned, Message: "Account doesn't own dedicated primary IPv4"}
 	}
 	v6, err := netip.ParsePrefix(eg.IPv6)
 	if err != nil || !v6.Addr().Is6() || v6.Addr().Is4In6() {

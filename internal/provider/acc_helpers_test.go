@@ -59,6 +59,9 @@ type accOptions struct {
 	Inventory []engine.DedicatedIP
 	// Seed are rules present before the test starts (emulator only).
 	Seed []emulator.Rule
+	// Emulator, when set, adjusts the emulator's configuration (emulator
+	// only: tests that need it call needEmulator).
+	Emulator func(*emulator.Config)
 }
 
 // accReal reports whether the suite targets real Cloudflare.
@@ -90,7 +93,11 @@ func newAccEnv(t *testing.T, opts ...accOptions) *accEnv {
 	if len(inv) == 0 {
 		inv = emulator.DefaultInventory()
 	}
-	emu := emulator.New(emulator.Config{Token: token, Inventory: inv, RateLimit: -1})
+	ecfg := emulator.Config{Token: token, Inventory: inv, RateLimit: -1}
+	if o.Emulator != nil {
+		o.Emulator(&ecfg)
+	}
+	emu := emulator.New(ecfg)
 	if len(o.Seed) > 0 {
 		if err := emu.SeedRules(emulator.DefaultAccountID, o.Seed); err != nil {
 			t.Fatalf("seeding the emulator: %v", err)

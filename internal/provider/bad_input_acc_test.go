@@ -75,7 +75,7 @@ func badInputCases() []badInputCase {
   base_url   = %[3]q
 }`,
 			resource: badInputList(badInputTraffic("net.dst.port == 443")),
-			want:     `(?s)authentication failed.*check that api_token / CLOUDFLARE_API_TOKEN is a valid, unexpired Cloudflare API token`},
+			want:     `(?s)authentication failed or a permission is missing.*when the token \(api_token / CLOUDFLARE_API_TOKEN\) is invalid, expired or revoked and when it lacks a permission.*"Zero Trust Read"`},
 		{name: "token with whitespace",
 			provider: `provider "cfegress" {
   api_token  = "%[1]s extra"
@@ -101,6 +101,16 @@ func badInputCases() []badInputCase {
 }`,
 			resource: badInputList(badInputTraffic("net.dst.port == 443")),
 			want:     `(?s)base_url "ftp://api.example.com" is not an http\(s\) URL like https://api.cloudflare.com/client/v4`},
+		// Issue 11: the token is never sent over plain http:// to a host that
+		// is not a loopback address; plan fails on the provider's base_url.
+		{name: "base URL plain http to a remote host",
+			provider: `provider "cfegress" {
+  api_token  = %[1]q
+  account_id = %[2]q
+  base_url   = "http://api.example.com/client/v4"
+}`,
+			resource: badInputList(badInputTraffic("net.dst.port == 443")),
+			want:     `(?s)Invalid base_url.*in provider "cfegress".*base_url = "http://api.example.com/client/v4".*plain http:// to api.example.com, which is not a loopback address: the API token would cross the network unencrypted. Use https://`},
 		{name: "missing account ID",
 			provider: `provider "cfegress" {
   api_token = %[1]q
@@ -110,7 +120,7 @@ func badInputCases() []badInputCase {
 			want:     `(?s)Missing account ID.*set account_id on the resource, account_id in the provider block, or the\s+CLOUDFLARE_ACCOUNT_ID`},
 		{name: "account the token does not own",
 			resource: `  account_id = "fedcba9876543210fedcba9876543210"` + "\n" + badInputList(badInputTraffic("net.dst.port == 443")),
-			want:     `(?s)Account fedcba9876543210fedcba9876543210: list rules: the API token is not allowed.*give the token the account permission "Zero Trust: Edit" on this account_id`},
+			want:     `(?s)Account fedcba9876543210fedcba9876543210: list rules: the API token is not allowed.*check account_id.*"Zero Trust Read"`},
 		{name: "requests_per_second zero",
 			provider: `provider "cfegress" {
   api_token           = %[1]q

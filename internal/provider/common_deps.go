@@ -11,8 +11,11 @@ import (
 
 // apiConfig is the provider's API client configuration.
 type apiConfig struct {
-	token             string
-	baseURL           string
+	token   string
+	baseURL string
+	// requestsPer5Minutes is the budget (0: cfapi's default).
+	requestsPer5Minutes int
+	// requestsPerSecond is the optional extra cap (0: none).
 	requestsPerSecond float64
 	// maxRetries is the user's max_retries: 0 disables retries.
 	maxRetries int
@@ -26,14 +29,29 @@ func newAPIClient(_ context.Context, c apiConfig) (cfapi.Client, error) {
 		retries = -1 // cfapi: 0 is "default", negative disables retries
 	}
 	return cfapi.New(cfapi.Config{
-		APIToken:          c.token,
-		BaseURL:           c.baseURL,
-		RequestsPerSecond: c.requestsPerSecond,
-		MaxRetries:        retries,
-		Logf: func(ctx context.Context, msg string, fields map[string]any) {
-			tflog.Debug(ctx, msg, fields)
-		},
+		APIToken:            c.token,
+		BaseURL:             c.baseURL,
+		RequestsPer5Minutes: c.requestsPer5Minutes,
+		RequestsPerSecond:   c.requestsPerSecond,
+		MaxRetries:          retries,
+		Logf:                apiLog,
 	})
+}
+
+// apiLog sends the API layer's log lines to tflog: lines it marks as info
+// (a rate-limit lockout and its progress) at INFO, the others at DEBUG.
+func apiLog(ctx context.Context, msg string, fields map[string]any) {
+	if fields[cfapi.LogLevelKey] == "info" {
+		rest := make(map[string]any, len(fields))
+		for k, v := range fields {
+			if k != cfapi.LogLevelKey {
+				rest[k] = v
+			}
+		}
+		tflog.Info(ctx, msg, rest)
+		return
+	}
+	tflog.Debug(ctx, msg, fields)
 }
 
 // expressionsEquivalent reports whether two expressions mean the same.

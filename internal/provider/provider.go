@@ -9,10 +9,12 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/function"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -30,13 +32,14 @@ var (
 
 // Defaults of the provider configuration.
 const (
-	defaultBaseURL           = "https://api.cloudflare.com/client/v4"
-	defaultMaxRetries        = 4
-	defaultRequestsPerSecond = 4
+	defaultBaseURL             = cfapi.DefaultBaseURL
+	defaultMaxRetries          = 4
+	defaultRequestsPer5Minutes = cfapi.DefaultRequestsPer5Minutes
 
-	envAPIToken  = "CLOUDFLARE_API_TOKEN"
-	envAccountID = "CLOUDFLARE_ACCOUNT_ID"
-	envBaseURL   = "CLOUDFLARE_BASE_URL"
+	envAPIToken            = "CLOUDFLARE_API_TOKEN"
+	envAccountID           = "CLOUDFLARE_ACCOUNT_ID"
+	envBaseURL             = "CLOUDFLARE_BASE_URL"
+	envRequestsPer5Minutes = "CFEGRESS_REQUESTS_PER_5_MINUTES"
 )
 
 // New returns a constructor for the provider at the given version.
@@ -51,11 +54,12 @@ type cfegressProvider struct {
 }
 
 type providerModel struct {
-	APIToken          types.String `tfsdk:"api_token"`
-	AccountID         types.String `tfsdk:"account_id"`
-	BaseURL           types.String `tfsdk:"base_url"`
-	MaxRetries        types.Int64  `tfsdk:"max_retries"`
-	RequestsPerSecond types.Int64  `tfsdk:"requests_per_second"`
+	APIToken            types.String `tfsdk:"api_token"`
+	AccountID           types.String `tfsdk:"account_id"`
+	BaseURL             types.String `tfsdk:"base_url"`
+	MaxRetries          types.Int64  `tfsdk:"max_retries"`
+	RequestsPer5Minutes types.Int64  `tfsdk:"requests_per_5_minutes"`
+	RequestsPerSecond   types.Int64  `tfsdk:"requests_per_second"`
 }
 
 // providerData is what Configure hands to resources and data sources
@@ -73,6 +77,8 @@ type providerData struct {
 	unknown bool
 	// err says why there is no client (no token, bad base URL, ...).
 	err error
+	// settingErr is a setting Configure reports as an error at once.
+	settingErr *settingError
 }
 
 // errNoToken is the error of a provider configured without a token.
@@ -109,7 +115,7 @@ func (p *cfegressProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 			"No credentials are needed for the provider functions, the simulation data sources and plan-time validation; the API token is only used by resources and data sources that read or write the account.",
 		Attributes: map[string]schema.Attribute{
 			"api_token": schema.StringAttribute{
-				MarkdownDescription: "Cloudflare API token with the *Zero Trust: Edit* permission on the account. May also be set with the `CLOUDFLARE_API_TOKEN` environment variable. Never logged.",
+				MarkdownDescription: "Cloudflare API token. It needs to read every Gateway rule of the account (the account permission *" + cfapi.PermissionZeroTrustRead + "*, or the role *" + cfapi.RoleGatewayPoliciesRead + "*) so that egress policies keep clear of the other rules' precedence numbers, and to write egress policies (*" + cfapi.PermissionZeroTrustEdit + "*, or the role *" + cfapi.RoleGatewayEgressPoliciesAdmin + "*). May also be set with the `CLOUDFLARE_API_TOKEN` environment variable. Never logged, and never sent over plain `http://` except to a loopback address.",
 				Optional:            true,
 				Sensitive:           true,
 			},
@@ -118,16 +124,23 @@ func (p *cfegressProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 				Optional:            true,
 			},
 			"base_url": schema.StringAttribute{
-				MarkdownDescription: "Cloudflare API base URL. May also be set with the `CLOUDFLARE_BASE_URL` environment variable. Defaults to `" + defaultBaseURL + "`; point it at the `cfegress-emulator` for offline use.",
+				MarkdownDescription: "Cloudflare API base URL. May also be set with the `CLOUDFLARE_BASE_URL` environment variable. Defaults to `" + defaultBaseURL + "`; point it at the `cfegress-emulator` for offline use. It must be `https://`, or `http://` to a loopback address (`127.0.0.1`, `[::1]`, `localhost`): the API token is never sent unencrypted over the network. Redirects to another host are never followed.",
 				Optional:            true,
+				Validators:          []validator.String{baseURLValidator{}},
 			},
 			"max_retries": schema.Int64Attribute{
 				MarkdownDescription: fmt.Sprintf("How many times a rate-limited (429, honouring `Retry-After`) or failed (5xx, dropped connection) request is retried. `0` disables retries. Defaults to %d.", defaultMaxRetries),
 				Optional:            true,
 				Validators:          []validator.Int64{int64validator.Between(0, 100)},
 			},
+			"requests_per_5_minutes": schema.Int64Attribute{
+				MarkdownDescription: fmt.Sprintf("The provider's request budget: at most this many API requests (retries included) in any sliding 5-minute window, shared by everything one provider instance does. Requests go out at once while the window has room, so bursts are not slowed down. Defaults to %d, half of Cloudflare's limit of %s requests per 5 minutes per user, which the dashboard and every other tool using the same user's credentials share; past it Cloudflare blocks every call for 5 minutes. Raise it if Cloudflare raised your limit, lower it if other automation shares the token. May also be set with the `%s` environment variable. When Cloudflare answers 429, the provider waits for its `Retry-After` (up to the 5-minute lockout) within the resource's timeouts, logging its progress.",
+					defaultRequestsPer5Minutes, "1,200", envRequestsPer5Minutes),
+				Optional:   true,
+				Validators: []validator.Int64{int64validator.AtLeast(1)},
+			},
 			"requests_per_second": schema.Int64Attribute{
-				MarkdownDescription: fmt.Sprintf("Client-side rate limit in requests per second; must be greater than 0. Defaults to %d (Cloudflare allows 1,200 requests per 5 minutes).", defaultRequestsPerSecond),
+				MarkdownDescription: "An optional extra cap on the request rate, in requests per second, on top of `requests_per_5_minutes` (which allows bursts); must be greater than 0. Unset by default: only the 5-minute budget applies. Cloudflare also limits each client IP to 200 requests per second.",
 				Optional:            true,
 				Validators:          []validator.Int64{int64validator.AtLeast(1)},
 			},
@@ -142,15 +155,45 @@ func (p *cfegressProvider) Configure(ctx context.Context, req provider.Configure
 		return
 	}
 	data := configureData(ctx, m, os.Getenv)
+	// Settings that are wrong whatever the resource: an error now, naming
+	// the attribute (or the environment variable it came from).
+	if data.settingErr != nil {
+		resp.Diagnostics.AddAttributeError(path.Root(data.settingErr.attribute), data.settingErr.summary, data.settingErr.detail)
+		return
+	}
 	resp.ResourceData = data
 	resp.DataSourceData = data
+}
+
+// settingError is a provider setting that cannot be used at all.
+type settingError struct {
+	attribute, summary, detail string
+}
+
+// baseURLValidator refuses a base_url the token may not be sent to (plain
+// http:// to a host that is not a loopback address), at validate and plan.
+type baseURLValidator struct{}
+
+func (baseURLValidator) Description(context.Context) string {
+	return "an https:// URL, or http:// to a loopback address"
+}
+
+func (v baseURLValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (baseURLValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() || req.ConfigValue.ValueString() == "" {
+		return
+	}
+	if err := cfapi.CheckBaseURL(req.ConfigValue.ValueString()); err != nil {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid base_url", err.Error())
+	}
 }
 
 // configureData turns the provider configuration (and the environment) into
 // providerData. It never fails: problems are kept in providerData.err.
 func configureData(ctx context.Context, m providerModel, getenv func(string) string) *providerData {
 	if m.APIToken.IsUnknown() || m.AccountID.IsUnknown() || m.BaseURL.IsUnknown() ||
-		m.MaxRetries.IsUnknown() || m.RequestsPerSecond.IsUnknown() {
+		m.MaxRetries.IsUnknown() || m.RequestsPer5Minutes.IsUnknown() || m.RequestsPerSecond.IsUnknown() {
 		tflog.Debug(ctx, "cfegress provider configuration has unknown values; the API is not used during this plan")
 		return &providerData{unknown: true}
 	}
@@ -160,11 +203,36 @@ func configureData(ctx context.Context, m providerModel, getenv func(string) str
 	if baseURL == "" {
 		baseURL = defaultBaseURL
 	}
+	if err := cfapi.CheckBaseURL(baseURL); err != nil {
+		from := "base_url"
+		if stringOr(m.BaseURL, "") == "" {
+			from = "base_url (from the " + envBaseURL + " environment variable)"
+		}
+		d.err = fmt.Errorf("cannot configure the Cloudflare API client: %s", err)
+		d.settingErr = &settingError{attribute: "base_url", summary: "Invalid base_url",
+			detail: fmt.Sprintf("%s: %s", from, err)}
+		return d
+	}
 	retries := int64(defaultMaxRetries)
 	if !m.MaxRetries.IsNull() {
 		retries = m.MaxRetries.ValueInt64()
 	}
-	rps := int64(defaultRequestsPerSecond)
+	budget := int64(defaultRequestsPer5Minutes)
+	switch {
+	case !m.RequestsPer5Minutes.IsNull():
+		budget = m.RequestsPer5Minutes.ValueInt64()
+	case getenv(envRequestsPer5Minutes) != "":
+		n, err := strconv.ParseInt(strings.TrimSpace(getenv(envRequestsPer5Minutes)), 10, 32)
+		if err != nil || n < 1 {
+			d.err = fmt.Errorf("%s=%q is not a positive whole number", envRequestsPer5Minutes, getenv(envRequestsPer5Minutes))
+			d.settingErr = &settingError{attribute: "requests_per_5_minutes", summary: "Invalid requests_per_5_minutes",
+				detail: fmt.Sprintf("requests_per_5_minutes from the %s environment variable is %q: it must be a whole number of requests, at least 1 (default %d).",
+					envRequestsPer5Minutes, getenv(envRequestsPer5Minutes), defaultRequestsPer5Minutes)}
+			return d
+		}
+		budget = n
+	}
+	var rps int64 // 0: no per-second cap
 	if !m.RequestsPerSecond.IsNull() {
 		rps = m.RequestsPerSecond.ValueInt64()
 	}
@@ -175,10 +243,11 @@ func configureData(ctx context.Context, m providerModel, getenv func(string) str
 		return d
 	}
 	client, err := newAPIClient(ctx, apiConfig{
-		token:             token,
-		baseURL:           baseURL,
-		requestsPerSecond: float64(rps),
-		maxRetries:        int(retries),
+		token:               token,
+		baseURL:             baseURL,
+		requestsPer5Minutes: int(budget),
+		requestsPerSecond:   float64(rps),
+		maxRetries:          int(retries),
 	})
 	if err != nil {
 		d.err = fmt.Errorf("cannot configure the Cloudflare API client (base_url %q): %s", baseURL, redact(err.Error(), token))
@@ -186,9 +255,10 @@ func configureData(ctx context.Context, m providerModel, getenv func(string) str
 	}
 	d.client = client
 	tflog.Debug(ctx, "cfegress provider configured", map[string]any{
-		"account_id":          d.accountID,
-		"max_retries":         strconv.FormatInt(retries, 10),
-		"requests_per_second": strconv.FormatInt(rps, 10),
+		"account_id":             d.accountID,
+		"max_retries":            strconv.FormatInt(retries, 10),
+		"requests_per_5_minutes": strconv.FormatInt(budget, 10),
+		"requests_per_second":    strconv.FormatInt(rps, 10),
 	})
 	return d
 }
