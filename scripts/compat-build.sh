@@ -36,7 +36,13 @@ export GOFLAGS="-buildvcs=false -trimpath" CGO_ENABLED=0 GOTOOLCHAIN=local
 log() { echo "compat: $*" >&2; }
 
 # A cached CLI is reused when it runs and reports a release version.
-works() { [ -x "$1" ] && "$1" version 2>/dev/null | head -n1 | grep -qE "^(Terraform|OpenTofu) v[0-9.]+$"; }
+# (Read whole, not through `| head`: with pipefail, head closing the pipe
+# early can fail the check of a good binary.)
+works() {
+  local v
+  [ -x "$1" ] && v=$("$1" version 2>/dev/null) || return 1
+  [[ ${v%%$'\n'*} =~ ^(Terraform|OpenTofu)\ v[0-9.]+$ ]]
+}
 
 # build MODULE VERSION PACKAGE OUT: go build PACKAGE (relative to the module
 # root) from a patched copy of MODULE@VERSION into OUT.
