@@ -58,7 +58,7 @@ type ours struct {
 }
 
 func (m *ours) create(ctx context.Context, desired []reconcile.Desired) error {
-	res, err := reconcile.Apply(ctx, m.api, m.account, desired, reconcile.Options{FailOnUnmanaged: true})
+	res, err := reconcile.Apply(ctx, m.api, m.account, desired, reconcile.Options{Create: true})
 	if err != nil {
 		return err
 	}
@@ -77,15 +77,17 @@ func (m *ours) apply(ctx context.Context, desired []reconcile.Desired) error {
 	}
 	// IDs from prior state, by name, as the resource's plan pairs them.
 	ids := map[string]string{}
+	var prior []string
 	for _, d := range m.state {
 		ids[d.Name] = d.ID
+		prior = append(prior, d.ID)
 	}
 	want := make([]reconcile.Desired, len(desired))
 	for i, d := range desired {
 		d.ID = ids[d.Name]
 		want[i] = d
 	}
-	res, err := reconcile.Apply(ctx, m.api, m.account, want, reconcile.Options{})
+	res, err := reconcile.Apply(ctx, m.api, m.account, want, reconcile.Options{Prior: prior})
 	if err != nil {
 		return err
 	}

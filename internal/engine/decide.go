@@ -215,7 +215,8 @@ func (e *Engine) inventoryList() string {
 
 // Decide returns the Decision for f with its trace, given the colos that are
 // down. An ingress colo that is down or not in the catalog is an error
-// (SPEC §2 rule 6), as is a flow without destination IP.
+// (SPEC §2 rule 6), as is a flow without destination IP or to the unspecified
+// address (0.0.0.0, ::).
 //
 // How the Decision's fields are filled:
 //   - EgressIP is set only for IPv4 flows with a dedicated IP;
@@ -256,6 +257,16 @@ func Decide(policies []Policy, inv []DedicatedIP, down ColoSet, f *Flow) (Decisi
 	return e.Decide(f, down)
 }
 
+// errUnspecifiedDestination: the unspecified address is not a destination.
+// No connection goes to 0.0.0.0 or :: (RFC 1122 3.2.1.3 and RFC 4291 2.5.2:
+// it "must not be used as the destination address"), so the engine has no
+// flow to decide, and the flow-set algebra leaves both out of net.dst.ip
+// (which is why `net.dst.ip != 0.0.0.0` matches every flow, and
+// `net.dst.ip == 0.0.0.0` none): one contract for both.
+func errUnspecifiedDestination(a netip.Addr) error {
+	return fmt.Errorf("destination_ip %s is the unspecified address, which is never a destination (no traffic is sent to it): use the address the user connects to", a)
+}
+
 // ErrInvalidFlow wraps every input error of DecideInto.
 var ErrInvalidFlow = errors.New("invalid flow")
 
@@ -270,6 +281,9 @@ func (e *Engine) DecideInto(f *Flow, down ColoSet, d *Decision, trace bool) erro
 	}
 	if !f.DestinationIP.IsValid() {
 		return fmt.Errorf("%w: destination_ip is required", ErrInvalidFlow)
+	}
+	if f.DestinationIP.Unmap().IsUnspecified() {
+		return fmt.Errorf("%w: %w", ErrInvalidFlow, errUnspecifiedDestination(f.DestinationIP))
 	}
 	ing, ok := e.cat.index(f.IngressColo)
 	if !ok {

@@ -28,7 +28,16 @@ type SessionMeta struct {
 }
 
 // SessionRecord is a Zero Trust Network Session Log record
-// (dataset zero_trust_network_sessions) with Cloudflare's field names.
+// (dataset zero_trust_network_sessions) with Cloudflare's field names and
+// types. The dataset's published field list is
+// https://developers.cloudflare.com/logs/logpush/logpush-job/datasets/account/zero_trust_network_sessions/
+// (cloudflare/cloudflare-docs,
+// src/content/docs/logs/logpush/logpush-job/datasets/account/zero_trust_network_sessions.md,
+// read 2026-11): strings, "int" counts and ports, and SessionStartTime /
+// SessionEndTime as "int or string" (Logpush's timestamp_format). RenderSession
+// writes a record and ParseSession (session_read.go) reads one: the same
+// type both ways. Fields of the dataset this type lacks (TLS details,
+// ConnectionCloseReason, SNI, ...) are ignored when read.
 type SessionRecord struct {
 	AccountID        string `json:"AccountID"`
 	BytesReceived    int64  `json:"BytesReceived"`
@@ -54,6 +63,10 @@ type SessionRecord struct {
 	SourcePort       int    `json:"SourcePort"`
 	UserID           string `json:"UserID"`
 	VirtualNetworkID string `json:"VirtualNetworkID"`
+	// ResolvedFQDN ("The fully qualified domain name of the destination.")
+	// is read from logs (net.fqdn.host); the renderer leaves it empty, and
+	// empty it is not written.
+	ResolvedFQDN string `json:"ResolvedFQDN,omitempty"`
 }
 
 // RenderSession renders what Cloudflare would log for flow f decided as d.

@@ -106,6 +106,9 @@ type writesCounter struct {
 
 func (w *writesCounter) start() { w.before = w.env.Writes(w.t) }
 
+// count is the number of writes since start.
+func (w *writesCounter) count() int { return w.env.Writes(w.t) - w.before }
+
 // expect returns a Check asserting the step made exactly n writes.
 func (w *writesCounter) expect(n int) func(*terraform.State) error {
 	return func(*terraform.State) error {

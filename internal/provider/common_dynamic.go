@@ -436,7 +436,10 @@ func (p attrPath) errf(format string, args ...any) *DecodeError {
 // policyInput is one policy as written, before compilation: raw strings for
 // lint, and which of them are known.
 type policyInput struct {
-	Path          attrPath
+	Path attrPath
+	// ID is the Cloudflare rule ID when the value carries a known one (the
+	// resource's state and plan do): the change impact pairs policies by it.
+	ID            string
 	Name          string
 	Description   string
 	Enabled       bool
@@ -484,6 +487,9 @@ func decodePolicies(d dv) ([]policyInput, error) {
 			if err := getStr(key, dst); err != nil {
 				return nil, err
 			}
+		}
+		if id, _, err := m["id"].withPath(e.p.attr("id")).str(); err == nil {
+			pi.ID = id // unknown (a policy to be created) or absent: ""
 		}
 		if b, ok, err := m["enabled"].withPath(e.p.attr("enabled")).boolean(); err != nil {
 			if de, isDE := err.(*DecodeError); isDE && de.Unknown {
@@ -594,7 +600,7 @@ func (pi *policyInput) enginePolicy() (engine.Policy, error) {
 // spec is the policy as text, for internal/engine/spec.
 func (pi *policyInput) spec() spec.Policy {
 	return spec.Policy{
-		Name: pi.Name, Description: pi.Description, Enabled: pi.Enabled,
+		ID: pi.ID, Name: pi.Name, Description: pi.Description, Enabled: pi.Enabled,
 		Traffic: pi.Traffic, Identity: pi.Identity, DevicePosture: pi.DevicePosture,
 		Method: pi.Method, IPv4: pi.IPv4, IPv6: pi.IPv6, IPv4Fallback: pi.IPv4Fallback,
 		IPv6Fallback: pi.IPv6Fallback,

@@ -12,6 +12,7 @@ func dataSourceConstructors() []func() datasource.DataSource {
 		NewEgressDecisionDataSource,
 		NewEgressMatrixDataSource,
 		NewEgressPoliciesDataSource,
+		NewSessionReplayDataSource,
 	}
 }
 
@@ -19,6 +20,7 @@ func dataSourceConstructors() []func() datasource.DataSource {
 func functionConstructors() []func() function.Function {
 	return []func() function.Function{
 		NewDecideFunction,
+		NewImpactFunction,
 		NewLintFunction,
 	}
 }

@@ -60,6 +60,7 @@ type egressPoliciesModel struct {
 	DedicatedEgressIPs types.List     `tfsdk:"dedicated_egress_ips"`
 	CatchAll           types.String   `tfsdk:"catch_all"`
 	Expect             types.List     `tfsdk:"expect"`
+	Invariants         types.List     `tfsdk:"invariants"`
 	Timeouts           timeouts.Value `tfsdk:"timeouts"`
 }
 
@@ -137,8 +138,16 @@ func (r *egressPoliciesResource) Schema(ctx context.Context, _ resource.SchemaRe
 			"The order of `policies` is the evaluation order (the first policy that matches decides); the provider owns the precedence numbers, " +
 			"renumbers as few rules as it can when the list changes and writes make-before-break, so live traffic never goes to a place neither the old nor the new list sends it.\n\n" +
 			"The list is checked at plan time (and in `terraform validate` for what is already known) before any API call: unique names, expressions that parse and type-check, dedicated IPs from the inventory with a fallback in another colo, policies shadowed by earlier ones, a misplaced or missing catch-all, redundant policies and the `expect` assertions; diagnostics name the policy and its index. " +
-			"The resource owns all of the account's egress rules: creating it where egress rules not in the configuration exist fails with an import hint. " +
-			"Egress rules changed outside Terraform show up as drift. Other Gateway rules (DNS, network, HTTP) are never touched.",
+			"An update that moves traffic gets one plan warning, `Egress impact:`, with the regions of traffic the planned list decides differently (an example flow each), and `invariants` prove properties of whole ranges of traffic (see the change impact guide). " +
+			"The resource owns all of the account's egress rules: creating it where egress rules not in the configuration exist fails with an import hint; " +
+			"existing rules with the names of configured policies are taken over, and the plan shows it (their `id`, and a warning). " +
+			"Egress rules changed outside Terraform show up as drift. Other Gateway rules (DNS, network, HTTP) are never touched.\n\n" +
+			"An apply changes only what its plan showed. It deletes only rules the plan deletes: an egress rule added after the plan (in the dashboard, or missed by `-refresh=false`) " +
+			"stops the apply before its first write with an error naming the rule; run `terraform plan` again, which shows it. " +
+			"A rule deleted outside Terraform after the plan is created again (the apply reports its new ID), one moved is moved back to the precedence the plan showed. " +
+			"After any failure (an API error, a timeout, Ctrl-C) the state holds the prior state plus exactly the changes made, so no rule ID is lost. " +
+			"A create that fails half way records the rules it made; Terraform then marks the resource tainted: `terraform untaint` and `terraform apply` finish it without deleting them. " +
+			"See the guide [Applies, concurrent edits and recovery](../guides/applies-and-recovery).",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				MarkdownDescription: "The account ID.",
@@ -251,7 +260,8 @@ func (r *egressPoliciesResource) Schema(ctx context.Context, _ resource.SchemaRe
 				Optional:            true,
 				NestedObject:        schema.NestedAttributeObject{Attributes: expectAttrs},
 			},
-			"timeouts": timeoutsAttribute(ctx),
+			"invariants": invariantsAttribute(),
+			"timeouts":   timeoutsAttribute(ctx),
 		},
 	}
 }
@@ -360,6 +370,7 @@ func desiredOf(ps []policyModel) []reconcile.Desired {
 	for i, p := range ps {
 		d := reconcile.Desired{
 			ID:            strOf(p.ID),
+			Precedence:    plannedPrecedence(p.Precedence),
 			Name:          p.Name.ValueString(),
 			Description:   strOf(p.Description),
 			Enabled:       p.Enabled.IsNull() || p.Enabled.IsUnknown() || p.Enabled.ValueBool(),
@@ -377,6 +388,14 @@ func desiredOf(ps []policyModel) []reconcile.Desired {
 		out[i] = d
 	}
 	return out
+}
+
+// plannedPrecedence is a known precedence (the plan promised it), else 0.
+func plannedPrecedence(v types.Int64) uint64 {
+	if v.IsNull() || v.IsUnknown() || v.ValueInt64() <= 0 {
+		return 0
+	}
+	return uint64(v.ValueInt64())
 }
 
 // resIsDedicated reports whether a rule uses dedicated egress.
@@ -466,12 +485,11 @@ func (r *egressPoliciesResource) Create(ctx context.Context, req resource.Create
 		return
 	}
 
-	res, err := reconcile.Apply(ctx, client, account, desiredOf(policies), r.applyOptions(ctx, true))
-	if err != nil {
-		// No state on a failed create: state with an error would taint the
-		// resource and the next apply would delete every rule. The retried
-		// create adopts the rules this one made, by name.
-		resp.Diagnostics.AddError("Creating the egress policies failed", applyErrorDetail(err, account))
+	opts := r.applyOptions(ctx)
+	opts.Create = true
+	res, err := reconcile.Apply(ctx, client, account, desiredOf(policies), opts)
+	if err != nil || len(res.Recreated) > 0 {
+		r.failedCreate(ctx, plan, policies, res, err, account, resp)
 		return
 	}
 	r.setApplied(ctx, &plan, policies, res, &resp.Diagnostics)
@@ -479,6 +497,37 @@ func (r *egressPoliciesResource) Create(ctx context.Context, req resource.Create
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	saveManaged(ctx, resp.Private, managedAfter(nil, res))
+}
+
+// failedCreate reports a create that failed (or had to re-create a rule its
+// plan adopted). When it changed nothing there is no state: the resource
+// does not exist yet. Otherwise the state records exactly the rules it
+// made, so that no rule ID is lost (a destroy deletes them); Terraform marks
+// such a resource tainted, and the detail says how to finish the create
+// without deleting anything.
+func (r *egressPoliciesResource) failedCreate(ctx context.Context, plan egressPoliciesModel, policies []policyModel, res reconcile.Result, err error, account string, resp *resource.CreateResponse) {
+	summary, detail := applyFailure("Creating the egress policies failed", err, account, res)
+	ps := partialPolicies(nil, policies, res)
+	if len(ps) == 0 {
+		resp.Diagnostics.AddError(summary, detail)
+		return // nothing was made: the resource does not exist yet
+	}
+	detail += fmt.Sprintf("\n\n%d of the %d policies were created before the apply stopped; their rule IDs are recorded in the state, so nothing is lost "+
+		"(terraform destroy deletes them). Terraform marks a resource whose create failed as tainted, and a plain `terraform apply` would then replace it: "+
+		"delete these rules, which may already carry traffic, and create them again. To finish the create without deleting anything, run\n"+
+		"  terraform untaint <address of this cfegress_egress_policies>\n"+
+		"and then terraform apply.", len(ps), len(policies))
+	resp.Diagnostics.AddError(summary, detail)
+	l, d := policiesToList(ctx, ps)
+	resp.Diagnostics.Append(d...)
+	plan.Policies = l
+	if plan.AccountID.IsUnknown() || plan.AccountID.IsNull() {
+		plan.AccountID = types.StringValue(account)
+	}
+	plan.ID = plan.AccountID
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	saveManaged(ctx, resp.Private, managedAfter(nil, reconcile.Result{Done: res.Done}))
 }
 
 func (r *egressPoliciesResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -498,18 +547,31 @@ func (r *egressPoliciesResource) Update(ctx context.Context, req resource.Update
 		return
 	}
 
-	res, err := reconcile.Apply(ctx, client, account, desiredOf(policies), r.applyOptions(ctx, false))
+	opts := r.applyOptions(ctx)
+	for _, p := range priorPolicies {
+		if id := strOf(p.ID); id != "" {
+			opts.Prior = append(opts.Prior, id)
+		}
+	}
+	res, err := reconcile.Apply(ctx, client, account, desiredOf(policies), opts)
 	if err != nil {
-		resp.Diagnostics.AddError("Updating the egress policies failed", applyErrorDetail(err, account))
-		// Save what was done, so the next plan starts from the truth.
-		partial := prior
-		partial.Timeouts = plan.Timeouts
-		partial.DedicatedEgressIPs, partial.CatchAll, partial.Expect = plan.DedicatedEgressIPs, plan.CatchAll, plan.Expect
-		ps := partialPolicies(res, policies, priorPolicies)
-		l, d := policiesToList(ctx, ps)
-		resp.Diagnostics.Append(d...)
-		partial.Policies = l
-		resp.Diagnostics.Append(resp.State.Set(ctx, &partial)...)
+		// The prior state plus exactly the changes made: nothing else of the
+		// prior state changes (when nothing was done, it is byte for byte
+		// the same), so the next plan starts from the truth.
+		summary, detail := applyFailure("Updating the egress policies failed", err, account, res)
+		if n := changesMade(res); n > 0 {
+			detail += fmt.Sprintf("\n\nThe state records the %d change%s made before the apply stopped; run terraform apply again to finish.", n, plural(n))
+		}
+		resp.Diagnostics.AddError(summary, detail)
+		if len(res.Done) > 0 {
+			l, d := policiesToList(ctx, partialPolicies(priorPolicies, policies, res))
+			resp.Diagnostics.Append(d...)
+			prior.Policies = l
+			if m := loadManaged(ctx, req.Private); m != nil {
+				saveManaged(ctx, resp.Private, managedAfter(m, reconcile.Result{Done: res.Done}))
+			}
+		}
+		resp.Diagnostics.Append(resp.State.Set(ctx, &prior)...)
 		return
 	}
 	r.setApplied(ctx, &plan, policies, res, &resp.Diagnostics)
@@ -517,6 +579,12 @@ func (r *egressPoliciesResource) Update(ctx context.Context, req resource.Update
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	// The configuration's rules are now exactly res.Rules.
+	saveManaged(ctx, resp.Private, managedAfter(nil, reconcile.Result{Rules: res.Rules}))
+	if len(res.Recreated) > 0 {
+		summary, detail := applyFailure("", nil, account, res)
+		resp.Diagnostics.AddError(summary, detail)
+	}
 }
 
 // startApply gathers what Create and Update both need from the plan (the
@@ -554,6 +622,7 @@ func (r *egressPoliciesResource) Read(ctx context.Context, req resource.ReadRequ
 		return
 	}
 	egress := resEgressOnly(all)
+	rememberRead(r.data, account, egress)
 	tflog.Debug(ctx, "read egress policies", map[string]any{"account_id": account, "egress_rules": len(egress), "rules": len(all)})
 	l, d := policiesToList(ctx, resPoliciesFromRules(egress, prior))
 	resp.Diagnostics.Append(d...)
@@ -596,8 +665,24 @@ func (r *egressPoliciesResource) Delete(ctx context.Context, req resource.Delete
 		}
 	}
 	tflog.Info(ctx, "deleting egress policies", map[string]any{"account_id": account, "rules": len(ids)})
-	if err := reconcile.Delete(ctx, client, account, ids); err != nil {
-		resp.Diagnostics.AddError("Deleting the egress policies failed", fmt.Sprintf("Account %s: %s. Run terraform destroy again to delete the rest.", account, err))
+	gone, err := reconcile.Delete(ctx, client, account, ids)
+	if err != nil {
+		resp.Diagnostics.AddError("Deleting the egress policies failed", fmt.Sprintf("Account %s: %s. The state keeps the %d rules not deleted yet; run terraform destroy again to delete them.", account, err, len(ids)-len(gone)))
+		// The rules deleted are gone from the state; the others stay in it.
+		deleted := make(map[string]bool, len(gone))
+		for _, id := range gone {
+			deleted[id] = true
+		}
+		var left []policyModel
+		for _, p := range ps {
+			if !deleted[strOf(p.ID)] {
+				left = append(left, p)
+			}
+		}
+		l, d := policiesToList(ctx, left)
+		resp.Diagnostics.Append(d...)
+		state.Policies = l
+		resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 	}
 }
 
@@ -618,13 +703,64 @@ func (r *egressPoliciesResource) ImportState(ctx context.Context, req resource.I
 // ---------------------------------------------------------------------------
 // Apply helpers
 
-// applyErrorDetail explains a failed apply.
-func applyErrorDetail(err error, account string) string {
-	var ue *reconcile.UnmanagedError
-	if errors.As(err, &ue) {
-		return unmanagedDetail(account, ue.Rules)
+// summaryAccountChanged is the summary of every error that means "the
+// account is not what the plan was made from".
+const summaryAccountChanged = "The account changed since the plan"
+
+// applyFailure explains a failed apply (err) or, with err nil, an apply
+// that had to create again rules deleted outside Terraform since the plan
+// (their new IDs differ from the plan's, which Terraform reports as an
+// error: this one says what happened instead).
+func applyFailure(summary string, err error, account string, res reconcile.Result) (string, string) {
+	var b strings.Builder
+	var ace *reconcile.AccountChangedError
+	switch {
+	case err == nil:
+		summary = summaryAccountChanged
+		fmt.Fprintf(&b, "Account %s: egress rules of this configuration were deleted outside Terraform after the plan; the apply created them again, as the configuration says:\n", account)
+		for _, i := range res.Recreated {
+			r := res.Rules[i]
+			fmt.Fprintf(&b, "  - policies[%d] %q is now rule %s at precedence %d\n", i, r.Name, r.ID, r.Precedence)
+		}
+		b.WriteString("The account now matches the configuration and the state records the new rule IDs; run terraform plan to confirm (it shows no changes).")
+	case errors.As(err, &ace):
+		summary = summaryAccountChanged
+		fmt.Fprintf(&b, "Account %s: %s.", account, err)
+		if len(ace.Vanished) > 0 && ace.Create {
+			b.WriteString("\nIf this apply replaces a tainted cfegress_egress_policies, its destroy deleted those rules: run terraform apply again to create the policies.")
+		}
+	default:
+		fmt.Fprintf(&b, "Account %s: %s", account, err)
 	}
-	return fmt.Sprintf("Account %s: %s", account, err)
+	if len(res.Recreated) > 0 && err != nil {
+		fmt.Fprintf(&b, "\n%d rule(s) deleted outside Terraform since the plan were created again before the failure.", len(res.Recreated))
+	}
+	if len(res.Unverified) > 0 {
+		b.WriteString("\nThe outcome of these writes is unknown (their response was lost and the account could not be read again); the next terraform plan shows what happened:")
+		for _, op := range res.Unverified {
+			fmt.Fprintf(&b, "\n  - %s", op)
+		}
+	}
+	return summary, b.String()
+}
+
+// changesMade counts the writes an apply made (planned deletes of rules
+// that were already gone are not changes).
+func changesMade(res reconcile.Result) int {
+	n := 0
+	for _, w := range res.Done {
+		if !w.Gone {
+			n++
+		}
+	}
+	return n
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }
 
 // unmanagedDetail lists unmanaged egress rules with an import hint.

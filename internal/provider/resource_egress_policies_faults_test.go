@@ -40,9 +40,11 @@ func accountMatches(t *testing.T, env *accEnv, ps []testPolicy) func(*terraform.
 }
 
 // TestAccEgressPolicies_failedCreateAndUpdate: a create that fails half way
-// leaves no state and the retried create adopts what it made (no
-// duplicates); an update that fails half way saves what it did and the next
-// apply converges.
+// records the rules it made in the state (nothing is lost); Terraform marks
+// it tainted, so the next apply replaces it (the plan says so), without
+// duplicates. An update that fails half way saves what it did and the next
+// apply converges. (Resuming a failed create with terraform untaint instead
+// is tested through the CLI in internal/e2e.)
 func TestAccEgressPolicies_failedCreateAndUpdate(t *testing.T) {
 	env := newAccEnv(t)
 	env.needEmulator(t)
@@ -73,7 +75,10 @@ func TestAccEgressPolicies_failedCreateAndUpdate(t *testing.T) {
 					}
 				},
 				Config: env.ConfigWith("max_retries = 0", body(ps)),
-				Check:  accountMatches(t, env, ps),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(policiesAddr, plancheck.ResourceActionDestroyBeforeCreate),
+				}},
+				Check: accountMatches(t, env, ps),
 			},
 			{
 				PreConfig:   func() { stop = failAfterWrites(env, 2) },

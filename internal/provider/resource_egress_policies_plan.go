@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
+	"sync"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -64,9 +66,98 @@ func loadPrivateOthers(ctx context.Context, priv privateStore) []cfapi.Rule {
 	return out
 }
 
-func (r *egressPoliciesResource) applyOptions(ctx context.Context, create bool) reconcile.Options {
+// privateManaged is the private-state key under which an apply keeps the
+// rule IDs it wrote from the configuration, so that a later plan can tell a
+// rule the configuration dropped from one added outside Terraform.
+const privateManaged = "managed_ids"
+
+func saveManaged(ctx context.Context, priv privateStore, ids map[string]bool) {
+	if priv == nil {
+		return
+	}
+	list := make([]string, 0, len(ids))
+	for id := range ids {
+		list = append(list, id)
+	}
+	sort.Strings(list)
+	if b, err := json.Marshal(list); err == nil {
+		_ = priv.SetKey(ctx, privateManaged, b)
+	}
+}
+
+// loadManaged returns the IDs saved by saveManaged; nil when none were
+// (an imported resource, or state from an older provider).
+func loadManaged(ctx context.Context, priv privateStore) map[string]bool {
+	if priv == nil {
+		return nil
+	}
+	b, _ := priv.GetKey(ctx, privateManaged)
+	var list []string
+	if len(b) == 0 || json.Unmarshal(b, &list) != nil {
+		return nil
+	}
+	out := make(map[string]bool, len(list))
+	for _, id := range list {
+		out[id] = true
+	}
+	return out
+}
+
+// managedAfter is the managed set after an apply: the earlier one plus
+// every rule the apply wrote from the configuration, minus those deleted.
+func managedAfter(before map[string]bool, res reconcile.Result) map[string]bool {
+	out := make(map[string]bool, len(before)+len(res.Done))
+	for id := range before {
+		out[id] = true
+	}
+	for _, w := range res.Done {
+		if w.Kind == reconcile.OpDelete {
+			delete(out, w.Rule.ID)
+		} else {
+			out[w.Rule.ID] = true
+		}
+	}
+	for _, r := range res.Rules {
+		if r.ID != "" {
+			out[r.ID] = true
+		}
+	}
+	return out
+}
+
+// warnDeletesFromOutside warns when the plan deletes egress rules that no
+// apply of this configuration wrote: rules added outside Terraform (in the
+// dashboard), which the refresh put in the state.
+func warnDeletesFromOutside(prior []policyModel, planned types.List, managed map[string]bool, diags *diag.Diagnostics) {
+	if managed == nil {
+		return
+	}
+	kept := map[string]bool{}
+	for _, e := range planned.Elements() {
+		if obj, ok := e.(basetypes.ObjectValue); ok {
+			if id, ok := obj.Attributes()["id"].(types.String); ok && !id.IsUnknown() && !id.IsNull() {
+				kept[id.ValueString()] = true
+			}
+		}
+	}
+	var lines []string
+	for _, p := range prior {
+		id := strOf(p.ID)
+		if id == "" || kept[id] || managed[id] {
+			continue
+		}
+		lines = append(lines, fmt.Sprintf("  - %q (id %s, precedence %d)", p.Name.ValueString(), id, p.Precedence.ValueInt64()))
+	}
+	if len(lines) == 0 {
+		return
+	}
+	diags.AddAttributeWarning(path.Root("policies"), "This plan deletes egress rules added outside Terraform",
+		fmt.Sprintf("These egress rules are in the account but not in the configuration, and no apply of this configuration made them (they were added in the dashboard or by another tool):\n%s\n"+
+			"cfegress_egress_policies owns every egress rule of the account, so applying this plan deletes them. To keep one, add a policy with its name to policies.", strings.Join(lines, "\n")))
+}
+
+func (r *egressPoliciesResource) applyOptions(ctx context.Context) reconcile.Options {
 	return reconcile.Options{
-		FailOnUnmanaged: create,
 		Log: func(format string, args ...any) {
 			tflog.Info(ctx, fmt.Sprintf(format, args...))
 		},
@@ -100,29 +191,81 @@ func (r *egressPoliciesResource) setApplied(ctx context.Context, m *egressPolici
 	})
 }
 
-// partialPolicies is the state after a failed update: the account's managed
-// and not-yet-deleted egress rules as Apply left them, in precedence order.
-func partialPolicies(res reconcile.Result, planned, prior []policyModel) []policyModel {
-	var rules []cfapi.Rule
-	known := make([]policyModel, 0, len(prior)+len(planned))
-	known = append(known, prior...)
-	for i, rule := range res.Rules {
-		if rule.ID == "" {
-			continue
+// partialPolicies is the state's policies after a failed apply: the prior
+// state's (none on create) plus exactly the changes the apply made
+// (res.Done), in precedence order. A created or updated rule holds the
+// planned policy (the configuration's values and spelling, lint_ignore
+// included) with its new ID and precedence; a deleted rule leaves the
+// list. With no change it returns prior itself.
+func partialPolicies(prior, planned []policyModel, res reconcile.Result) []policyModel {
+	if len(res.Done) == 0 {
+		return prior
+	}
+	out := append([]policyModel(nil), prior...)
+	find := func(id string) int {
+		for i := range out {
+			if strOf(out[i].ID) == id {
+				return i
+			}
 		}
-		rules = append(rules, rule)
-		if i < len(planned) {
-			p := planned[i]
-			p.ID = types.StringValue(rule.ID)
-			known = append(known, p)
+		return -1
+	}
+	for _, w := range res.Done {
+		switch w.Kind {
+		case reconcile.OpCreate, reconcile.OpUpdate:
+			if w.Index < 0 || w.Index >= len(planned) {
+				continue
+			}
+			p := planned[w.Index]
+			p.ID = types.StringValue(w.Rule.ID)
+			p.Precedence = types.Int64Value(int64(w.Rule.Precedence))
+			if p.LintIgnore.IsUnknown() {
+				p.LintIgnore = types.SetNull(types.StringType)
+			}
+			if i := find(w.Rule.ID); i >= 0 {
+				out[i] = p
+			} else {
+				out = append(out, p)
+			}
+		case reconcile.OpDelete:
+			if i := find(w.Rule.ID); i >= 0 {
+				out = append(out[:i], out[i+1:]...)
+			}
 		}
 	}
-	rules = append(rules, res.Unmanaged...)
-	sort.SliceStable(rules, func(i, j int) bool { return rules[i].Precedence < rules[j].Precedence })
-	if len(rules) == 0 && len(res.Rules) == 0 {
-		return prior // nothing known about the account: keep the prior state
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Precedence.ValueInt64() < out[j].Precedence.ValueInt64() })
+	return out
+}
+
+// Rules read per provider instance and account, for planCreate: a create
+// planned in the same run as the refresh of an existing instance for the
+// same account is a replacement (a tainted resource, -replace, a moved
+// address), and the replacement's destroy deletes that instance's rules
+// before the create runs.
+var (
+	readMu  sync.Mutex
+	readIDs = map[readKey]map[string]bool{}
+)
+
+type readKey struct {
+	d       *providerData
+	account string
+}
+
+func rememberRead(d *providerData, account string, rules []cfapi.Rule) {
+	ids := make(map[string]bool, len(rules))
+	for _, r := range rules {
+		ids[r.ID] = true
 	}
-	return resPoliciesFromRules(rules, known)
+	readMu.Lock()
+	readIDs[readKey{d, account}] = ids
+	readMu.Unlock()
+}
+
+func readInThisRun(d *providerData, account string) map[string]bool {
+	readMu.Lock()
+	defer readMu.Unlock()
+	return readIDs[readKey{d, account}]
 }
 
 // ---------------------------------------------------------------------------
@@ -178,7 +321,10 @@ func (r *egressPoliciesResource) ModifyPlan(ctx context.Context, req resource.Mo
 	}
 
 	if state == nil {
-		r.checkUnmanaged(ctx, plan, &resp.Diagnostics)
+		r.planCreate(ctx, &plan, &resp.Diagnostics)
+		if resp.Diagnostics.HasError() {
+			return
+		}
 	} else if !plan.Policies.IsUnknown() && !plan.Policies.IsNull() {
 		prior, d := policiesFromList(ctx, state.Policies)
 		resp.Diagnostics.Append(d...)
@@ -191,27 +337,35 @@ func (r *egressPoliciesResource) ModifyPlan(ctx context.Context, req resource.Mo
 			return
 		}
 		plan.Policies = l
+		warnDeletesFromOutside(prior, l, loadManaged(ctx, req.Private), &resp.Diagnostics)
 	}
+	r.planImpact(ctx, state, plan, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 }
 
-// checkUnmanaged fails a create plan when the account has egress rules whose
-// names are not in the configuration (apply checks again).
-func (r *egressPoliciesResource) checkUnmanaged(ctx context.Context, plan egressPoliciesModel, diags *diag.Diagnostics) {
+// planCreate lists the account for a create plan: egress rules whose names
+// are not in the configuration fail the plan (import hint); rules with the
+// configuration's names are taken over, and the plan shows it: their
+// policies get the rules' IDs, with a warning naming each one. The apply
+// takes over only these (a same-name rule that appears after the plan
+// stops it). Rules of an instance being replaced in this run are neither:
+// the replacement's destroy deletes them first.
+func (r *egressPoliciesResource) planCreate(ctx context.Context, plan *egressPoliciesModel, diags *diag.Diagnostics) {
 	if !r.data.available() || plan.AccountID.IsUnknown() || plan.Policies.IsUnknown() {
 		return
 	}
-	names := map[string]bool{}
-	for _, e := range plan.Policies.Elements() {
+	elems := plan.Policies.Elements()
+	desired := make([]reconcile.Desired, len(elems))
+	for i, e := range elems {
 		obj, ok := e.(basetypes.ObjectValue)
 		if !ok || obj.IsUnknown() {
 			return
 		}
 		n, ok := obj.Attributes()["name"].(types.String)
 		if !ok || n.IsUnknown() {
-			return // cannot tell which rules would be adopted
+			return // cannot tell which rules would be taken over
 		}
-		names[n.ValueString()] = true
+		desired[i] = reconcile.Desired{Name: n.ValueString()}
 	}
 	account := plan.AccountID.ValueString()
 	rules, err := r.data.client.ListRules(ctx, account)
@@ -219,15 +373,59 @@ func (r *egressPoliciesResource) checkUnmanaged(ctx context.Context, plan egress
 		diags.AddError("Cannot list the account's Gateway rules", fmt.Sprintf("Account %s: %s", account, err))
 		return
 	}
-	var unmanaged []cfapi.Rule
-	for _, rule := range resEgressOnly(rules) {
-		if !names[rule.Name] {
-			unmanaged = append(unmanaged, rule)
+	replaced := readInThisRun(r.data, account)
+	var current, going []cfapi.Rule
+	for _, rule := range rules {
+		if cfapi.IsEgress(rule) && replaced[rule.ID] {
+			going = append(going, rule)
+			continue
 		}
+		current = append(current, rule)
 	}
+	adopted, unmanaged := reconcile.AdoptByName(current, desired)
 	if len(unmanaged) > 0 {
 		diags.AddAttributeError(path.Root("policies"), "The account has egress rules this configuration does not manage", unmanagedDetail(account, unmanaged))
+		return
 	}
+	if len(going) > 0 {
+		diags.AddWarning("Replacing cfegress_egress_policies deletes its egress rules first",
+			fmt.Sprintf("Account %s: this plan replaces the existing cfegress_egress_policies (it is tainted, because a create failed half way, or its replacement was requested). "+
+				"The replacement deletes its %d egress rule(s), then creates the policies again: in between, the traffic they match leaves from the account's nearest dedicated egress IP. "+
+				"If the resource is tainted and you want to finish its create instead, without deleting anything: terraform untaint <address>, then plan again.", account, len(going)))
+	}
+	byID := make(map[string]cfapi.Rule, len(current))
+	for _, rule := range current {
+		byID[rule.ID] = rule
+	}
+	var lines []string
+	out := make([]attr.Value, len(elems))
+	for i, e := range elems {
+		out[i] = e
+		id := adopted[i].ID
+		if id == "" {
+			continue
+		}
+		rule := byID[id]
+		lines = append(lines, fmt.Sprintf("  - policies[%d] %q: rule %s (precedence %d)", i, rule.Name, rule.ID, rule.Precedence))
+		obj, _ := e.(basetypes.ObjectValue)
+		a := make(map[string]attr.Value, len(obj.Attributes()))
+		for k, v := range obj.Attributes() {
+			a[k] = v
+		}
+		a["id"] = types.StringValue(id)
+		v, d := types.ObjectValue(policyAttrTypes, a)
+		diags.Append(d...)
+		out[i] = v
+	}
+	if len(lines) == 0 {
+		return
+	}
+	diags.AddWarning("Existing egress rules will be taken over",
+		fmt.Sprintf("Account %s already has egress rules with the names of policies in this configuration. The apply takes them over (the plan shows their ids) and rewrites them to match the configuration:\n%s\n"+
+			"If they belong to someone else, rename your policies or import the account's rules first (terraform import <address> %s).", account, strings.Join(lines, "\n"), account))
+	l, d := types.ListValue(policyObjectType, out)
+	diags.Append(d...)
+	plan.Policies = l
 }
 
 // shapePlan pairs planned policies with prior ones by name (a different name
@@ -305,7 +503,10 @@ func shapePlan(ctx context.Context, planned types.List, prior []policyModel, oth
 			current = append(current, rule)
 		}
 		sort.SliceStable(current, func(a, b int) bool { return current[a].Precedence < current[b].Precedence })
-		pl := reconcile.PlanFor(current, desired)
+		pl, err := reconcile.PlanFor(current, desired)
+		if err != nil {
+			pl = reconcile.Plan{} // (no promised numbers here: cannot fail)
+		}
 		moved := make([]bool, n)
 		for _, op := range pl.Ops {
 			if op.Index >= 0 && op.Index < n && (op.Kind == reconcile.OpCreate || op.Move) {

@@ -3,8 +3,11 @@ package provider
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/cfegress/terraform-provider-cfegress/internal/cfapi"
@@ -82,32 +85,73 @@ func TestShapePlan(t *testing.T) {
 	}
 }
 
-// TestPartialPolicies: after a failed update the state is what the account
-// holds: rules Apply created or kept, and not-yet-deleted ones, in
-// precedence order; nothing known keeps the prior state.
+// TestPartialPolicies: after a failed apply the state is the prior state
+// plus exactly the changes made: a created rule is added with the planned
+// policy's values, an updated one replaces its prior entry, a deleted one
+// leaves; the rest keep their prior values, in precedence order. With no
+// change the prior list itself comes back.
 func TestPartialPolicies(t *testing.T) {
-	prior := []policyModel{statePolicy("a", 1000), statePolicy("old", 2000)}
-	planned := []policyModel{plannedPolicy("new"), plannedPolicy("a")}
-	res := reconcile.Result{
-		Rules: []cfapi.Rule{
-			{ID: "id-new", Name: "new", Precedence: 500, Enabled: true, Action: "egress", Filters: []string{"egress"}, Traffic: "net.dst.port==3"},
-			{ID: "id-a", Name: "a", Precedence: 1000, Enabled: true, Action: "egress", Filters: []string{"egress"}, Traffic: "net.dst.port == 1"},
-		},
-		Unmanaged: []cfapi.Rule{{ID: "id-old", Name: "old", Precedence: 2000, Enabled: true, Action: "egress", Filters: []string{"egress"}}},
-	}
-	got := partialPolicies(res, planned, prior)
+	old := statePolicy("old", 2000)
+	old.LintIgnore = types.SetValueMust(types.StringType, []attr.Value{types.StringValue("redundant")})
+	prior := []policyModel{statePolicy("a", 1000), old, statePolicy("b", 3000), statePolicy("gone", 4000)}
+	planned := []policyModel{plannedPolicy("new"), plannedPolicy("a"), plannedPolicy("b")}
+	planned[1].Description = types.StringValue("edited")
+	planned[2].LintIgnore = types.SetUnknown(types.StringType)
+	res := reconcile.Result{Done: []reconcile.Write{
+		{Kind: reconcile.OpCreate, Index: 0, Rule: cfapi.Rule{ID: "id-new", Name: "new", Precedence: 500, Traffic: "net.dst.port==3"}},
+		{Kind: reconcile.OpUpdate, Index: 1, Rule: cfapi.Rule{ID: "id-a", Name: "a", Precedence: 1000, Description: "edited"}},
+		{Kind: reconcile.OpDelete, Index: -1, Rule: cfapi.Rule{ID: "id-gone"}, Gone: true},
+		{Kind: reconcile.OpUpdate, Index: 2, Rule: cfapi.Rule{ID: "id-b", Name: "b", Precedence: 1500}},
+	}}
+	got := partialPolicies(prior, planned, res)
 	var names []string
 	for _, p := range got {
-		names = append(names, p.Name.ValueString()+"/"+p.ID.ValueString())
+		names = append(names, fmt.Sprintf("%s/%s@%d", p.Name.ValueString(), p.ID.ValueString(), p.Precedence.ValueInt64()))
 	}
-	if fmt.Sprint(names) != "[new/id-new a/id-a old/id-old]" {
+	if fmt.Sprint(names) != "[new/id-new@500 a/id-a@1000 b/id-b@1500 old/id-old@2000]" {
 		t.Fatalf("partial state %v", names)
 	}
-	// The planned spelling of an equivalent expression is kept.
-	if got[0].Traffic.ValueString() != "net.dst.port == 3" {
-		t.Errorf("traffic %q, want the planned spelling", got[0].Traffic.ValueString())
+	if got[0].Traffic.ValueString() != "net.dst.port == 3" || got[1].Description.ValueString() != "edited" {
+		t.Errorf("created/updated entries do not hold the planned values: %q %q", got[0].Traffic.ValueString(), got[1].Description.ValueString())
 	}
-	if len(partialPolicies(reconcile.Result{}, planned, prior)) != len(prior) {
-		t.Error("an apply that learnt nothing must keep the prior state")
+	if !got[3].LintIgnore.Equal(old.LintIgnore) {
+		t.Errorf("an entry nothing wrote lost its lint_ignore: %v", got[3].LintIgnore)
+	}
+	if !got[2].LintIgnore.IsNull() {
+		t.Errorf("an unknown lint_ignore must be saved as null, got %v", got[2].LintIgnore)
+	}
+	if same := partialPolicies(prior, planned, reconcile.Result{}); len(same) != len(prior) || &same[0] != &prior[0] {
+		t.Error("an apply that changed nothing must keep the prior state as it is")
+	}
+	if len(partialPolicies(nil, planned, reconcile.Result{})) != 0 {
+		t.Error("a create that changed nothing has no state")
+	}
+}
+
+// TestWarnDeletesFromOutside: a plan that deletes rules no apply of this
+// configuration wrote (added in the dashboard, then refreshed into the
+// state) warns and names them; a rule the configuration dropped is a plain
+// delete; without the private record (imported state) nothing is claimed.
+func TestWarnDeletesFromOutside(t *testing.T) {
+	ctx := context.Background()
+	prior := []policyModel{statePolicy("a", 1000), statePolicy("dropped", 2000), statePolicy("from-dashboard", 3000)}
+	planned := []policyModel{prior[0]}
+	l, d := policiesToList(ctx, planned)
+	if d.HasError() {
+		t.Fatal(d)
+	}
+	var diags diag.Diagnostics
+	warnDeletesFromOutside(prior, l, map[string]bool{"id-a": true, "id-dropped": true}, &diags)
+	if len(diags) != 1 || diags.HasError() {
+		t.Fatalf("diags %v, want one warning", diags)
+	}
+	detail := diags[0].Detail()
+	if !strings.Contains(detail, `"from-dashboard" (id id-from-dashboard, precedence 3000)`) || strings.Contains(detail, "dropped") {
+		t.Errorf("the warning must name from-dashboard only:\n%s", detail)
+	}
+	diags = nil
+	warnDeletesFromOutside(prior, l, nil, &diags)
+	if len(diags) != 0 {
+		t.Errorf("no record of the managed rules: %v", diags)
 	}
 }

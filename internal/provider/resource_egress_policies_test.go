@@ -349,16 +349,26 @@ func TestAccEgressPolicies_unmanagedAndImport(t *testing.T) {
 }
 
 // TestAccEgressPolicies_adoptByName: rules whose names are in the
-// configuration are adopted on create (a retried create never duplicates).
+// configuration are taken over on create (a retried create never
+// duplicates), and the plan shows it: the policy has the rule's id. The
+// apply keeps that rule.
 func TestAccEgressPolicies_adoptByName(t *testing.T) {
 	seed := []emulator.Rule{emulatorEgressRule("web", "net.dst.port in {443 80}", &emulator.EgressSettings{IPv4: "203.0.113.10", IPv6: "2001:db8:10::/64", IPv4Fallback: "203.0.113.20"})}
 	env := newAccEnv(t, accOptions{Seed: seed})
 	w := &writesCounter{env: env, t: t}
+	var id string
+	if env.Emu != nil {
+		id = env.Emu.Rules(env.AccountID)[0].ID
+	}
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
 			PreConfig: w.start,
 			Config:    policiesConfig(env, basePolicies()),
+			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+				plancheck.ExpectKnownValue(policiesAddr, tfjsonpath.New("policies").AtSliceIndex(1).AtMapKey("id"), knownvalue.StringExact(id)),
+				plancheck.ExpectUnknownValue(policiesAddr, tfjsonpath.New("policies").AtSliceIndex(0).AtMapKey("id")),
+			}},
 			Check: resource.ComposeAggregateTestCheckFunc(w.expect(2), func(*terraform.State) error {
 				rules := env.EgressRules(t)
 				if len(rules) != 3 || rules[1].Name != "web" || rules[1].ID != env.Emu.Rules(env.AccountID)[1].ID {

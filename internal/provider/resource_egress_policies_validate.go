@@ -71,6 +71,7 @@ func (r *egressPoliciesResource) ValidateConfig(ctx context.Context, req resourc
 		return
 	}
 	r.checkExpect(ctx, cfg, pis, inv, invKnown, &resp.Diagnostics)
+	r.checkInvariants(ctx, cfg, pis, inv, invKnown, &resp.Diagnostics)
 }
 
 // inventoryOf decodes dedicated_egress_ips; known is false when it is not

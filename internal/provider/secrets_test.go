@@ -57,7 +57,7 @@ func TestTokenNeverLogged(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := &egressPoliciesResource{data: d}
-		_, err = reconcile.Apply(ctx, c, account, []reconcile.Desired{{Name: "all", Enabled: true, Traffic: "net.dst.ip != 0.0.0.0"}}, r.applyOptions(ctx, true))
+		_, err = reconcile.Apply(ctx, c, account, []reconcile.Desired{{Name: "all", Enabled: true, Traffic: "net.dst.ip != 0.0.0.0"}}, r.applyOptions(ctx))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"testing"
 
@@ -67,12 +68,56 @@ func names(rs []cfapi.Rule) []string {
 	return out
 }
 
+// from is the Options of an update whose plan was made from prior.
+func from(prior []Desired) Options {
+	var ids []string
+	for _, d := range prior {
+		if d.ID != "" {
+			ids = append(ids, d.ID)
+		}
+	}
+	return Options{Prior: ids}
+}
+
+// refreshed is the Options of an update whose plan was made from a fresh
+// read of the account (every egress rule in the prior state).
+func refreshed(f *fakeClient) Options {
+	var ids []string
+	for _, r := range f.egress() {
+		ids = append(ids, r.ID)
+	}
+	return Options{Prior: ids}
+}
+
+// replan is what the provider's next plan gives Apply after a refresh:
+// every egress rule of the account is in the prior state, and policies pair
+// with them by ID, then by name (as the resource's plan pairs them).
+func replan(all []cfapi.Rule, want []Desired) ([]Desired, Options) {
+	var ids []string
+	present := map[string]bool{}
+	for _, r := range all {
+		if cfapi.IsEgress(r) {
+			ids = append(ids, r.ID)
+			present[r.ID] = true
+		}
+	}
+	w := append([]Desired(nil), want...)
+	for i := range w {
+		w[i].Precedence = 0 // a new plan makes its own promises
+		if !present[w[i].ID] {
+			w[i].ID = ""
+		}
+	}
+	w, _ = AdoptByName(all, w)
+	return w, Options{Prior: ids}
+}
+
 // setup creates desired through Apply on an account that has a few
 // non-egress rules, and resets the fake's counters.
 func setup(t testing.TB, desired []Desired) (*fakeClient, []Desired) {
 	t.Helper()
 	f := newFake(otherRule("", "dns-a", 1500), otherRule("", "http-b", 7), otherRule("", "net-c", 100000))
-	res, err := Apply(ctx, f, "acc", desired, Options{FailOnUnmanaged: true})
+	res, err := Apply(ctx, f, "acc", desired, Options{Create: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +128,7 @@ func setup(t testing.TB, desired []Desired) (*fakeClient, []Desired) {
 
 func TestApplyNewListIsSpacedAndAvoidsOtherRules(t *testing.T) {
 	f := newFake(otherRule("", "dns", 2000))
-	res, err := Apply(ctx, f, "acc", pols(3), Options{FailOnUnmanaged: true})
+	res, err := Apply(ctx, f, "acc", pols(3), Options{Create: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +154,7 @@ func TestApplyScenarios(t *testing.T) {
 			t.Run("no-op is one call", func(t *testing.T) {
 				f, prior := setup(t, base)
 				f.reformat = true
-				res, err := Apply(ctx, f, "acc", prior, Options{})
+				res, err := Apply(ctx, f, "acc", prior, from(prior))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -122,7 +167,7 @@ func TestApplyScenarios(t *testing.T) {
 				f, prior := setup(t, base)
 				before := f.egress()
 				want := insertAt(prior, n/2, pol("new", 9))
-				res, err := Apply(ctx, f, "acc", want, Options{})
+				res, err := Apply(ctx, f, "acc", want, from(prior))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -146,7 +191,7 @@ func TestApplyScenarios(t *testing.T) {
 			t.Run("move bottom to top is one write", func(t *testing.T) {
 				f, prior := setup(t, base)
 				want := append([]Desired{prior[n-1]}, prior[:n-1]...)
-				res, err := Apply(ctx, f, "acc", want, Options{})
+				res, err := Apply(ctx, f, "acc", want, from(prior))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -160,7 +205,7 @@ func TestApplyScenarios(t *testing.T) {
 			t.Run("delete one is one write", func(t *testing.T) {
 				f, prior := setup(t, base)
 				want := append(append([]Desired(nil), prior[:n/3]...), prior[n/3+1:]...)
-				res, err := Apply(ctx, f, "acc", want, Options{})
+				res, err := Apply(ctx, f, "acc", want, from(prior))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -175,7 +220,7 @@ func TestApplyScenarios(t *testing.T) {
 				want := append([]Desired(nil), prior...)
 				want[n/4].Description = "edited"
 				want[n/4].Egress = &cfapi.EgressSettings{IPv4: "203.0.113.1", IPv6: "2001:db8::/64", IPv4Fallback: "0.0.0.0"}
-				res, err := Apply(ctx, f, "acc", want, Options{})
+				res, err := Apply(ctx, f, "acc", want, from(prior))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -198,7 +243,7 @@ func TestInsertsAtTheSameSpotSplitGapsThenRenumberFew(t *testing.T) {
 	for k := 0; k < 15; k++ { // always right after p009: halves the gap each time
 		want = insertAt(want, 10, pol(fmt.Sprintf("ins%02d", k), 5000+k))
 		f.resetCounters()
-		res, err := Apply(ctx, f, "acc", want, Options{})
+		res, err := Apply(ctx, f, "acc", want, refreshed(f))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -217,14 +262,15 @@ func TestInsertsAtTheSameSpotSplitGapsThenRenumberFew(t *testing.T) {
 }
 
 func TestNoOpComparesByMeaning(t *testing.T) {
-	d := Desired{Name: "a", Enabled: true, Traffic: "net.dst.ip in {10.0.0.0/8} and net.dst.port == 443",
+	d := Desired{ID: "r1", Name: "a", Enabled: true, Traffic: "net.dst.ip in {10.0.0.0/8} and net.dst.port == 443",
 		Egress: &cfapi.EgressSettings{IPv4: "203.0.113.1", IPv6: "2001:DB8::/64", IPv4Fallback: "0.0.0.0"}}
 	stored := egressRule("r1", "a", 1000, "net.dst.ip in {10.0.0.0/8} && net.dst.port == 443")
 	stored.Egress = &cfapi.EgressSettings{IPv4: "203.0.113.1", IPv6: "2001:db8::/64", IPv4Fallback: "0.0.0.0"}
 	empty := egressRule("r2", "b", 2000, "net.dst.port == 80")
 	empty.Egress = &cfapi.EgressSettings{}
 	f := newFake(stored, empty)
-	res, err := Apply(ctx, f, "acc", []Desired{d, {Name: "b", Enabled: true, Traffic: "net.dst.port == 80"}}, Options{})
+	b := Desired{ID: "r2", Name: "b", Enabled: true, Traffic: "net.dst.port == 80"}
+	res, err := Apply(ctx, f, "acc", []Desired{d, b}, Options{Prior: []string{"r1", "r2"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +279,7 @@ func TestNoOpComparesByMeaning(t *testing.T) {
 	}
 	// A real change is seen.
 	d.Egress.IPv4Fallback = ""
-	if p := PlanFor(f.all(), []Desired{d, {Name: "b", Enabled: true, Traffic: "net.dst.port == 80"}}); p.Writes() != 1 {
+	if p, err := PlanFor(f.all(), []Desired{d, b}); err != nil || p.Writes() != 1 {
 		t.Errorf("dropping the fallback: %d writes planned, want 1", p.Writes())
 	}
 }
@@ -253,7 +299,7 @@ func TestDenseImportedNumbers(t *testing.T) {
 			}
 			f := newFake(rules...)
 			others := f.nonEgress()
-			res, err := Apply(ctx, f, "acc", prior, Options{})
+			res, err := Apply(ctx, f, "acc", prior, from(prior))
 			if err != nil || res.Writes != 0 {
 				t.Fatalf("import no-op: writes=%d err=%v", res.Writes, err)
 			}
@@ -262,7 +308,7 @@ func TestDenseImportedNumbers(t *testing.T) {
 			at := 3 * n / 4
 			want := insertAt(prior, at, pol("new", 7))
 			f.resetCounters()
-			res, err = Apply(ctx, f, "acc", want, Options{})
+			res, err = Apply(ctx, f, "acc", want, from(prior))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -276,7 +322,7 @@ func TestDenseImportedNumbers(t *testing.T) {
 			// The renumbered part is spaced now: another insert there is one write.
 			want = insertAt(want, at+1, pol("new2", 8))
 			f.resetCounters()
-			if res, err = Apply(ctx, f, "acc", want, Options{}); err != nil || res.Writes != 1 {
+			if res, err = Apply(ctx, f, "acc", want, refreshed(f)); err != nil || res.Writes != 1 {
 				t.Errorf("second insert: writes=%d err=%v, want 1 write", res.Writes, err)
 			}
 			assertConverged(t, f, want)
@@ -287,39 +333,56 @@ func TestDenseImportedNumbers(t *testing.T) {
 	}
 }
 
-func TestFailOnUnmanagedWritesNothing(t *testing.T) {
+func TestUnknownRuleStopsBeforeFirstWrite(t *testing.T) {
 	f := newFake(egressRule("r1", "a", 10, "net.dst.port == 1"), egressRule("r2", "stray", 20, "net.dst.port == 2"),
 		otherRule("o1", "dns", 15))
-	_, err := Apply(ctx, f, "acc", []Desired{pol("a", 1), pol("b", 2)}, Options{FailOnUnmanaged: true})
-	var ue *UnmanagedError
-	if !errors.As(err, &ue) {
-		t.Fatalf("err = %v, want *UnmanagedError", err)
+	a := pol("a", 1)
+	a.ID = "r1"
+	want := []Desired{a, pol("b", 2)}
+	// The plan knew only r1: r2 appeared since.
+	res, err := Apply(ctx, f, "acc", want, Options{Prior: []string{"r1"}})
+	var ace *AccountChangedError
+	if !errors.As(err, &ace) {
+		t.Fatalf("err = %v, want *AccountChangedError", err)
 	}
-	if len(ue.Rules) != 1 || ue.Rules[0].ID != "r2" {
-		t.Errorf("unmanaged = %+v, want only r2", ue.Rules)
+	if len(ace.Unknown) != 1 || ace.Unknown[0].ID != "r2" || ace.Writes != 0 {
+		t.Errorf("unknown = %+v, writes %d, want only r2 and 0 writes", ace.Unknown, ace.Writes)
 	}
-	for _, s := range []string{`"stray"`, "r2", "precedence 20", "import"} {
+	for _, s := range []string{`"stray"`, "r2", "precedence 20", "terraform plan", "Nothing was written"} {
 		if !strings.Contains(err.Error(), s) {
 			t.Errorf("error %q does not mention %s", err, s)
 		}
 	}
-	if f.calls() != 1 {
-		t.Errorf("%d calls, want 1 (the list)", f.calls())
+	if f.calls() != 1 || len(res.Done) != 0 {
+		t.Errorf("%d calls, %d changes, want 1 (the list) and none", f.calls(), len(res.Done))
 	}
-	// Without the flag (update), the stray rule is deleted.
-	res, err := Apply(ctx, f, "acc", []Desired{pol("a", 1), pol("b", 2)}, Options{})
+	// On create the hint is about importing.
+	if _, err := Apply(ctx, f, "acc", []Desired{pol("a", 1)}, Options{Create: true}); err == nil || !strings.Contains(err.Error(), "import") {
+		t.Errorf("create over existing rules: %v, want an AccountChangedError with an import hint", err)
+	}
+	// A plan that knew r2 (its refresh saw it) deletes it.
+	res, err = Apply(ctx, f, "acc", want, Options{Prior: []string{"r1", "r2"}})
 	if err != nil || res.Deletes != 1 || res.Creates != 1 {
 		t.Fatalf("update: %+v %v", res, err)
 	}
-	assertConverged(t, f, []Desired{pol("a", 1), pol("b", 2)})
+	assertConverged(t, f, want)
 }
 
-func TestCreateAdoptsByName(t *testing.T) {
+func TestCreateAdoptsOnlyWhatThePlanShowed(t *testing.T) {
 	f := newFake(egressRule("r1", "a", 10, "net.dst.port == 1"), egressRule("r2", "b", 20, "net.dst.port == 2"))
 	want := []Desired{pol("a", 1), pol("b", 2), pol("c", 3)}
 	want[0].Traffic = "net.dst.port == 1"
 	want[1].Traffic = "net.dst.port == 2"
-	res, err := Apply(ctx, f, "acc", want, Options{FailOnUnmanaged: true})
+	// Without the plan's adoption, same-name rules are not taken over.
+	if _, err := Apply(ctx, f, "acc", want, Options{Create: true}); err == nil {
+		t.Fatal("a create took over rules no plan showed")
+	}
+	planned, unpaired := AdoptByName(f.all(), want)
+	if planned[0].ID != "r1" || planned[1].ID != "r2" || planned[2].ID != "" || len(unpaired) != 0 {
+		t.Fatalf("AdoptByName = %+v, unpaired %v", planned, unpaired)
+	}
+	f.resetCounters()
+	res, err := Apply(ctx, f, "acc", planned, Options{Create: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -327,13 +390,26 @@ func TestCreateAdoptsByName(t *testing.T) {
 		t.Errorf("result %+v, want the two rules adopted and one create", res)
 	}
 	assertConverged(t, f, want)
+	// A rule the create plan adopted that is gone by the apply stops it
+	// before its first write (a new ID would contradict the plan).
+	f2 := newFake(egressRule("r1", "a", 10, "net.dst.port == 1"))
+	planned, _ = AdoptByName(f2.all(), want)
+	if err := f2.DeleteRule(ctx, "acc", "r1"); err != nil {
+		t.Fatal(err)
+	}
+	f2.resetCounters()
+	_, err = Apply(ctx, f2, "acc", planned, Options{Create: true})
+	var ace *AccountChangedError
+	if !errors.As(err, &ace) || len(ace.Vanished) != 1 || f2.calls() != 1 {
+		t.Errorf("adopted rule gone: err %v after %d calls, want an AccountChangedError before any write", err, f2.calls())
+	}
 }
 
 func TestRenameKeepsIDByPriorState(t *testing.T) {
 	f, prior := setup(t, pols(5))
 	want := append([]Desired(nil), prior...)
 	want[1].Name, want[3].Name = prior[3].Name, prior[1].Name // swap names only
-	res, err := Apply(ctx, f, "acc", want, Options{})
+	res, err := Apply(ctx, f, "acc", want, from(prior))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -404,7 +480,7 @@ func TestFaults(t *testing.T) {
 			f, prior := setup(t, pols(10))
 			want := c.change(prior)
 			f.fault = c.fault
-			res, err := Apply(ctx, f, "acc", want, Options{})
+			res, err := Apply(ctx, f, "acc", want, from(prior))
 			if (err == nil) != c.ok {
 				t.Fatalf("err = %v, want ok=%v", err, c.ok)
 			}
@@ -419,7 +495,8 @@ func TestFaults(t *testing.T) {
 			// The partial result describes the account; a retry converges.
 			checkPartial(t, f, res)
 			f.fault = nil
-			if _, err := Apply(ctx, f, "acc", withIDs(want, res), Options{}); err != nil {
+			w, opts := replan(f.all(), withIDs(want, res))
+			if _, err := Apply(ctx, f, "acc", w, opts); err != nil {
 				t.Fatalf("retry: %v", err)
 			}
 			assertConverged(t, f, want)
@@ -446,39 +523,57 @@ func checkPartial(t testing.TB, f *fakeClient, res Result) {
 	}
 }
 
-func TestErrorMidwayThenRetriedCreateAdopts(t *testing.T) {
+func TestErrorMidwayThenResumedCreate(t *testing.T) {
 	f := newFake(otherRule("", "dns", 3000))
 	want := pols(6)
 	f.fault = faultOn(4, "", faultFail)
-	res, err := Apply(ctx, f, "acc", want, Options{FailOnUnmanaged: true})
+	res, err := Apply(ctx, f, "acc", want, Options{Create: true})
 	if err == nil {
 		t.Fatal("want an error")
 	}
 	if !strings.Contains(err.Error(), `"p003"`) || !strings.Contains(err.Error(), "policies[3]") {
 		t.Errorf("error %q does not name the policy", err)
 	}
-	created := 0
-	for _, r := range res.Rules {
-		if r.ID != "" {
-			created++
+	var ids []string
+	for _, w := range res.Done {
+		if w.Kind == OpCreate {
+			ids = append(ids, w.Rule.ID)
 		}
 	}
-	if created != 3 || res.Creates != 3 {
-		t.Errorf("partial result has %d rules (%d creates), want 3", created, res.Creates)
+	if len(ids) != 3 || res.Creates != 3 || len(res.Done) != 3 {
+		t.Errorf("partial result has %d creates (%d changes), want 3", len(ids), len(res.Done))
 	}
 	checkPartial(t, f, res)
-	// The provider saves no state on a failed create: the retry has no IDs,
-	// still in create mode, and adopts by name.
 	f.fault = nil
+	// Resumed from the state the failed create saved (terraform untaint,
+	// then apply: an update whose prior state is the three rules).
 	f.resetCounters()
-	res, err = Apply(ctx, f, "acc", want, Options{FailOnUnmanaged: true})
+	res2, err := Apply(ctx, f, "acc", withIDs(want, res), Options{Prior: ids})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Creates != 3 || res.Writes != 3 {
-		t.Errorf("retry: %+v, want the 3 missing creates only", res)
+	if res2.Creates != 3 || res2.Writes != 3 {
+		t.Errorf("resume: %+v, want the 3 missing creates only", res2)
 	}
 	assertConverged(t, f, want)
+	// Or, when that state was lost (the process was killed), a new create
+	// plan adopts the rules by name, visibly, and completes.
+	g := newFake(otherRule("", "dns", 3000))
+	g.fault = faultOn(4, "", faultFail)
+	if _, err := Apply(ctx, g, "acc", want, Options{Create: true}); err == nil {
+		t.Fatal("want an error")
+	}
+	g.fault = nil
+	planned, unpaired := AdoptByName(g.all(), want)
+	if len(unpaired) != 0 {
+		t.Fatalf("unpaired %v", unpaired)
+	}
+	g.resetCounters()
+	res3, err := Apply(ctx, g, "acc", planned, Options{Create: true})
+	if err != nil || res3.Creates != 3 || res3.Writes != 3 {
+		t.Fatalf("adopting create: %+v %v, want the 3 missing creates", res3, err)
+	}
+	assertConverged(t, g, want)
 }
 
 func TestContextCanceledStopsWriting(t *testing.T) {
@@ -490,7 +585,7 @@ func TestContextCanceledStopsWriting(t *testing.T) {
 		}
 		return faultNone
 	}
-	res, err := Apply(c, f, "acc", pols(5), Options{})
+	res, err := Apply(c, f, "acc", pols(5), Options{Create: true})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v", err)
 	}
@@ -509,8 +604,13 @@ func TestReadAndDelete(t *testing.T) {
 		t.Errorf("Read = %v, want [b a c]", names(got))
 	}
 	// r9 does not exist, o1 is not an egress rule: neither is touched.
-	if err := Delete(ctx, f, "acc", []string{"r1", "r9", "o1", "r2"}); err != nil {
+	gone, err := Delete(ctx, f, "acc", []string{"r1", "r9", "o1", "r2"})
+	if err != nil {
 		t.Fatal(err)
+	}
+	sort.Strings(gone)
+	if fmt.Sprint(gone) != "[o1 r1 r2 r9]" {
+		t.Errorf("gone = %v, want every ID (none of them is an egress rule of the account any more)", gone)
 	}
 	if all := f.all(); len(all) != 2 || all[0].ID != "o1" || all[1].ID != "r3" {
 		t.Errorf("after delete: %v", names(all))
@@ -518,8 +618,8 @@ func TestReadAndDelete(t *testing.T) {
 	f.checkHealthy(t, false)
 	// Already gone (deleted between the list and the delete) is success.
 	f.fault = faultOn(1, "delete", faultVanish)
-	if err := Delete(ctx, f, "acc", []string{"r3"}); err != nil {
-		t.Errorf("delete of a vanished rule: %v", err)
+	if gone, err := Delete(ctx, f, "acc", []string{"r3"}); err != nil || fmt.Sprint(gone) != "[r3]" {
+		t.Errorf("delete of a vanished rule: %v %v", gone, err)
 	}
 	f.fault = faultOn(2, "delete", faultLostLanded)
 	f.mu.Lock()
@@ -527,9 +627,29 @@ func TestReadAndDelete(t *testing.T) {
 	f.mu.Unlock()
 	f.rules = append(f.rules, egressRule("r4", "d", 50, ""))
 	f.fault = faultOn(1, "delete", faultLostLanded)
-	if err := Delete(ctx, f, "acc", []string{"r4"}); err != nil || len(f.egress()) != 0 {
+	if _, err := Delete(ctx, f, "acc", []string{"r4"}); err != nil || len(f.egress()) != 0 {
 		t.Errorf("delete with lost response: %v, left %v", err, names(f.egress()))
 	}
+	// A delete that fails half way reports exactly the rules it deleted
+	// (bottom first); a failed list deletes nothing.
+	for i := 0; i < 4; i++ {
+		f.rules = append(f.rules, egressRule(fmt.Sprintf("x%d", i), fmt.Sprintf("x%d", i), uint64(100+i), ""))
+	}
+	f.mu.Lock()
+	f.writes = 0
+	f.mu.Unlock()
+	f.fault = faultOn(3, "delete", faultFail)
+	gone, err = Delete(ctx, f, "acc", []string{"x0", "x1", "x2", "x3"})
+	sort.Strings(gone)
+	if err == nil || fmt.Sprint(gone) != "[x2 x3]" || len(f.egress()) != 2 {
+		t.Errorf("failed delete: gone %v, err %v, left %v; want x3 and x2 gone and an error", gone, err, names(f.egress()))
+	}
+	f.fault = nil
+	f.listFault = func(int) error { return lost("list rules") }
+	if gone, err := Delete(ctx, f, "acc", []string{"x0"}); err == nil || len(gone) != 0 || len(f.egress()) != 2 {
+		t.Errorf("failed list: gone %v, err %v", gone, err)
+	}
+	f.listFault = nil
 	if _, err := Read(ctx, f, "other"); !cfapi.IsNotFound(err) {
 		t.Errorf("Read of an unknown account: %v", err)
 	}
@@ -583,7 +703,7 @@ func TestWritesTable(t *testing.T) {
 					f, prior = setup(t, pols(n))
 				}
 				want := s.change(prior)
-				res, err := Apply(ctx, f, "acc", want, Options{})
+				res, err := Apply(ctx, f, "acc", want, from(prior))
 				if err != nil {
 					t.Fatal(err)
 				}

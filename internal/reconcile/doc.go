@@ -2,8 +2,8 @@
 // Cloudflare account's Gateway rules with as few API writes as possible,
 // without ever colliding with another rule's precedence and without sending
 // live traffic to the wrong place half way through. It is independent of
-// Terraform: the cfegress_egress_policies resource calls Apply, Read, PlanFor
-// and Delete.
+// Terraform: the cfegress_egress_policies resource calls Apply, Read, PlanFor,
+// AdoptByName and Delete.
 //
 // # Precedence
 //
@@ -14,15 +14,42 @@
 // matter. The package manages egress rules (filters = ["egress"]) and never
 // writes any other rule.
 //
+// # What an apply may change
+//
+// The caller (the resource) passes what its plan knew: the desired
+// policies with the rule IDs the plan gave them, the IDs of the prior state
+// the plan was made from (Options.Prior), and the precedences the plan
+// promised (Desired.Precedence, for policies whose planned number was
+// known). Apply then guarantees:
+//
+//   - Deletes are planned, never discovered. Only prior rules that no
+//     desired policy keeps are deleted. An egress rule the plan did not know
+//     (added in the dashboard since the plan, or missed by a
+//     `-refresh=false` plan) makes Apply stop with an *AccountChangedError
+//     naming it, before its first write; the next plan shows it as drift.
+//     Policies pair with rules by ID only: a rule is taken over by name
+//     only when a create plan showed it (AdoptByName gives the IDs the plan
+//     displays), or when it is this apply's own create whose response was
+//     lost (same name, number and content, found by re-reading).
+//   - A policy whose rule was deleted outside Terraform is created again
+//     (Result.Recreated: the caller reports the new ID); on create, where
+//     that would contradict the plan of a resource Terraform then records
+//     as tainted, Apply stops before its first write instead. A planned
+//     delete of a rule already gone is done.
+//   - A promised precedence is kept: a rule moved since the plan is moved
+//     back; when the number is taken Apply stops (AccountChangedError).
+//   - Result.Done lists exactly the changes made, also on failure (list,
+//     write, context deadline or cancellation): the state after any failure
+//     is the prior state plus Done. Writes whose response was lost are
+//     verified by re-reading the account (on a context of their own when
+//     the apply's has ended); those that could not be verified are in
+//     Result.Unverified.
+//
 // # The algorithm
 //
-//  1. List all rules of the account once (the only read).
-//  2. Pair each desired policy with an existing egress rule: by ID when the
-//     ID from the prior state still exists, otherwise by name (adoption: a
-//     create retried after a lost response finds its rule instead of creating
-//     a duplicate). Egress rules paired with nothing are unmanaged: Apply
-//     refuses to touch them when Options.FailOnUnmanaged is set (resource
-//     create), and deletes them otherwise (the resource owns them all).
+//  1. List all rules of the account (the only read) and check it against
+//     what the plan knew (above).
+//  2. Pair each desired policy with the egress rule of its ID.
 //  3. Choose which paired rules keep their current number. In desired order,
 //     the kept rules' numbers must increase, and between two consecutive kept
 //     rules there must be enough numbers that no rule of any kind uses for
@@ -33,7 +60,8 @@
 //     numbers this is the plain longest increasing subsequence: inserting a
 //     policy, deleting one or moving one to any place costs one write. With
 //     dense numbers (1, 2, 3, ... after an import) it renumbers the fewest
-//     rules that open a gap.
+//     rules that open a gap. Policies with a promised precedence are always
+//     kept, at that number.
 //  4. Number the others: the policies between two kept rules get free numbers
 //     spread evenly between their neighbours (one insert takes the midpoint);
 //     policies after the last kept rule are spaced Spacing (1000) apart. A
@@ -60,11 +88,11 @@
 //     move, and in the tests every combination of them, never misroutes;
 //     several content edits at once can (they cannot be made atomic).
 //  6. Recover: a write refused for a precedence clash (another writer took
-//     the number) makes Apply re-list and re-plan once; a write whose response
-//     was lost (it may have been applied) or an update of a rule that vanished
-//     makes Apply re-list and re-plan, which adopts a create that landed (by
-//     name) and verifies updates and deletes. Deleting a rule that is already
-//     gone is success.
+//     the number) makes Apply re-list and re-plan (twice at most); a write
+//     whose response was lost (it may have been applied) or an update of a
+//     rule that vanished makes Apply re-list, verify and re-plan. Every
+//     re-list is checked against what the plan knew, like the first.
+//     Deleting a rule that is already gone is success.
 //
 // Content is compared by meaning, so an unchanged rule is never written:
 // expressions by equivalence, IPs and CIDRs by their canonical form, and ""
@@ -75,7 +103,6 @@
 // two API calls at 10, 100 and 500 policies, and no intermediate list sends
 // any sample flow to neither its old nor its new decision.
 //
-// On error Apply returns, with the error, a Result describing what is in the
-// account for the desired policies at that point, so the caller can save
-// partial progress.
+// On error Apply returns, with the error, a Result whose Done lists every
+// change made, so the caller saves its prior state plus exactly those.
 package reconcile

@@ -102,10 +102,10 @@ func TestEmulatorScenarioCalls(t *testing.T) {
 				}
 				return res, emu.Stats().Requests - before
 			}
-			res, c := calls(func() (Result, error) { return Apply(ctx, api, acc, want, Options{FailOnUnmanaged: true}) })
+			res, c := calls(func() (Result, error) { return Apply(ctx, api, acc, want, Options{Create: true}) })
 			t.Logf("n=%d create: %d writes, %d API calls", n, res.Writes, c)
 			want = withIDs(want, res)
-			res, c = calls(func() (Result, error) { return Apply(ctx, api, acc, want, Options{}) })
+			res, c = calls(func() (Result, error) { return Apply(ctx, api, acc, want, from(want)) })
 			if res.Writes != 0 || c != 1 {
 				t.Errorf("no-op: %d writes, %d calls; want 0 and 1", res.Writes, c)
 			}
@@ -118,8 +118,9 @@ func TestEmulatorScenarioCalls(t *testing.T) {
 				{"delete one", func(p []Desired) []Desired { return append(append([]Desired(nil), p[:n/3]...), p[n/3+1:]...) }},
 			}
 			for _, s := range steps {
+				opts := from(want)
 				want = s.change(want)
-				res, c = calls(func() (Result, error) { return Apply(ctx, api, acc, want, Options{}) })
+				res, c = calls(func() (Result, error) { return Apply(ctx, api, acc, want, opts) })
 				t.Logf("n=%d %s: %d writes, %d API calls", n, s.name, res.Writes, c)
 				if res.Writes != 1 || c != 2 {
 					t.Errorf("%s: %d writes, %d calls; want 1 and 2", s.name, res.Writes, c)
@@ -157,6 +158,7 @@ func TestEmulatorFaultsConverge(t *testing.T) {
 	var firstFailed, secondFailed, pairsSingle, pairsMixed, writes, requests int
 	for k := 0; k < applies; k++ {
 		var kinds []string
+		prior := want
 		for m := 1 + g.r.IntN(3); m > 0; m-- {
 			var kind string
 			want, kind = g.mutate(want)
@@ -166,16 +168,20 @@ func TestEmulatorFaultsConverge(t *testing.T) {
 		emu.ClearHistory()
 		before := emu.Stats().Requests
 		emu.SetFaults(faults)
-		res, err := Apply(ctx, api, acc, want, Options{})
+		res, err := Apply(ctx, api, acc, want, from(prior))
 		if err != nil {
 			firstFailed++
 			t.Logf("apply %d (%v) failed, re-applying: %v", k, kinds, err)
-			res, err = Apply(ctx, api, acc, withIDs(want, res), Options{})
+			emu.SetFaults(emulator.Faults{})
+			w, opts := replan(emuRules(emu), withIDs(want, res))
+			emu.SetFaults(faults)
+			res, err = Apply(ctx, api, acc, w, opts)
 			if err != nil {
 				secondFailed++
 				t.Logf("apply %d: re-apply failed too, once more without faults: %v", k, err)
 				emu.SetFaults(emulator.Faults{})
-				if res, err = Apply(ctx, api, acc, withIDs(want, res), Options{}); err != nil {
+				w, opts := replan(emuRules(emu), withIDs(want, res))
+				if res, err = Apply(ctx, api, acc, w, opts); err != nil {
 					t.Fatalf("apply %d: %v", k, err)
 				}
 			}
@@ -258,13 +264,14 @@ func TestEmulatorPrecedenceClashReplans(t *testing.T) {
 	emu, api := startEmulator(t, 5)
 	acc := emulator.DefaultAccountID
 	want := overlapping(10, 60)
-	res, err := Apply(ctx, api, acc, want, Options{FailOnUnmanaged: true})
+	res, err := Apply(ctx, api, acc, want, Options{Create: true})
 	if err != nil {
 		t.Fatal(err)
 	}
+	opts := from(withIDs(want, res))
 	want = insertAt(withIDs(want, res), 5, portsPol("new", nil, 8))
 	before := emu.Stats().Requests
-	res, err = Apply(ctx, &racer{Client: api, emu: emu}, acc, want, Options{})
+	res, err = Apply(ctx, &racer{Client: api, emu: emu}, acc, want, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

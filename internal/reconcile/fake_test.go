@@ -19,6 +19,7 @@ const (
 	faultClash         = "clash"            // another writer takes the number first
 	faultVanish        = "vanish"           // the target rule is deleted out of band first
 	faultFail          = "fail"             // a plain error, nothing applied
+	faultCanceled      = "canceled"         // the caller's context ended before the write was sent
 )
 
 // fakeClient is an in-memory Gateway rules API. It enforces precedence
@@ -36,6 +37,9 @@ type fakeClient struct {
 	history    [][]cfapi.Rule
 	// fault, when set, is asked before each write (n counts writes from 1).
 	fault func(n int, op string, r cfapi.Rule) string
+	// listFault, when set, is asked before each list (n counts lists from
+	// 1); a non-nil error fails the list.
+	listFault func(n int) error
 	// reformat mimics Cloudflare rewriting stored expressions.
 	reformat bool
 }
@@ -137,6 +141,11 @@ func (f *fakeClient) ListRules(_ context.Context, accountID string) ([]cfapi.Rul
 	if err := f.checkAccount(accountID); err != nil {
 		return nil, err
 	}
+	if f.listFault != nil {
+		if err := f.listFault(f.lists); err != nil {
+			return nil, err
+		}
+	}
 	f.sortLocked()
 	return cloneRules(f.rules), nil
 }
@@ -201,6 +210,20 @@ func lost(op string) error {
 	return &cfapi.Error{Kind: cfapi.KindAmbiguous, Op: op, Detail: "connection dropped"}
 }
 
+func canceled(op string) error {
+	return &cfapi.Error{Kind: cfapi.KindCanceled, Op: op, Detail: "context canceled"}
+}
+
+// clone returns a fake holding the same rules (counters, faults and
+// history reset).
+func (f *fakeClient) clone() *fakeClient {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := &fakeClient{account: f.account, rules: cloneRules(f.rules), seq: f.seq, reformat: f.reformat}
+	c.history = append(c.history, cloneRules(c.rules))
+	return c
+}
+
 func (f *fakeClient) store(r cfapi.Rule) cfapi.Rule {
 	r = cloneRule(r)
 	if f.reformat {
@@ -226,6 +249,8 @@ func (f *fakeClient) CreateRule(_ context.Context, accountID string, r cfapi.Rul
 		return cfapi.Rule{}, lost(op)
 	case faultFail:
 		return cfapi.Rule{}, &cfapi.Error{Kind: cfapi.KindRateLimited, Op: op, Status: 429}
+	case faultCanceled:
+		return cfapi.Rule{}, canceled(op)
 	}
 	if r.ID != "" {
 		return cfapi.Rule{}, apiErr(cfapi.KindValidation, op, "id must not be set")
@@ -258,6 +283,8 @@ func (f *fakeClient) UpdateRule(_ context.Context, accountID string, r cfapi.Rul
 		return cfapi.Rule{}, lost(op)
 	case faultFail:
 		return cfapi.Rule{}, &cfapi.Error{Kind: cfapi.KindRateLimited, Op: op, Status: 429}
+	case faultCanceled:
+		return cfapi.Rule{}, canceled(op)
 	}
 	i := f.indexLocked(r.ID)
 	if i < 0 {
@@ -293,6 +320,8 @@ func (f *fakeClient) DeleteRule(_ context.Context, accountID, id string) error {
 		return lost(op)
 	case faultFail:
 		return &cfapi.Error{Kind: cfapi.KindRateLimited, Op: op, Status: 429}
+	case faultCanceled:
+		return canceled(op)
 	}
 	i := f.indexLocked(id)
 	if i < 0 {

@@ -184,7 +184,7 @@ func TestMakeBeforeBreakSingleChanges(t *testing.T) {
 						f, prior = setup(t, start)
 					}
 					want := change(prior)
-					res, err := Apply(ctx, f, "acc", want, Options{})
+					res, err := Apply(ctx, f, "acc", want, from(prior))
 					if err != nil {
 						t.Fatal(err)
 					}

@@ -75,13 +75,13 @@ func TestSafeOrderCreatesBeforeMove(t *testing.T) {
 	}
 	want := []Desired{pol("A", 1), pol("X", 23), pol("C", 23), pol("B", 23)}
 	want[2].Traffic, want[3].Traffic = "net.dst.port in {23}", "net.dst.port in {23}"
-	p := PlanFor(cur, want)
+	want, p := planByName(t, cur, want)
 	if len(p.Ops) != 2 || p.Ops[0].Kind != OpCreate {
 		t.Fatalf("ops %v, want the create first", p.Ops)
 	}
 	f := newFake(cur...)
 	f.resetCounters()
-	if _, err := Apply(ctx, f, "acc", want, Options{}); err != nil {
+	if _, err := Apply(ctx, f, "acc", want, allKnown(cur)); err != nil {
 		t.Fatal(err)
 	}
 	if pairs, _ := misrouted(t, f.history, 30); pairs != 0 {

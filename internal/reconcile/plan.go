@@ -20,8 +20,15 @@ const (
 
 // Desired is one egress policy as configured.
 type Desired struct {
-	// ID is the rule ID from prior state; "" when new or unknown.
-	ID            string
+	// ID is the rule ID the plan gave the policy (from the prior state, or
+	// an existing rule a create plan adopted); "" when new. Rules are paired
+	// with policies by ID only.
+	ID string
+	// Precedence, when not 0, is the number the plan promised the policy
+	// (its planned value was known): Apply keeps the policy there, moving
+	// the rule back if it was moved since the plan, or fails with an
+	// *AccountChangedError when that number is no longer free.
+	Precedence    uint64
 	Name          string
 	Description   string
 	Enabled       bool
@@ -93,9 +100,9 @@ type Plan struct {
 	// Rules are the managed egress rules as they will be once every op is
 	// done, in desired order (ID "" for rules still to be created).
 	Rules []cfapi.Rule
-	// Unmanaged are the account's egress rules that no desired policy pairs
+	// Deleted are the egress rules of current that no desired policy pairs
 	// with, in precedence order; Ops delete them.
-	Unmanaged []cfapi.Rule
+	Deleted []cfapi.Rule
 }
 
 // Counts returns the number of creates, updates and deletes of the plan.
@@ -152,20 +159,18 @@ func egressInOrder(current []cfapi.Rule) []int {
 	return idx
 }
 
-// pair matches desired policies with current egress rules: by ID first,
-// then by name among the rules left. match[i] is an index into current or
-// -1; unmanaged lists the unpaired egress rules in precedence order.
-func pair(current []cfapi.Rule, desired []Desired) (match []int, unmanaged []int) {
+// pair matches desired policies with current egress rules by ID. match[i]
+// is an index into current or -1; unpaired lists the egress rules no
+// desired policy pairs with, in precedence order.
+func pair(current []cfapi.Rule, desired []Desired) (match []int, unpaired []int) {
 	egress := egressInOrder(current)
 	byID := make(map[string]int, len(egress))
-	byName := make(map[string][]int, len(egress))
 	for _, j := range egress {
 		if id := current[j].ID; id != "" {
 			if _, dup := byID[id]; !dup {
 				byID[id] = j
 			}
 		}
-		byName[current[j].Name] = append(byName[current[j].Name], j)
 	}
 	taken := make(map[int]bool, len(egress))
 	match = make([]int, len(desired))
@@ -179,34 +184,63 @@ func pair(current []cfapi.Rule, desired []Desired) (match []int, unmanaged []int
 			taken[j] = true
 		}
 	}
-	for i, d := range desired {
-		if match[i] >= 0 {
+	for _, j := range egress {
+		if !taken[j] {
+			unpaired = append(unpaired, j)
+		}
+	}
+	return match, unpaired
+}
+
+// AdoptByName is what a create plan shows as adoption: each desired policy
+// without an ID gets the ID of the account's egress rule with the same name
+// (the first in precedence order not already taken). It returns the desired
+// policies with those IDs and the egress rules left unpaired (rules the
+// configuration does not manage). Apply itself never pairs by name: a rule
+// is taken over only when the plan showed it.
+func AdoptByName(current []cfapi.Rule, desired []Desired) ([]Desired, []cfapi.Rule) {
+	out := append([]Desired(nil), desired...)
+	egress := egressInOrder(current)
+	taken := make(map[string]bool, len(out))
+	for _, d := range out {
+		if d.ID != "" {
+			taken[d.ID] = true
+		}
+	}
+	byName := make(map[string][]int, len(egress))
+	for _, j := range egress {
+		byName[current[j].Name] = append(byName[current[j].Name], j)
+	}
+	for i := range out {
+		if out[i].ID != "" {
 			continue
 		}
-		for _, j := range byName[d.Name] {
-			if !taken[j] {
-				match[i] = j
-				taken[j] = true
+		for _, j := range byName[out[i].Name] {
+			if id := current[j].ID; id != "" && !taken[id] {
+				out[i].ID, taken[id] = id, true
 				break
 			}
 		}
 	}
+	var unpaired []cfapi.Rule
 	for _, j := range egress {
-		if !taken[j] {
-			unmanaged = append(unmanaged, j)
+		if !taken[current[j].ID] {
+			unpaired = append(unpaired, current[j])
 		}
 	}
-	return match, unmanaged
+	return out, unpaired
 }
 
 // numberSpace answers questions about the precedences in use by any rule.
 type numberSpace struct{ used []uint64 } // sorted, unique
 
-func newNumberSpace(current []cfapi.Rule) numberSpace {
-	u := make([]uint64, 0, len(current))
+// newNumberSpace is the numbers current uses, plus extra.
+func newNumberSpace(current []cfapi.Rule, extra ...uint64) numberSpace {
+	u := make([]uint64, 0, len(current)+len(extra))
 	for _, r := range current {
 		u = append(u, r.Precedence)
 	}
+	u = append(u, extra...)
 	sort.Slice(u, func(i, j int) bool { return u[i] < u[j] })
 	out := u[:0]
 	for i, v := range u {
@@ -289,42 +323,99 @@ func (s numberSpace) assign(lo, hi uint64, m int) []uint64 {
 
 // PlanFor computes the writes that turn the account's rules (current: every
 // Gateway rule of the account, any kind) into the desired egress policies,
-// in order. It is pure; Apply runs it on a fresh listing.
-func PlanFor(current []cfapi.Rule, desired []Desired) Plan {
+// in order. Policies pair with rules by ID only; every egress rule of
+// current that no policy pairs with is deleted, so the caller passes only
+// rules it may delete (Apply checks the listing against what the plan knew
+// first). Policies with a promised Precedence keep it; when that is not
+// possible PlanFor returns an *AccountChangedError. It is pure; Apply runs it
+// on a fresh listing.
+func PlanFor(current []cfapi.Rule, desired []Desired) (Plan, error) {
 	n := len(desired)
-	match, unmanagedIdx := pair(current, desired)
-	space := newNumberSpace(current)
+	match, unpairedIdx := pair(current, desired)
 
-	// Keep-set dynamic programme over the paired rules, with sentinels at
-	// both ends. Node k has a desired position pos (sentinel start 0, end
-	// n+1), a current precedence and a weight.
+	// Promised numbers: each must be free, or already the policy's own.
+	var conflicts []string
+	pinned := make([]bool, n)
+	var owner map[uint64]int // (only built when something is pinned)
+	for _, d := range desired {
+		if d.Precedence != 0 {
+			owner = make(map[uint64]int, len(current))
+			for j, r := range current {
+				owner[r.Precedence] = j
+			}
+			break
+		}
+	}
+	pins := make(map[uint64]int)
+	var pinNums []uint64
+	for i, d := range desired {
+		pv := d.Precedence
+		if pv == 0 {
+			continue
+		}
+		if pv < MinPrecedence || pv > MaxPrecedence {
+			conflicts = append(conflicts, fmt.Sprintf("policies[%d] %q: the planned precedence %d is out of range", i, d.Name, pv))
+			continue
+		}
+		if k, dup := pins[pv]; dup {
+			conflicts = append(conflicts, fmt.Sprintf("policies[%d] %q and policies[%d] %q were both planned at precedence %d", k, desired[k].Name, i, d.Name, pv))
+			continue
+		}
+		if j, used := owner[pv]; used && (match[i] < 0 || j != match[i]) {
+			o := current[j]
+			conflicts = append(conflicts, fmt.Sprintf("precedence %d, which the plan keeps for policies[%d] %q, is now used by the rule %q (id %s)", pv, i, d.Name, o.Name, o.ID))
+			continue
+		}
+		pins[pv] = i
+		pinned[i] = true
+		pinNums = append(pinNums, pv)
+	}
+	if len(conflicts) > 0 {
+		return Plan{}, &AccountChangedError{Conflicts: conflicts}
+	}
+	// A promised number is taken for this apply even while the rule that
+	// will hold it is elsewhere.
+	space := newNumberSpace(current, pinNums...)
+
+	// Keep-set dynamic programme over the paired (and the pinned) rules,
+	// with sentinels at both ends. Node k has a desired position pos
+	// (sentinel start 0, end n+1), a precedence and a weight; pinned nodes
+	// cannot be left out of the chain.
 	type node struct {
-		pos  int
-		prec uint64
-		w    int64
-		lt   uint64 // used numbers below prec
-		in   uint64 // 1 when prec itself is used
+		pos    int
+		prec   uint64
+		w      int64
+		lt     uint64 // used numbers below prec
+		in     uint64 // 1 when prec itself is used
+		pinned bool
 	}
 	big := int64(n + 2) // an unchanged kept rule outweighs all changed ones
 	same := make([]bool, n)
-	nodes := []node{{pos: 0, prec: MinPrecedence - 1}}
+	nodes := []node{{pos: 0, prec: MinPrecedence - 1, pinned: true}}
 	for i := 0; i < n; i++ {
 		j := match[i]
-		if j < 0 {
+		if j >= 0 {
+			same[i] = sameContent(current[j], desired[i])
+		}
+		var p uint64
+		switch {
+		case pinned[i]:
+			p = desired[i].Precedence
+		case j >= 0:
+			p = current[j].Precedence
+			if p < MinPrecedence || p > MaxPrecedence {
+				continue // cannot keep a number we would never assign
+			}
+		default:
 			continue
 		}
-		same[i] = sameContent(current[j], desired[i])
-		p := current[j].Precedence
-		if p < MinPrecedence || p > MaxPrecedence {
-			continue // cannot keep a number we would never assign
-		}
 		w := int64(1)
-		if same[i] {
+		if same[i] && j >= 0 && current[j].Precedence == p {
 			w += big
 		}
-		nodes = append(nodes, node{pos: i + 1, prec: p, w: w})
+		nodes = append(nodes, node{pos: i + 1, prec: p, w: w, pinned: pinned[i]})
 	}
-	nodes = append(nodes, node{pos: n + 1, prec: MaxPrecedence + 1})
+	nodes = append(nodes, node{pos: n + 1, prec: MaxPrecedence + 1, pinned: true})
 
 	for k := range nodes {
 		nd := &nodes[k]
@@ -345,20 +436,26 @@ func PlanFor(current []cfapi.Rule, desired []Desired) Plan {
 	for k := 1; k < len(nodes); k++ {
 		best[k], prev[k] = none, -1
 		for j := k - 1; j >= 0; j-- {
-			if best[j] == none || nodes[j].prec >= nodes[k].prec {
-				continue
+			if best[j] != none && nodes[j].prec < nodes[k].prec {
+				need := uint64(nodes[k].pos - nodes[j].pos - 1)
+				if need == 0 || freeBetween(&nodes[j], &nodes[k]) >= need {
+					if v := best[j] + nodes[k].w; v > best[k] {
+						best[k], prev[k] = v, j
+					}
+				}
 			}
-			need := uint64(nodes[k].pos - nodes[j].pos - 1)
-			if need > 0 && freeBetween(&nodes[j], &nodes[k]) < need {
-				continue
-			}
-			if v := best[j] + nodes[k].w; v > best[k] {
-				best[k], prev[k] = v, j
+			if nodes[j].pinned {
+				break // a pinned rule is never skipped
 			}
 		}
 	}
-	// The end sentinel is always reachable from the start one (all numbers
-	// above the largest in use are free), so the chain exists.
+	if best[len(nodes)-1] == none {
+		// Only pins can make the chain impossible (without them the end
+		// sentinel is reachable from the start one: every number above the
+		// largest in use is free).
+		return Plan{}, &AccountChangedError{Conflicts: []string{
+			"the precedences the plan keeps no longer leave room, in order, for the policies placed between them (other rules took the numbers in between)"}}
+	}
 	var chain []int
 	for k := len(nodes) - 1; k > 0; k = prev[k] {
 		chain = append(chain, k)
@@ -369,11 +466,9 @@ func PlanFor(current []cfapi.Rule, desired []Desired) Plan {
 	}
 
 	target := make([]uint64, n)
-	kept := make([]bool, n)
 	for c := 0; c+1 < len(chain); c++ {
 		a, b := nodes[chain[c]], nodes[chain[c+1]]
 		if b.pos <= n {
-			kept[b.pos-1] = true
 			target[b.pos-1] = b.prec
 		}
 		m := b.pos - a.pos - 1
@@ -413,10 +508,11 @@ func PlanFor(current []cfapi.Rule, desired []Desired) Plan {
 			r.Precedence = target[i]
 		}
 		p.Rules[i] = r
-		op := Op{Kind: OpUpdate, Index: i, Rule: r, From: cur.Precedence, Move: !kept[i], Edit: edit}
+		move := target[i] != cur.Precedence
+		op := Op{Kind: OpUpdate, Index: i, Rule: r, From: cur.Precedence, Move: move, Edit: edit}
 		switch {
-		case kept[i] && !edit:
-		case kept[i]:
+		case !move && !edit:
+		case !move:
 			edits = append(edits, op)
 		case target[i] < cur.Precedence:
 			downs = append(downs, op)
@@ -425,9 +521,9 @@ func PlanFor(current []cfapi.Rule, desired []Desired) Plan {
 		}
 	}
 	var dels []Op
-	for _, j := range unmanagedIdx {
+	for _, j := range unpairedIdx {
 		r := current[j]
-		p.Unmanaged = append(p.Unmanaged, r)
+		p.Deleted = append(p.Deleted, r)
 		dels = append(dels, Op{Kind: OpDelete, Index: -1, Rule: r, From: r.Precedence})
 	}
 	// Deletes bottom first (a flow never falls from a deleted rule onto
@@ -465,5 +561,5 @@ func PlanFor(current []cfapi.Rule, desired []Desired) Plan {
 		old[k] = current[j]
 	}
 	p.Ops = safeOrder(old, &p, p.Ops)
-	return p
+	return p, nil
 }

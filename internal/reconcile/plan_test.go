@@ -8,6 +8,30 @@ import (
 	"github.com/cfegress/terraform-provider-cfegress/internal/cfapi"
 )
 
+// planByName pairs desired with cur by name, as a plan does (AdoptByName),
+// and plans.
+func planByName(t testing.TB, cur []cfapi.Rule, desired []Desired) ([]Desired, Plan) {
+	t.Helper()
+	d, _ := AdoptByName(cur, desired)
+	p, err := PlanFor(cur, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, p
+}
+
+// allKnown is the Options of an apply whose plan knew every egress rule of
+// cur.
+func allKnown(cur []cfapi.Rule) Options {
+	var ids []string
+	for _, r := range cur {
+		if cfapi.IsEgress(r) {
+			ids = append(ids, r.ID)
+		}
+	}
+	return Options{Prior: ids}
+}
+
 func TestPlanPure(t *testing.T) {
 	cur := []cfapi.Rule{
 		egressRule("a", "A", 1000, "net.dst.port in {1}"),
@@ -18,7 +42,7 @@ func TestPlanPure(t *testing.T) {
 	}
 	a, b, c := pol("A", 1), pol("B", 2), pol("C", 3)
 	a.ID = "a" // b and c are paired by name
-	p := PlanFor(cur, []Desired{c, a, pol("N", 9), b})
+	_, p := planByName(t, cur, []Desired{c, a, pol("N", 9), b})
 	var got []string
 	for _, o := range p.Ops {
 		got = append(got, o.String())
@@ -33,8 +57,12 @@ func TestPlanPure(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("ops:\n got %q\nwant %q", got, want)
 	}
-	if len(p.Unmanaged) != 1 || p.Unmanaged[0].ID != "s" {
-		t.Errorf("unmanaged = %v", p.Unmanaged)
+	if len(p.Deleted) != 1 || p.Deleted[0].ID != "s" {
+		t.Errorf("deleted = %v", p.Deleted)
+	}
+	// Without IDs nothing pairs: PlanFor never pairs by name.
+	if p, err := PlanFor(cur, []Desired{pol("A", 1)}); err != nil || len(p.Deleted) != 4 || p.Ops[0].Kind != OpCreate {
+		t.Errorf("plan without IDs: %v %v, want a create and 4 deletes", p.Ops, err)
 	}
 	var precs []uint64
 	for _, r := range p.Rules {
@@ -48,7 +76,7 @@ func TestPlanPure(t *testing.T) {
 	}
 	// Content and place change in one PUT.
 	c.Description = "changed"
-	p = PlanFor(cur, []Desired{c, a, b})
+	_, p = planByName(t, cur, []Desired{c, a, b})
 	if len(p.Ops) != 2 || p.Ops[0].String() != `update "C" (c) and move 3000 -> 500` || p.Ops[0].Rule.Description != "changed" {
 		t.Errorf("ops %v", p.Ops)
 	}
@@ -62,7 +90,7 @@ func TestPlanOrderAndEarlyDelete(t *testing.T) {
 		egressRule("d", "D", 2, "net.dst.port in {1}"),
 		egressRule("b", "B", 3, "net.dst.port in {2}"),
 	}
-	p := PlanFor(cur, []Desired{pol("B", 2), pol("A", 1)})
+	_, p := planByName(t, cur, []Desired{pol("B", 2), pol("A", 1)})
 	if len(p.Ops) != 2 || p.Ops[0].Kind != OpDelete || p.Ops[1].Kind != OpUpdate || p.Ops[1].Rule.Precedence <= 3 {
 		t.Errorf("ops %v, want the delete of D, then A moved below B", p.Ops)
 	}
@@ -162,7 +190,7 @@ func TestPlanFewestWritesBruteForce(t *testing.T) {
 		for n := r.IntN(3); n > 0; n-- {
 			desired = insertAt(desired, r.IntN(len(desired)+1), pol(fmt.Sprintf("new%d", n), 100+n))
 		}
-		p := PlanFor(cur, desired)
+		desired, p := planByName(t, cur, desired)
 		if want := bruteMinWrites(cur, desired); p.Writes() != want {
 			t.Fatalf("iter %d: plan has %d writes, brute force finds %d\ncurrent %+v\ndesired %+v\nops %v", iter, p.Writes(), want, cur, desired, p.Ops)
 		}
@@ -181,7 +209,7 @@ func TestPlanFewestWritesBruteForce(t *testing.T) {
 		}
 		f := newFake(cur...)
 		f.resetCounters()
-		res, err := Apply(ctx, f, "acc", desired, Options{})
+		res, err := Apply(ctx, f, "acc", desired, allKnown(cur))
 		if err != nil {
 			t.Fatalf("iter %d: %v", iter, err)
 		}
@@ -255,7 +283,7 @@ func benchPlan(b *testing.B, n int, dense bool) {
 	desired = insertAt(append([]Desired{desired[n-1]}, desired[:n-1]...), n/2, pol("new", 9))
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if p := PlanFor(cur, desired); p.Writes() == 0 {
+		if p, err := PlanFor(cur, desired); err != nil || p.Writes() == 0 {
 			b.Fatal("no writes")
 		}
 	}

@@ -88,6 +88,24 @@ resource "cfegress_egress_policies" "this" {
     },
   ]
 
+  # Plan-time invariants over whole sets of flows, proven (not sampled):
+  # a change that breaks one fails the plan with a counterexample flow.
+  invariants = [
+    {
+      name      = "the partner only ever sees the Tokyo IP"
+      traffic   = "net.dst.ip in {198.51.100.0/24} and net.dst.port in {443 8443}"
+      policy    = "Partner API from a fixed Tokyo IP"
+      egress_ip = "203.0.113.10" # IPv6 flows: its range, 2001:db8:10::/64
+    },
+    {
+      name          = "Mexican users keep their geolocation, but for finance, the partner and the bank"
+      traffic       = "net.src.geo.country == \"MX\" and not(net.dst.ip in {198.51.100.0/24 192.0.2.128..192.0.2.191})"
+      identity      = "not(any(identity.groups.name[*] in {\"finance\"}))"
+      ingress_colos = ["LAX", "QRO"]
+      geo_country   = "MX"
+    },
+  ]
+
   timeouts = {
     create = "20m"
     update = "20m"

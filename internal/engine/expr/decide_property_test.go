@@ -143,7 +143,9 @@ func propStrs(r *rand.Rand, vals []string) []string {
 }
 
 func propFlow(r *rand.Rand) engine.Flow {
-	dsts := []string{"10.1.2.3", "10.200.0.1", "192.0.2.77", "203.0.113.5", "203.0.113.200", "198.18.0.1", "2001:db8:1::5", "2001:db9::1", "0.0.0.0", "::ffff:10.1.2.3"}
+	// (0.0.0.0 and :: are not destinations: engine.Decide refuses them, see
+	// lint's TestUnspecifiedDestinationOneContract.)
+	dsts := []string{"10.1.2.3", "10.200.0.1", "192.0.2.77", "203.0.113.5", "203.0.113.200", "198.18.0.1", "2001:db8:1::5", "2001:db9::1", "0.0.0.1", "::ffff:10.1.2.3"}
 	f := engine.Flow{
 		SourceIP:         netip.MustParseAddr("198.51.100.7"),
 		SourcePort:       51000,

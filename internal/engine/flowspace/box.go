@@ -28,13 +28,35 @@ type cons struct {
 	arr    *arrc
 }
 
-// arrc constrains an array field E (a finite set of elements):
-// E ∩ forbid = ∅ and, for each r in req, E ∩ r ≠ ∅. Element sets are kNum
-// or kStr constraints. Normalised: every r is disjoint from forbid and no r
-// is a superset of another.
+// arrc constrains an array field E, a finite set of elements. An element
+// is a tuple of len(forbid) coordinates (one for most arrays; three for
+// identity.groups, whose elements are (id, name, email): the three group
+// selectors read the same list of groups). E satisfies the constraint when
+// no element has a coordinate k in forbid[k], and for each requirement r
+// some element has coordinate r.k in r.c. Coordinate values are kNum or
+// kStr constraints. Normalised: every r.c is disjoint from forbid[r.k] and
+// no r is a superset of another on the same coordinate.
 type arrc struct {
-	forbid cons
-	req    []cons
+	forbid []cons
+	req    []areq
+}
+
+// areq is one requirement of an array constraint: some element whose
+// coordinate k is in c.
+type areq struct {
+	k int
+	c cons
+}
+
+// allowedEmpty reports whether some coordinate has no allowed value: then
+// no element is allowed at all and E must be empty.
+func (a *arrc) allowedEmpty() bool {
+	for _, f := range a.forbid {
+		if f.universeOf().subsetOf(f) {
+			return true
+		}
+	}
+	return false
 }
 
 func (c cons) empty() bool {
@@ -49,11 +71,11 @@ func (c cons) empty() bool {
 		return c.b == 0
 	case kArr:
 		for _, r := range c.arr.req {
-			if r.empty() {
+			if r.c.empty() {
 				return true
 			}
 		}
-		return false
+		return len(c.arr.req) > 0 && c.arr.allowedEmpty()
 	}
 	return true
 }
@@ -69,8 +91,11 @@ func (c cons) and(d cons) cons {
 	case kBool:
 		return cons{kind: kBool, b: c.b & d.b}
 	case kArr:
-		f := c.arr.forbid.or(d.arr.forbid)
-		req := make([]cons, 0, len(c.arr.req)+len(d.arr.req))
+		f := make([]cons, len(c.arr.forbid))
+		for k := range f {
+			f[k] = c.arr.forbid[k].or(d.arr.forbid[k])
+		}
+		req := make([]areq, 0, len(c.arr.req)+len(d.arr.req))
 		req = append(req, c.arr.req...)
 		req = append(req, d.arr.req...)
 		return mkArr(f, req)
@@ -134,28 +159,52 @@ func (c cons) subsetOf(d cons) bool {
 	case kBool:
 		return c.b&^d.b == 0
 	case kArr:
-		// Every E with E∩Fc=∅ and hitting each Rc must avoid Fd and hit each
-		// Rd. E may hold any extra element outside Fc, so Fd ⊆ Fc is needed;
-		// a minimal E picks one element of each Rc (all disjoint from Fc),
-		// so each Rd must contain a whole Rc.
-		if !d.arr.forbid.subsetOf(c.arr.forbid) {
-			return false
-		}
-		for _, rd := range d.arr.req {
-			ok := false
-			for _, rc := range c.arr.req {
-				if rc.subsetOf(rd) {
-					ok = true
-					break
-				}
-			}
-			if !ok {
-				return false
-			}
-		}
-		return true
+		return c.arr.subsetOf(d.arr)
 	}
 	return false
+}
+
+// subsetOf reports a ⊆ b for a non-empty a.
+func (a *arrc) subsetOf(b *arrc) bool {
+	if a.allowedEmpty() {
+		// No element is allowed: a = {∅}, which is in b when b requires
+		// nothing.
+		return len(b.req) == 0
+	}
+	// Every element allowed by a (any tuple of allowed coordinates) may be
+	// added to a member of a, so b must allow all of them: Fb ⊆ Fa per
+	// coordinate. A minimal member picks one element per requirement of a,
+	// whose coordinate r.k is in r.c and whose other coordinates are any
+	// allowed value; each requirement of b must be met by one of them
+	// whatever the picks.
+	for k := range b.forbid {
+		if !b.forbid[k].subsetOf(a.forbid[k]) {
+			return false
+		}
+	}
+	for _, rb := range b.req {
+		ok := false
+		for _, ra := range a.req {
+			if ra.k == rb.k && ra.c.subsetOf(rb.c) {
+				ok = true
+				break
+			}
+			if ra.k != rb.k && a.allowed(rb.k).subsetOf(rb.c) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// allowed is coordinate k's allowed values.
+func (a *arrc) allowed(k int) cons {
+	f := a.forbid[k]
+	return f.universeOf().minus(f)
 }
 
 func (c cons) equal(d cons) bool {
@@ -175,24 +224,25 @@ func (c cons) equal(d cons) bool {
 }
 
 // mkArr builds a normalised array constraint.
-func mkArr(forbid cons, req []cons) cons {
-	rs := make([]cons, 0, len(req))
+func mkArr(forbid []cons, req []areq) cons {
+	rs := make([]areq, 0, len(req))
 	for _, r := range req {
-		r = r.minus(forbid)
+		r.c = r.c.minus(forbid[r.k])
 		rs = append(rs, r)
-		if r.empty() {
-			return cons{kind: kArr, arr: &arrc{forbid: forbid, req: []cons{r}}}
+		if r.c.empty() {
+			return cons{kind: kArr, arr: &arrc{forbid: forbid, req: []areq{r}}}
 		}
 	}
-	// Drop a requirement implied by a smaller one (r ⊆ r' makes r' redundant).
+	// Drop a requirement implied by a smaller one on the same coordinate
+	// (r ⊆ r' makes r' redundant).
 	keep := rs[:0]
 	for i, r := range rs {
 		redundant := false
 		for j, q := range rs {
-			if i == j {
+			if i == j || q.k != r.k {
 				continue
 			}
-			if q.subsetOf(r) && (!r.subsetOf(q) || j < i) {
+			if q.c.subsetOf(r.c) && (!r.c.subsetOf(q.c) || j < i) {
 				redundant = true
 				break
 			}
@@ -202,6 +252,21 @@ func mkArr(forbid cons, req []cons) cons {
 		}
 	}
 	return cons{kind: kArr, arr: &arrc{forbid: forbid, req: keep}}
+}
+
+// arrOf is the array constraint "some element's coordinate k is in c" over
+// elements of n coordinates of c's kind.
+func arrOf(n, k int, c cons) cons {
+	return mkArr(noForbid(n, c), []areq{{k, c}})
+}
+
+// noForbid is n empty forbid sets of c's kind.
+func noForbid(n int, c cons) []cons {
+	f := make([]cons, n)
+	for i := range f {
+		f[i] = emptyOf(c.universeOf())
+	}
+	return f
 }
 
 // notIn returns the complement of c within the universe u as a union of
@@ -214,14 +279,18 @@ func (c cons) notIn(u cons) []cons {
 		}
 		return []cons{x}
 	}
-	// ¬(E∩F=∅ ∧ ∧ E∩R≠∅) = E∩F≠∅ ∨ ∨ E∩R=∅.
+	// ¬(∀e ∀k e_k∉F_k ∧ ∧ ∃e e_{r.k}∈r.c) = ∨_k ∃e e_k∈F_k ∨ ∨_r ∀e e_{r.k}∉r.c.
 	var out []cons
-	ue := u.arr.forbid.universeOf()
-	if !c.arr.forbid.empty() {
-		out = append(out, mkArr(emptyOf(ue), []cons{c.arr.forbid}))
+	n := len(c.arr.forbid)
+	for k, f := range c.arr.forbid {
+		if !f.empty() {
+			out = append(out, mkArr(noForbid(n, f), []areq{{k, f}}))
+		}
 	}
 	for _, r := range c.arr.req {
-		out = append(out, mkArr(r, nil))
+		f := noForbid(n, r.c)
+		f[r.k] = r.c
+		out = append(out, mkArr(f, nil))
 	}
 	return out
 }

@@ -3,6 +3,7 @@ package flowspace
 import (
 	"errors"
 	"net/netip"
+	"regexp"
 	"strings"
 
 	"github.com/cfegress/terraform-provider-cfegress/internal/engine/expr"
@@ -20,6 +21,7 @@ type dim struct {
 	kind   dimKind
 	univ   cons
 	opaque bool
+	atom   expr.Node // an opaque dimension's condition
 }
 
 // space registers dimensions; sets built in one space can be compared.
@@ -28,6 +30,8 @@ type space struct {
 	byName   map[string]int
 	defaults []pval // a point of the universe, per dimension
 	scratch  []pval // witness search's working point (equal to defaults between probes)
+	regexps  map[string]*regexp.Regexp
+	regexEx  map[string][]string // strings generated from a regex
 }
 
 func newSpace() *space { return &space{byName: map[string]int{}} }
@@ -45,8 +49,8 @@ const MaxBoxes = 256
 func ipUniverse(dst bool) cons {
 	lo4, lo6 := u128{}, u128{}
 	if dst {
-		// 0.0.0.0 and :: are not destinations: `net.dst.ip != 0.0.0.0` is a
-		// documented catch-all.
+		// 0.0.0.0 and :: are not destinations (engine.Decide refuses them):
+		// `net.dst.ip != 0.0.0.0` is a documented catch-all.
 		lo4, lo6 = u128{0, 1}, u128{0, 1}
 	}
 	// IPv4-mapped IPv6 addresses (::ffff:0:0/96) are IPv4 flows: the
@@ -64,14 +68,26 @@ func intUniverse() cons {
 	return cons{kind: kNum, v4: ivOf(keyOfInt(-1<<63), keyOfInt(1<<63-1))}
 }
 
-// dimFor returns the dimension of a field (key: the SAML attribute name).
-func (sp *space) dimFor(fi expr.FieldInfo, key string) int {
-	name := fi.Name
+// groupsDim is the one dimension of identity.groups.id, .name and .email:
+// an array of (id, name, email) elements, so that the three selectors read
+// one list of groups (a flow cannot have group names but no group IDs).
+const groupsDim = "identity.groups"
+
+// groupCoord is the coordinate of a group selector in a groupsDim element.
+var groupCoord = map[string]int{"identity.groups.id": 0, "identity.groups.name": 1, "identity.groups.email": 2}
+
+// dimFor returns the dimension of a field (key: the SAML attribute name)
+// and, for an array field, the coordinate of its elements the field reads.
+func (sp *space) dimFor(fi expr.FieldInfo, key string) (int, int) {
+	name, coords, coord := fi.Name, 1, 0
 	if fi.Map {
 		name += "[" + key + "]"
 	}
+	if k, ok := groupCoord[fi.Name]; ok {
+		name, coords, coord = groupsDim, 3, k
+	}
 	if i, ok := sp.byName[name]; ok {
-		return i
+		return i, coord
 	}
 	d := dim{name: name}
 	switch {
@@ -81,7 +97,7 @@ func (sp *space) dimFor(fi expr.FieldInfo, key string) int {
 		if fi.Type == expr.TInt {
 			el = intUniverse()
 		}
-		d.univ = cons{kind: kArr, arr: &arrc{forbid: emptyOf(el)}}
+		d.univ = cons{kind: kArr, arr: &arrc{forbid: noForbid(coords, el)}}
 	case fi.Type == expr.TIP:
 		d.kind = kIP
 		d.univ = ipUniverse(fi.Name == "net.dst.ip")
@@ -105,15 +121,15 @@ func (sp *space) dimFor(fi expr.FieldInfo, key string) int {
 	}
 	sp.dims = append(sp.dims, d)
 	sp.byName[name] = len(sp.dims) - 1
-	return len(sp.dims) - 1
+	return len(sp.dims) - 1, coord
 }
 
-func (sp *space) opaqueDim(key string) int {
-	name := "opaque:" + key
+func (sp *space) opaqueDim(n expr.Node) int {
+	name := "opaque:" + expr.Format(n)
 	if i, ok := sp.byName[name]; ok {
 		return i
 	}
-	sp.dims = append(sp.dims, dim{name: name, kind: kBool, univ: cons{kind: kBool, b: 3}, opaque: true})
+	sp.dims = append(sp.dims, dim{name: name, kind: kBool, univ: cons{kind: kBool, b: 3}, opaque: true, atom: n})
 	sp.byName[name] = len(sp.dims) - 1
 	return len(sp.dims) - 1
 }
@@ -302,7 +318,7 @@ func (sp *space) build(n expr.Node, neg bool) (fset, error) {
 	}
 	d, c, negate, ok := sp.atom(n)
 	if !ok {
-		d = sp.opaqueDim(expr.Format(n))
+		d = sp.opaqueDim(n)
 		c = cons{kind: kBool, b: 1}
 	}
 	if d < 0 {
@@ -357,12 +373,12 @@ func (sp *space) atom(n expr.Node) (d int, c cons, negate, ok bool) {
 	if !ok {
 		return 0, cons{}, false, false
 	}
-	d = sp.dimFor(fi, f.Key)
+	d, k := sp.dimFor(fi, f.Key)
 	if elem {
 		if elemNeg {
 			ec = ec.universeOf().minus(ec) // the element fails the comparison
 		}
-		return d, mkArr(emptyOf(ec), []cons{ec}), false, true
+		return d, arrOf(len(sp.dims[d].univ.arr.forbid), k, ec), false, true
 	}
 	return d, ec, elemNeg, true
 }
@@ -387,7 +403,7 @@ func (sp *space) samlPairs(n expr.Node, neg bool) (fset, error) {
 		// != "name=value": the user does not have that attribute value.
 		neg = !neg
 	} else if op != expr.OpEq {
-		d := sp.opaqueDim(expr.Format(n))
+		d := sp.opaqueDim(n)
 		if neg {
 			return sp.single(d, cons{kind: kBool, b: 2}), nil
 		}
@@ -402,8 +418,8 @@ func (sp *space) samlPairs(n expr.Node, neg bool) (fset, error) {
 		if !ok {
 			continue
 		}
-		d := sp.dimFor(fi, name)
-		c := mkArr(cons{kind: kStr}, []cons{{kind: kStr, s: strOf(value)}})
+		d, _ := sp.dimFor(fi, name)
+		c := arrOf(1, 0, cons{kind: kStr, s: strOf(value)})
 		var err error
 		if neg {
 			acc, err = sp.and(acc, sp.singleNeg(d, c))

@@ -2,6 +2,7 @@ package flowspace
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 
@@ -51,27 +52,30 @@ func consHas(c cons, name string, f *engine.Flow) bool {
 		return c.v6.overlaps(ivOf(k, k))
 	}
 	num := func(x int64) bool { k := keyOfInt(x); return c.v4.overlaps(ivOf(k, k)) }
-	arr := func(strs []string, ints []int64, isInt bool) bool {
-		hit := func(e cons, i int) bool {
-			if isInt {
-				k := keyOfInt(ints[i])
-				return e.v4.overlaps(ivOf(k, k))
+	// arr: elements are tuples of coordinate values (strings, or one int).
+	arr := func(elems [][]string, ints []int64) bool {
+		has := func(e cons, i, k int) bool {
+			if ints != nil {
+				kk := keyOfInt(ints[i])
+				return e.v4.overlaps(ivOf(kk, kk))
 			}
-			return e.s.has(strs[i])
+			return e.s.has(elems[i][k])
 		}
-		n := len(strs)
-		if isInt {
+		n := len(elems)
+		if ints != nil {
 			n = len(ints)
 		}
 		for i := 0; i < n; i++ {
-			if hit(c.arr.forbid, i) {
-				return false
+			for k, fb := range c.arr.forbid {
+				if has(fb, i, k) {
+					return false
+				}
 			}
 		}
 		for _, r := range c.arr.req {
 			found := false
 			for i := 0; i < n; i++ {
-				if hit(r, i) {
+				if has(r.c, i, r.k) {
 					found = true
 					break
 				}
@@ -82,14 +86,31 @@ func consHas(c cons, name string, f *engine.Flow) bool {
 		}
 		return true
 	}
-	groups := func(get func(engine.Group) string) []string {
-		var out []string
-		for _, g := range f.Groups {
-			out = append(out, get(g))
+	strs := func(xs []string) [][]string {
+		out := [][]string{}
+		for _, x := range xs {
+			out = append(out, []string{x})
 		}
 		return out
 	}
+	ints := func(xs []int64) []int64 {
+		if xs == nil {
+			return []int64{}
+		}
+		return xs
+	}
+	var groups [][]string
+	for _, g := range f.Groups {
+		groups = append(groups, []string{g.ID, g.Name, g.Email})
+	}
 	switch name {
+	case dimProxied:
+		if f.Proxied {
+			return c.b&1 != 0
+		}
+		return c.b&2 != 0
+	case dimIngress:
+		return c.s.has(f.IngressColo)
 	case "net.dst.ip":
 		return ip(f.DestinationIP)
 	case "net.src.ip":
@@ -121,28 +142,24 @@ func consHas(c cons, name string, f *engine.Flow) bool {
 	case "identity.name":
 		return c.s.has(f.Name)
 	case "net.fqdn.domains":
-		return arr(f.FQDNDomains, nil, false)
+		return arr(strs(f.FQDNDomains), nil)
 	case "device_posture.checks.passed":
-		return arr(f.PostureChecks, nil, false)
+		return arr(strs(f.PostureChecks), nil)
 	case "device_posture.checks.failed":
-		return arr(f.FailedPostureChecks, nil, false)
+		return arr(strs(f.FailedPostureChecks), nil)
 	case "identity.oidc_claims":
-		return arr(f.OIDCClaims, nil, false)
+		return arr(strs(f.OIDCClaims), nil)
 	case "net.onramp.type":
 		return c.s.has(f.OnrampType)
-	case "identity.groups.id":
-		return arr(groups(func(g engine.Group) string { return g.ID }), nil, false)
-	case "identity.groups.name":
-		return arr(groups(func(g engine.Group) string { return g.Name }), nil, false)
-	case "identity.groups.email":
-		return arr(groups(func(g engine.Group) string { return g.Email }), nil, false)
+	case "identity.groups":
+		return arr(groups, nil)
 	case "net.fqdn.content_category":
-		return arr(nil, f.ContentCategories, true)
+		return arr(nil, ints(f.ContentCategories))
 	case "app.ids":
-		return arr(nil, f.AppIDs, true)
+		return arr(nil, ints(f.AppIDs))
 	}
 	if k, ok := strings.CutPrefix(name, "identity.saml_attributes["); ok {
-		return arr(f.SAMLAttributes[strings.TrimSuffix(k, "]")], nil, false)
+		return arr(strs(f.SAMLAttributes[strings.TrimSuffix(k, "]")]), nil)
 	}
 	panic("unknown dimension " + name)
 }
@@ -171,6 +188,13 @@ func compileBoth(t *testing.T, a *Analyzer, src string) (compiled, bool) {
 
 func checkMembership(t *testing.T, c compiled, flows []*engine.Flow) {
 	for _, f := range flows {
+		// Set.Contains evaluates regexes too: it agrees with the evaluator
+		// whenever it can tell.
+		if in, ok := c.set.Contains(f); ok {
+			if got, _ := c.m.Match(f); got != engine.Unknown && in != (got == engine.Yes) {
+				t.Fatalf("%q: Contains %v, evaluator %v for flow %+v", c.src, in, got, *f)
+			}
+		}
 		in, ok := member(c.set, f)
 		if !ok {
 			return
@@ -278,5 +302,114 @@ func TestAgreesWithEvaluator(t *testing.T) {
 	t.Logf("covers yes=%d no=%d; membership checked on %d flows, %d inside", yes, no, checked, inside)
 	if yes < 20 || no < 20 || inside < checked/20 || inside > checked-checked/20 {
 		t.Fatalf("vacuous run: yes=%d no=%d checked=%d inside=%d", yes, no, checked, inside)
+	}
+}
+
+// TestIndexedAgreesWithExplicit: a question over an Index answers as the
+// same question with its sets added one by one (same answer, same sets used
+// for a Yes), and the index's point lookup finds the first containing box.
+func TestIndexedAgreesWithExplicit(t *testing.T) {
+	seed := uint32(777)
+	next := func() byte {
+		seed = seed*1664525 + 1013904223
+		return byte(seed >> 24)
+	}
+	var yes, no int
+	for iter := 0; iter < 200; iter++ {
+		data := make([]byte, 256)
+		for i := range data {
+			data[i] = next()
+		}
+		r := fstest.New(data)
+		a := NewAnalyzer()
+		n := 4 + r.N(12)
+		sets := make([]*Set, n)
+		for i := range sets {
+			n, err := expr.ParseAndCheck(fstest.GenExpr(r, 2))
+			if err != nil {
+				continue
+			}
+			if s, err := a.Compile(n); err == nil {
+				sets[i] = s
+			}
+		}
+		ix := a.NewIndex(sets)
+		obstacle := make([]bool, n)
+		for i := range obstacle {
+			obstacle[i] = r.N(3) == 0
+		}
+		for i := 0; i < n; i++ {
+			if sets[i] == nil {
+				continue
+			}
+			for _, end := range []engine.Tri{engine.No, engine.Yes} {
+				var subs, obs []int
+				q1 := a.NewQuestion()
+				for j := 0; j < n; j++ {
+					if j == i || sets[j] == nil {
+						continue
+					}
+					q1.Add(sets[j], j, obstacle[j])
+					if obstacle[j] {
+						obs = append(obs, j)
+					} else {
+						subs = append(subs, j)
+					}
+				}
+				want := q1.Run(sets[i], end)
+				wantUsed := append([]int(nil), q1.Used()...)
+				q1.Release()
+				in := func(l []int) func(int) bool { return func(j int) bool { return slices.Contains(l, j) } }
+				q2 := a.NewQuestion()
+				q2.UseIndex(ix, ix.Select(in(subs)), ix.Select(in(obs)))
+				got := q2.Run(sets[i], end)
+				if got != want || (got == engine.Yes && !slices.Equal(q2.Used(), wantUsed)) {
+					t.Fatalf("set %d end %v: indexed %v used %v, explicit %v used %v", i, end, got, q2.Used(), want, wantUsed)
+				}
+				q2.Release()
+				switch got {
+				case engine.Yes:
+					yes++
+				case engine.No:
+					no++
+				}
+			}
+		}
+		// Point lookup: the default point moved into each set's first box.
+		for _, s := range sets {
+			if s == nil || s.Empty() {
+				continue
+			}
+			b := s.boxes[0]
+			p := append([]pval(nil), a.sp.defaultPoint()...)
+			var touched []int
+			for _, x := range b {
+				v, ok := pick(x.c, cons{})
+				if x.c.kind == kArr {
+					v, ok = pickArr(x.c)
+				}
+				if ok {
+					p[x.dim] = v
+					touched = append(touched, x.dim)
+				}
+			}
+			loc := ix.newLocator()
+			loc.reset(p, touched)
+			all := ix.Range(0, n).b
+			wantFirst := -1
+			for id := range ix.items {
+				if pointIn(p, ix.items[id].b) {
+					wantFirst = id
+					break
+				}
+			}
+			if got := loc.first(all, 0, len(ix.items)); got != wantFirst {
+				t.Fatalf("first box containing the point: index %d, scan %d", got, wantFirst)
+			}
+		}
+	}
+	t.Logf("yes=%d no=%d", yes, no)
+	if yes < 20 || no < 20 {
+		t.Fatalf("vacuous: yes=%d no=%d", yes, no)
 	}
 }

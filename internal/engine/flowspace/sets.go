@@ -12,8 +12,10 @@
 // sets), array fields ("contains an element of R", "contains no element of
 // F" — exact for any finite array), and opaque atoms. Negation is pushed
 // down to the atoms. Domains follow the engine: net.protocol is tcp or udp,
-// net.dst.ip excludes 0.0.0.0 and :: (so both documented catch-all idioms
-// are catch-alls), ports are 1..65535, scalar strings are non-empty.
+// net.dst.ip excludes 0.0.0.0 and :: (no traffic goes to the unspecified
+// address, and engine.Decide refuses it as a destination: so both documented
+// catch-all idioms are catch-alls), ports are 1..65535, scalar strings are
+// non-empty; identity.groups is one array of (id, name, email) elements.
 //
 // `matches` regexes and `$list` references are opaque: each distinct atom is
 // an independent boolean dimension, so proofs stay sound; a proof that
@@ -66,7 +68,8 @@ func NewAnalyzer() *Analyzer { return &Analyzer{sp: newSpace()} }
 
 // Set is a set of flows: a union of boxes over the fields' domains.
 //
-// Domains: net.protocol ∈ {tcp, udp}; net.dst.ip excludes 0.0.0.0 and ::;
+// Domains: net.protocol ∈ {tcp, udp}; net.dst.ip excludes 0.0.0.0 and ::
+// (engine.Decide refuses them as destinations);
 // ports are 1..65535; scalar strings are non-empty (an empty value means the
 // flow does not carry the field); an array field is any finite set of
 // elements. `matches` regexes, `$list` references and ordering comparisons
@@ -77,7 +80,17 @@ type Set struct {
 	a      *Analyzer
 	boxes  fset
 	opaque bool // some box constrains an opaque dimension
-	hull   box  // a box containing the whole set (prefilter)
+	// hull is a box containing the whole set (prefilter), computed when
+	// first needed.
+	hull     box
+	hullDone bool
+}
+
+func (s *Set) getHull() box {
+	if !s.hullDone {
+		s.hull, s.hullDone = s.a.sp.hull(s.boxes), true
+	}
+	return s.hull
 }
 
 // Boxes is the number of boxes of s (for tests and diagnostics).
@@ -134,7 +147,6 @@ func (a *Analyzer) newSet(bs fset) *Set {
 			}
 		}
 	}
-	s.hull = a.sp.hull(bs)
 	return s
 }
 
@@ -223,7 +235,7 @@ func (a *Analyzer) CoveredByUnion(b *Set, as []*Set) engine.Tri {
 // CoversAll reports whether s holds every flow: Yes, Unknown when it does
 // only if its opaque atoms are always true (a "possibly" catch-all), No.
 func (a *Analyzer) CoversAll(s *Set) engine.Tri {
-	for _, x := range s.hull {
+	for _, x := range s.getHull() {
 		if !a.sp.dims[x.dim].univ.subsetOf(x.c) {
 			return engine.No
 		}
@@ -269,6 +281,34 @@ type Question struct {
 	endOK   bool
 
 	noWitness bool
+
+	// Indexed questions (UseIndex) walk the items of ix in sel, in index
+	// order: obs are obstacles, the others subtract items. seq is unused.
+	ix       *Index
+	sel, obs bitset
+
+	// wit is a box of flows that answered No (see Witness), kept when
+	// keepWit is set.
+	wit     box
+	hasWit  bool
+	keepWit bool
+}
+
+// KeepWitness makes q keep a witness of a No answer (see Witness).
+func (q *Question) KeepWitness() { q.keepWit = true }
+
+// saw records the first witness box (made by b only when kept).
+func (q *Question) saw(b func() box) {
+	if q.keepWit && !q.hasWit {
+		q.wit, q.hasWit = b(), true
+	}
+}
+
+// Witness returns, after a No answer of a question told to KeepWitness, a
+// box of flows that shows it: they pass every subtract item and meet an
+// obstacle (or the end, when end is No). ok is false otherwise.
+func (q *Question) Witness() (Piece, bool) {
+	return Piece{q.a, q.wit}, q.hasWit
 }
 
 type item struct {
@@ -290,10 +330,17 @@ func (a *Analyzer) NewQuestion() *Question {
 	return q
 }
 
+// Limit lowers q's work bound to ops box subtractions (and 64 times as many
+// overlap tests).
+func (q *Question) Limit(ops int) {
+	q.ops, q.scans = min(q.ops, ops), min(q.scans, 64*ops)
+	q.start = [2]int{q.ops, q.scans}
+}
+
 // Release hands the question's storage to the next question; q must not be
 // used afterwards.
 func (q *Question) Release() {
-	if q.a.seqBuf == nil {
+	if q.a.seqBuf == nil && q.seq != nil {
 		q.a.seqBuf = q.seq[:0]
 	}
 	q.seq = nil
@@ -305,6 +352,52 @@ func (q *Question) Add(s *Set, owner int, obstacle bool) {
 	for _, b := range s.boxes {
 		q.seq = append(q.seq, item{b: b, owner: owner, obstacle: obstacle})
 	}
+}
+
+// UseIndex makes q walk the items of ix: those of sub as subtract items and
+// those of obs as obstacles, in the index's order (an item in both is an
+// obstacle). The masks are not copied; q must not be Added to.
+func (q *Question) UseIndex(ix *Index, sub, obs Mask) {
+	q.ix = ix
+	q.sel = sub.Or(obs).b
+	q.obs = obs.b
+}
+
+// n is the number of item positions.
+func (q *Question) n() int {
+	if q.ix != nil {
+		return len(q.ix.items)
+	}
+	return len(q.seq)
+}
+
+// at returns item m.
+func (q *Question) at(m int) (b box, owner int, obstacle bool) {
+	if q.ix != nil {
+		it := &q.ix.items[m]
+		return it.b, it.owner, q.obs.has(m)
+	}
+	it := &q.seq[m]
+	return it.b, it.owner, it.obstacle
+}
+
+// candidates returns the positions of the items that may overlap b
+// (ascending).
+func (q *Question) candidates(b box) []int {
+	if q.ix == nil {
+		all := make([]int, len(q.seq))
+		for i := range all {
+			all[i] = i
+		}
+		return all
+	}
+	over := newBits(q.ix.nw)
+	q.ix.overlapping(b, q.sel, over)
+	var out []int
+	for id := over.next(0, len(q.ix.items)); id >= 0; id = over.next(id+1, len(q.ix.items)) {
+		out = append(out, id)
+	}
+	return out
 }
 
 // Used returns the owners of the subtract items a Yes answer used, in the
@@ -331,13 +424,26 @@ func (q *Question) run(bs fset, end engine.Tri) engine.Tri {
 			return engine.No
 		}
 	}
-	all := make([]int, len(q.seq))
-	for i := range all {
-		all[i] = i
-	}
 	res := engine.Yes
 	for _, b := range bs {
-		switch q.dfs(b, all) {
+		if q.ix != nil {
+			if r, ok := q.contained(b); ok {
+				switch r {
+				case engine.No:
+					return engine.No
+				case engine.Unknown:
+					res = r
+				}
+				continue
+			}
+		}
+		var r engine.Tri
+		if q.ix != nil {
+			r = q.dfsIndexed(b)
+		} else {
+			r = q.dfs(b, q.candidates(b))
+		}
+		switch r {
 		case engine.No:
 			return engine.No
 		case engine.Unknown:
@@ -370,12 +476,13 @@ func (q *Question) dfs(b box, cands []int) engine.Tri {
 		if q.scans < 0 {
 			return engine.Unknown
 		}
-		it := &q.seq[m]
-		if !boxOverlap(b, it.b) {
+		ib, owner, obstacle := q.at(m)
+		if !boxOverlap(b, ib) {
 			continue
 		}
-		if it.obstacle {
+		if obstacle {
 			if best < 0 {
+				q.saw(func() box { w, _ := boxAnd(b, ib); return w })
 				return engine.No
 			}
 			sawObstacle = true
@@ -383,9 +490,9 @@ func (q *Question) dfs(b box, cands []int) engine.Tri {
 			continue
 		}
 		if !sawObstacle {
-			sc := q.sp.cutScore(b, it.b)
+			sc := q.sp.cutScore(b, ib)
 			if sc == 0 {
-				q.use(it.owner)
+				q.use(owner)
 				return engine.Yes
 			}
 			if sc < bestScore {
@@ -398,19 +505,20 @@ func (q *Question) dfs(b box, cands []int) engine.Tri {
 		if q.endOK {
 			return engine.Yes
 		}
+		q.saw(func() box { return b })
 		return engine.No
 	}
-	it := q.seq[over[best]]
+	ib, owner, _ := q.at(over[best])
 	q.ops--
 	if q.ops < 0 {
 		return engine.Unknown
 	}
-	q.use(it.owner)
+	q.use(owner)
 	rest := make([]int, 0, len(over)-1)
 	rest = append(rest, over[:best]...)
 	rest = append(rest, over[best+1:]...)
 	res := engine.Yes
-	for _, p := range q.sp.boxMinus(b, it.b) {
+	for _, p := range q.sp.boxMinus(b, ib) {
 		switch q.dfs(p, rest) {
 		case engine.No:
 			return engine.No
@@ -419,6 +527,139 @@ func (q *Question) dfs(b box, cands []int) engine.Tri {
 		}
 	}
 	return res
+}
+
+// dfsIndexed is dfs over the candidates of an indexed question. It first
+// tries with the subtract items that constrain no dimension b leaves free
+// (the only ones dfs picks while any of them overlaps the piece it works
+// on, since they never cost cutScore's thin-slice penalty): when that
+// proves b removed, the full dfs would have made the same choices and found
+// the same answer; otherwise the full dfs runs.
+func (q *Question) dfsIndexed(b box) engine.Tri {
+	cands := q.candidates(b)
+	var narrow []int
+	if !q.endOK {
+		for _, m := range cands {
+			if q.obs.has(m) || q.ix.within(m, b) {
+				narrow = append(narrow, m)
+			}
+		}
+	}
+	// (With end Yes a piece that reaches the end without a narrow item is
+	// removed too, where the full dfs would subtract other items first: the
+	// answer is the same but not the items used, so only for end No.)
+	if len(narrow) < len(cands) && !q.endOK {
+		nUsed, hadWit := len(q.used), q.hasWit
+		if q.dfs(b, narrow) == engine.Yes {
+			return engine.Yes
+		}
+		for _, o := range q.used[nUsed:] {
+			delete(q.usedSet, o)
+		}
+		q.used = q.used[:nUsed]
+		q.hasWit = hadWit // a No without the other items proves nothing
+	}
+	if q.ops < 0 || q.scans < 0 {
+		return engine.Unknown
+	}
+	return q.dfs(b, cands)
+}
+
+// within reports whether a constrains only dimensions that b constrains
+// (or constrains others trivially): subtracting it never costs cutScore's
+// thin-slice penalty.
+func (sp *space) within(a, b box) bool {
+	i := 0
+	for _, y := range a {
+		for i < len(b) && b[i].dim < y.dim {
+			i++
+		}
+		if (i == len(b) || b[i].dim != y.dim) && !sp.dims[y.dim].univ.subsetOf(y.c) {
+			return false
+		}
+	}
+	return true
+}
+
+// contained is dfs's first step for an indexed question, without scanning:
+// when the first subtract item that contains b whole comes before every
+// obstacle overlapping b, b is removed by it (Yes); when an obstacle
+// overlapping b comes before every subtract item overlapping b, No.
+// ok=false: neither, dfs decides.
+func (q *Question) contained(b box) (engine.Tri, bool) {
+	ix := q.ix
+	n := len(ix.items)
+	// Items containing b contain its lowest point.
+	sp := q.sp
+	sp.defaultPoint()
+	p := sp.scratch
+	var touched []int
+	defer func() {
+		for _, d := range touched {
+			p[d] = sp.defaults[d]
+		}
+	}()
+	for _, x := range b {
+		var v pval
+		var ok bool
+		if x.c.kind == kArr {
+			v, ok = pickArr(x.c)
+		} else {
+			v, ok = pick(x.c, cons{})
+		}
+		if !ok {
+			return engine.Unknown, false
+		}
+		p[x.dim] = v
+		touched = append(touched, x.dim)
+	}
+	loc := ix.locator()
+	loc.reset(p, touched)
+	firstIn := -1
+	for id := loc.first(q.sel, 0, n); id >= 0; id = loc.first(q.sel, id+1, n) {
+		q.scans--
+		if q.obs.has(id) {
+			continue
+		}
+		if sp.boxSubset(b, ix.items[id].b) {
+			firstIn = id
+			break
+		}
+	}
+	over := newBits(ix.nw)
+	ix.overlapping(b, q.sel, over)
+	sawSub := false
+	for id := over.next(0, n); id >= 0; id = over.next(id+1, n) {
+		if firstIn >= 0 && id >= firstIn {
+			break
+		}
+		q.scans--
+		if !boxOverlap(b, ix.items[id].b) {
+			continue
+		}
+		switch {
+		case q.obs.has(id) && !sawSub:
+			q.saw(func() box { w, _ := boxAnd(b, ix.items[id].b); return w })
+			return engine.No, true
+		case q.obs.has(id), firstIn < 0:
+			// A subtract item overlaps first and no later one contains b
+			// before an obstacle: dfs splits.
+			return engine.Unknown, false
+		}
+		sawSub = true
+	}
+	if q.scans < 0 {
+		return engine.Unknown, true
+	}
+	if firstIn >= 0 {
+		q.use(ix.items[firstIn].owner)
+		return engine.Yes, true
+	}
+	if q.endOK {
+		return engine.Yes, true
+	}
+	q.saw(func() box { return b })
+	return engine.No, true
 }
 
 // cutScore rates subtracting a from b: 0 when a contains b; otherwise
@@ -470,7 +711,7 @@ func (s *Set) Strict(grow bool) *Set {
 			out = append(out, nb)
 		}
 	}
-	return &Set{a: s.a, boxes: out, hull: s.hull}
+	return &Set{a: s.a, boxes: out, hull: s.getHull(), hullDone: true}
 }
 
 // Optimistic returns s with opaque constraints erased (every opaque atom may

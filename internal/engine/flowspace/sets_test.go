@@ -57,6 +57,12 @@ func TestCoversTable(t *testing.T) {
 		{`not(any(app.ids[*] == 5))`, `not(any(app.ids[*] in {4..6}))`, engine.Yes},
 		{`not(any(app.ids[*] in {4..6}))`, `not(any(app.ids[*] == 5))`, engine.No},
 		{`identity.saml_attributes["dept"] == "eng"`, `identity.saml_attributes == "dept=eng"`, engine.Yes},
+		// The group selectors read one list of (id, name, email) groups: a
+		// user without group names has no group IDs either.
+		{`not(any(identity.groups[*].name == "x")) and not(any(identity.groups[*].name != "x"))`, `not(any(identity.groups[*].id == "x")) and not(any(identity.groups[*].id != "x"))`, engine.Yes},
+		{`any(identity.groups[*].email != "x") or any(identity.groups[*].email == "x")`, `any(identity.groups[*].id == "G")`, engine.Yes},
+		{`any(identity.groups[*].id == "G")`, `any(identity.groups[*].name == "eng")`, engine.No},
+		{`any(identity.groups[*].id == "G") or not(any(identity.groups[*].name == "eng"))`, `any(identity.groups[*].name == "eng")`, engine.No},
 		{`identity.saml_attributes["dept"] == "eng"`, `identity.saml_attributes == "team=eng"`, engine.No},
 		// Opaque atoms: same atom is the same dimension; never more.
 		{`net.fqdn.host matches ".*"`, `net.dst.port == 80`, engine.No},

@@ -321,9 +321,63 @@ func (s strset) or(t strset) strset {
 
 func (s strset) minus(t strset) strset { return s.and(t.not()) }
 
-func (s strset) subsetOf(t strset) bool { return s.minus(t).empty() }
+// subsetOf reports s ⊆ t without allocating.
+func (s strset) subsetOf(t strset) bool {
+	switch {
+	case !s.co && !t.co: // every x of s in t
+		return sortedSubset(s.xs, t.xs)
+	case !s.co && t.co: // no x of s excluded by t
+		return sortedDisjoint(s.xs, t.xs)
+	case s.co && !t.co: // co-finite never fits in a finite set
+		return false
+	default: // every exclusion of t is excluded by s
+		return sortedSubset(t.xs, s.xs)
+	}
+}
 
-func (s strset) overlaps(t strset) bool { return !s.and(t).empty() }
+// overlaps reports s ∩ t ≠ ∅ without allocating.
+func (s strset) overlaps(t strset) bool {
+	switch {
+	case !s.co && !t.co:
+		return !sortedDisjoint(s.xs, t.xs)
+	case !s.co && t.co:
+		return !sortedSubset(s.xs, t.xs)
+	case s.co && !t.co:
+		return !sortedSubset(t.xs, s.xs)
+	default:
+		return true // two co-finite sets of an infinite domain meet
+	}
+}
+
+// sortedSubset reports a ⊆ b for sorted lists.
+func sortedSubset(a, b []string) bool {
+	j := 0
+	for _, x := range a {
+		for j < len(b) && b[j] < x {
+			j++
+		}
+		if j == len(b) || b[j] != x {
+			return false
+		}
+	}
+	return true
+}
+
+// sortedDisjoint reports a ∩ b = ∅ for sorted lists.
+func sortedDisjoint(a, b []string) bool {
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		switch {
+		case a[i] < b[j]:
+			i++
+		case a[i] > b[j]:
+			j++
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 func (s strset) equal(t strset) bool {
 	if s.co != t.co || len(s.xs) != len(t.xs) {

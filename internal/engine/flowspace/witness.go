@@ -27,11 +27,28 @@ func (s ivset) has(k u128) bool {
 	return i < len(s) && s[i].lo.cmp(k) <= 0
 }
 
-func (c cons) hasElem(v pval, i int) bool {
-	if c.kind == kNum {
-		return c.v4.has(v.ks[i])
+// coord returns coordinate k of element i of an array value of n
+// coordinates.
+func (v pval) coord(i, n, k int) pval {
+	if v.ks != nil {
+		return pval{k: v.ks[i]}
 	}
-	return c.s.has(v.ss[i])
+	return pval{s: v.ss[i*n+k]}
+}
+
+// elems is the number of elements of an array value of n coordinates.
+func (v pval) elems(n int) int {
+	if v.ks != nil {
+		return len(v.ks)
+	}
+	return len(v.ss) / n
+}
+
+func (c cons) hasValue(v pval) bool {
+	if c.kind == kNum {
+		return c.v4.has(v.k)
+	}
+	return c.s.has(v.s)
 }
 
 func (c cons) hasPoint(v pval) bool {
@@ -48,16 +65,19 @@ func (c cons) hasPoint(v pval) bool {
 	case kBool:
 		return c.b&v.b != 0
 	case kArr:
-		n := len(v.ks) + len(v.ss)
-		for i := 0; i < n; i++ {
-			if c.arr.forbid.hasElem(v, i) {
-				return false
+		n := len(c.arr.forbid)
+		m := v.elems(n)
+		for i := 0; i < m; i++ {
+			for k, f := range c.arr.forbid {
+				if f.hasValue(v.coord(i, n, k)) {
+					return false
+				}
 			}
 		}
 		for _, r := range c.arr.req {
 			hit := false
-			for i := 0; i < n; i++ {
-				if r.hasElem(v, i) {
+			for i := 0; i < m; i++ {
+				if r.c.hasValue(v.coord(i, n, r.k)) {
 					hit = true
 					break
 				}
@@ -115,23 +135,84 @@ func pick(c, avoid cons) (pval, bool) {
 	return pval{}, false
 }
 
-// pickArr picks a minimal array for c: one element per requirement,
-// preferring elements outside avoid (the union of the requirements of the
-// boxes to dodge).
-func pickArr(c cons, avoid cons) (pval, bool) {
+// pickArr picks a minimal array for c: one element per requirement, its
+// other coordinates any allowed value.
+func pickArr(c cons) (pval, bool) {
+	return pickArrElems(c.arr, func(areq, int) cons { return cons{} }, nil)
+}
+
+// pickArrElems builds one element per requirement of a: coordinate k of the
+// element for requirement r is picked from r.c (k = r.k) or the allowed
+// values, minus without(r, k) when that leaves a value. extra, when set, is
+// one more element's coordinates (already chosen).
+func pickArrElems(a *arrc, without func(r areq, k int) cons, extra []pval) (pval, bool) {
 	var v pval
-	for _, r := range c.arr.req {
-		e, ok := pick(r, avoid)
-		if !ok {
-			return pval{}, false
-		}
-		if r.kind == kNum {
+	n := len(a.forbid)
+	add := func(e pval, kind dimKind) {
+		if kind == kNum {
 			v.ks = append(v.ks, e.k)
 		} else {
 			v.ss = append(v.ss, e.s)
 		}
 	}
+	for _, r := range a.req {
+		for k := 0; k < n; k++ {
+			src := a.allowed(k)
+			if k == r.k {
+				src = r.c
+			}
+			e, ok := pick(src, without(r, k))
+			if !ok {
+				return pval{}, false
+			}
+			add(e, src.kind)
+		}
+	}
+	for k, e := range extra {
+		add(e, a.forbid[k].kind)
+	}
 	return v, true
+}
+
+// pickArrOutside picks an array value that satisfies c but not x: one that
+// misses a requirement s of x (no element's coordinate s.k in s.c), or one
+// that holds an element x forbids and c allows.
+func pickArrOutside(c, x cons) (pval, bool) {
+	for _, s := range x.arr.req {
+		v, ok := pickArrElems(c.arr, func(r areq, k int) cons {
+			if k == s.k {
+				return s.c
+			}
+			return cons{}
+		}, nil)
+		// pick only prefers values outside s.c: check.
+		if ok && !x.hasPoint(v) && c.hasPoint(v) {
+			return v, true
+		}
+	}
+	n := len(c.arr.forbid)
+	for k := 0; k < n; k++ {
+		g := x.arr.forbid[k].minus(c.arr.forbid[k])
+		if g.empty() {
+			continue
+		}
+		extra := make([]pval, n)
+		ok := true
+		for j := 0; j < n && ok; j++ {
+			src := c.arr.allowed(j)
+			if j == k {
+				src = g
+			}
+			extra[j], ok = pick(src, cons{})
+		}
+		if !ok {
+			continue
+		}
+		if v, ok := pickArrElems(c.arr, func(areq, int) cons { return cons{} }, extra); ok && !x.hasPoint(v) && c.hasPoint(v) {
+			return v, true
+		}
+	}
+	return pval{}, false
 }
 
 // witness looks for a point of b that passes every subtract item of seq[k:]
@@ -143,14 +224,27 @@ func (q *Question) witness(b box, k int) engine.Tri {
 	}
 	// A flow of b inside one of the first obstacles it meets, if it dodges
 	// the subtract items before, is a witness too.
-	tries := 0
-	for m := k; m < len(q.seq) && tries < 8; m++ {
-		it := q.seq[m]
-		if !it.obstacle || !boxOverlap(b, it.b) {
+	// Indexed questions probe cheaply: try more obstacles before the
+	// subtraction.
+	tries, maxTries := 0, 8
+	var over bitset
+	if q.ix != nil {
+		over = newBits(q.ix.nw)
+		q.ix.overlapping(b, q.obs, over)
+		maxTries = 256
+	}
+	for m := k; m < q.n() && tries < maxTries; m++ {
+		if over != nil {
+			if m = over.next(m, q.n()); m < 0 {
+				break
+			}
+		}
+		ib, _, obstacle := q.at(m)
+		if !obstacle || !boxOverlap(b, ib) {
 			continue
 		}
 		tries++
-		bo, ok := boxAnd(b, it.b)
+		bo, ok := boxAnd(b, ib)
 		if !ok {
 			continue
 		}
@@ -180,7 +274,7 @@ func (q *Question) probe(b box, k int) engine.Tri {
 		var v pval
 		var ok bool
 		if x.c.kind == kArr {
-			v, ok = pickArr(x.c, cons{})
+			v, ok = pickArr(x.c)
 		} else {
 			v, ok = pick(x.c, cons{})
 		}
@@ -198,9 +292,18 @@ func (q *Question) probe(b box, k int) engine.Tri {
 	// once per item.
 	type move struct{ item, dim int }
 	tried := map[move]bool{}
+	var loc *locator
+	if q.ix != nil {
+		loc = q.ix.locator()
+		loc.reset(p, touched)
+	}
 	first := func(from, to int) int {
 		if q.scans < 0 {
 			return -2
+		}
+		if loc != nil {
+			q.scans--
+			return loc.first(q.sel, from, to)
 		}
 		for m := from; m < to; m++ {
 			q.scans--
@@ -210,17 +313,18 @@ func (q *Question) probe(b box, k int) engine.Tri {
 		}
 		return -1
 	}
+	isObstacle := func(m int) bool { _, _, o := q.at(m); return o }
 	pos := k // items before pos were passed before the last move
 	for round := 0; round < 32; round++ {
-		hit := first(pos, len(q.seq))
+		hit := first(pos, q.n())
 		if hit == -2 {
 			return engine.Unknown
 		}
 		end := hit
 		if end < 0 {
-			end = len(q.seq)
+			end = q.n()
 		}
-		if hit < 0 || q.seq[hit].obstacle {
+		if hit < 0 || isObstacle(hit) {
 			if h := first(k, min(pos, end)); h == -2 {
 				return engine.Unknown
 			} else if h >= 0 {
@@ -229,36 +333,48 @@ func (q *Question) probe(b box, k int) engine.Tri {
 				if q.endOK {
 					return engine.Unknown
 				}
+				q.saw(func() box { return sp.pin(p, b) })
 				return engine.No
 			} else {
+				q.saw(func() box { return sp.pin(p, b) })
 				return engine.No
 			}
 		}
-		it := q.seq[hit]
-		if it.obstacle {
+		hb, _, obstacle := q.at(hit)
+		if obstacle {
+			q.saw(func() box { return sp.pin(p, b) })
 			return engine.No
 		}
 		pos = hit + 1
 		moved := false
-		for _, x := range it.b {
-			if x.c.kind == kArr || tried[move{hit, x.dim}] {
+		for _, x := range hb {
+			if tried[move{hit, x.dim}] {
 				continue
 			}
 			c, ok := b.get(x.dim)
 			if !ok {
 				c = sp.dims[x.dim].univ
 			}
-			rest := c.minus(x.c)
-			if rest.empty() {
-				continue
-			}
-			v, ok := pick(rest, cons{})
-			if !ok {
-				continue
+			var v pval
+			if x.c.kind == kArr {
+				if v, ok = pickArrOutside(c, x.c); !ok {
+					continue
+				}
+			} else {
+				rest := c.minus(x.c)
+				if rest.empty() {
+					continue
+				}
+				if v, ok = pick(rest, cons{}); !ok {
+					continue
+				}
 			}
 			tried[move{hit, x.dim}] = true
 			p[x.dim] = v
 			touched = append(touched, x.dim)
+			if loc != nil {
+				loc.move(p, x.dim)
+			}
 			moved = true
 			break
 		}
@@ -276,7 +392,7 @@ func (sp *space) defaultPoint() []pval {
 		u := sp.dims[d].univ
 		var v pval
 		if u.kind == kArr {
-			v, _ = pickArr(u, cons{})
+			v, _ = pickArr(u)
 		} else {
 			v, _ = pick(u, cons{})
 		}
@@ -284,4 +400,58 @@ func (sp *space) defaultPoint() []pval {
 		sp.scratch = append(sp.scratch, v)
 	}
 	return sp.defaults
+}
+
+// pin returns the box of the single point p (within b): every dimension
+// pinned to p's value; an array to its elements' values per coordinate
+// (all that any constraint reads of an array).
+func (sp *space) pin(p []pval, b box) box {
+	out := make(box, 0, len(sp.dims))
+	for d := range sp.dims {
+		u := sp.dims[d].univ
+		v := p[d]
+		var c cons
+		switch u.kind {
+		case kIP:
+			c = cons{kind: kIP}
+			if v.v6 {
+				c.v6 = ivOf(v.k, v.k)
+			} else {
+				c.v4 = ivOf(v.k, v.k)
+			}
+		case kNum:
+			c = cons{kind: kNum, v4: ivOf(v.k, v.k)}
+		case kStr:
+			c = cons{kind: kStr, s: strOf(v.s)}
+		case kBool:
+			c = cons{kind: kBool, b: v.b}
+		case kArr:
+			n := len(u.arr.forbid)
+			forbid := make([]cons, n)
+			var req []areq
+			for k := 0; k < n; k++ {
+				if v.ks != nil || u.arr.forbid[k].kind == kNum {
+					var xs []ival
+					for _, x := range v.ks {
+						xs = append(xs, ival{x, x})
+						req = append(req, areq{k, cons{kind: kNum, v4: ivOf(x, x)}})
+					}
+					forbid[k] = cons{kind: kNum, v4: intUniverse().v4.minus(ivFromList(xs))}
+					continue
+				}
+				var vals []string
+				for i := 0; i*n+k < len(v.ss); i++ {
+					vals = append(vals, v.ss[i*n+k])
+					req = append(req, areq{k, cons{kind: kStr, s: strOf(v.ss[i*n+k])}})
+				}
+				forbid[k] = cons{kind: kStr, s: strOf(vals...).not()}
+			}
+			c = mkArr(forbid, req)
+		}
+		if x, ok := b.get(d); ok && !c.subsetOf(x) {
+			c = c.and(x) // keep within b (never empty for a point of b)
+		}
+		out = append(out, dc{d, c})
+	}
+	return out
 }

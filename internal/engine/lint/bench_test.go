@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/cfegress/terraform-provider-cfegress/internal/engine"
+	"github.com/cfegress/terraform-provider-cfegress/internal/engine/flowspace/fstest"
 )
 
 // benchInventory: four dedicated IPs in four colos.
@@ -21,97 +22,21 @@ var benchInventory = []engine.DedicatedIP{
 	{IPv4: netip.MustParseAddr("203.0.113.4"), IPv6Range: netip.MustParsePrefix("2001:db8:4::/64"), Colo: "FRA"},
 }
 
-// benchCorpus generates n policies deterministically, the shape of a large
-// account's egress list:
-//   - 30% destination CIDRs in 10.0.0.0/8: two /24s or (10%) a /16, so
-//     CIDRs of different policies nest and overlap; half of them also
-//     restricted to ports {443 8443};
-//   - 15% port ranges per protocol (100 ports from 1024 + 20k, overlapping);
-//   - 20% identity policies: a /24 of 172.16.0.0/12 plus a group
-//     (any(identity.groups[*].name in {...})) or an e-mail, some with a
-//     device-posture check;
-//   - 10% two destination countries (of 20) with a port (of 6);
-//   - 10% IPv6 destinations (/48s of 2001:db8::/32);
-//   - 5% host regexes (net.fqdn.host matches, opaque to the analyser);
-//   - 10% shadowed on purpose: an earlier policy's expressions narrowed by
-//     an identity (identity.email == "audit@example.com"), or a /24 inside
-//     an earlier /16;
-//   - a catch-all (`net.protocol in {"tcp" "udp"}`) last.
-//
-// Egress rotates over the four dedicated IPs (fallback in the next colo) and
+// benchCorpus is fstest.Corpus as lint policies: egress rotates over the
+// four dedicated IPs of benchInventory (fallback in the next colo) and
 // default egress.
 func benchCorpus(n int) Input {
-	seed := uint64(42)
-	rnd := func(k int) int {
-		seed = seed*6364136223846793005 + 1442695040888963407
-		return int((seed >> 33) % uint64(k))
-	}
 	var ps []Policy
-	var cidr16 []string
-	for i := 0; i < n-1; i++ {
-		var p Policy
-		name := fmt.Sprintf("policy-%04d", i)
-		k := rnd(100)
-		switch {
-		case k < 30:
-			a := rnd(256)
-			var t string
-			if rnd(10) == 0 {
-				c16 := fmt.Sprintf("10.%d.0.0/16", a)
-				cidr16 = append(cidr16, c16)
-				t = fmt.Sprintf("net.dst.ip in {%s}", c16)
-			} else {
-				t = fmt.Sprintf("net.dst.ip in {10.%d.%d.0/24 10.%d.%d.0/24}", a, rnd(256), a, rnd(256))
-			}
-			if rnd(2) == 0 {
-				t += " and net.dst.port in {443 8443}"
-			}
-			p = pol(name, t)
-		case k < 45:
-			lo := 1024 + rnd(2000)*20
-			p = pol(name, fmt.Sprintf(`net.dst.port in {%d..%d} and net.protocol == "%s"`, lo, lo+99, []string{"tcp", "udp"}[rnd(2)]))
-		case k < 65:
-			p = pol(name, fmt.Sprintf("net.dst.ip in {172.%d.%d.0/24}", 16+rnd(16), rnd(256)))
-			if rnd(2) == 0 {
-				p.Identity = fmt.Sprintf(`any(identity.groups[*].name in {"team-%d" "team-%d"})`, rnd(40), rnd(40))
-			} else {
-				p.Identity = fmt.Sprintf(`identity.email == "user%d@example.com"`, rnd(500))
-			}
-			if rnd(4) == 0 {
-				p.DevicePosture = fmt.Sprintf(`any(device_posture.checks.passed[*] in {"check-%d"})`, rnd(5))
-			}
-		case k < 75:
-			cs := []string{"US", "CA", "MX", "BR", "AR", "GB", "DE", "FR", "NL", "ES", "IT", "PL", "SE", "JP", "KR", "CN", "IN", "SG", "AU", "ZA"}
-			p = pol(name, fmt.Sprintf(`net.dst.geo.country in {"%s" "%s"} and net.dst.port == %d`, cs[rnd(20)], cs[rnd(20)], []int{22, 80, 443, 3389, 5432, 8080}[rnd(6)]))
-		case k < 85:
-			p = pol(name, fmt.Sprintf("net.dst.ip in {2001:db8:%x::/48}", rnd(65536)))
-		case k < 90:
-			p = pol(name, fmt.Sprintf(`net.fqdn.host matches "^svc%d\\."`, rnd(1000)))
-		default:
-			if len(ps) > 0 && rnd(2) == 0 {
-				j := rnd(len(ps))
-				p = pol(name, ps[j].Traffic)
-				p.Identity, p.DevicePosture = `identity.email == "audit@example.com"`, ps[j].DevicePosture
-				if ps[j].Identity != "" {
-					p.Identity = ps[j].Identity + " and " + p.Identity
-				}
-			} else if len(cidr16) > 0 {
-				c := netip.MustParsePrefix(cidr16[rnd(len(cidr16))])
-				b := c.Addr().As4()
-				p = pol(name, fmt.Sprintf("net.dst.ip in {%d.%d.%d.0/24}", b[0], b[1], rnd(256)))
-			} else {
-				p = pol(name, "net.dst.ip in {192.0.2.0/24}")
-			}
-		}
-		switch e := rnd(5); e {
-		case 4:
+	for _, c := range fstest.Corpus(n) {
+		p := pol(c.Name, c.Traffic)
+		p.Identity, p.DevicePosture = c.Identity, c.DevicePosture
+		if c.Egress == 4 {
 			dflt(&p)
-		default:
-			ded(benchInventory[e].IPv4.String(), benchInventory[e].IPv6Range.String(), benchInventory[(e+1)%4].IPv4.String())(&p)
+		} else {
+			ded(benchInventory[c.Egress].IPv4.String(), benchInventory[c.Egress].IPv6Range.String(), benchInventory[(c.Egress+1)%4].IPv4.String())(&p)
 		}
 		ps = append(ps, p)
 	}
-	ps = append(ps, pol("catch-all", catchAll, dflt))
 	return Input{Policies: ps, Inventory: benchInventory, InventoryKnown: true, CatchAll: CatchAllRequired}
 }
 
@@ -119,10 +44,14 @@ func benchLint(b *testing.B, n int) {
 	in := benchCorpus(n)
 	var st Stats
 	var fs []Finding
+	var cpu fstest.CPUMeter
+	b.ReportAllocs()
 	b.ResetTimer()
+	cpu.Start()
 	for i := 0; i < b.N; i++ {
 		fs, st = LintWithStats(in)
 	}
+	cpu.Stop(b)
 	b.StopTimer()
 	shadowed := 0
 	for _, f := range fs {
@@ -227,7 +156,7 @@ func TestBenchCorpusFindingsUnchanged(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer f.Close()
+			defer func() { _ = f.Close() }()
 			zr, err := gzip.NewReader(f)
 			if err != nil {
 				t.Fatal(err)

@@ -229,14 +229,21 @@ type linter struct {
 	out   []Finding
 	stats Stats
 
-	sets    []*flowspace.Set // nil: unknown, invalid or too complex
-	egress  []egressKey      // per policy
-	inv     invIndex
-	noMatch egressKey
+	sets []*flowspace.Set // nil: unknown, invalid or too complex
+	// unspecifiedDst[i]: policy i compares net.dst.ip with 0.0.0.0 or ::
+	// by == or in (a destination no flow has).
+	unspecifiedDst []bool
+	egress         []egressKey // per policy
+	inv            invIndex
+	noMatch        egressKey
 
-	// scratch buffers reused across questions
-	ints  []int
-	steps []step
+	// the order analysis: enabled states, the index of every policy's
+	// boxes, and masks of it
+	en         []int
+	ix         *flowspace.Index
+	onKnown    flowspace.Mask // enabled, expression known
+	maybeOn    flowspace.Mask // not disabled
+	sameEgress map[egressKey]flowspace.Mask
 }
 
 func (l *linter) add(i int, rule string, sev Severity, attr, msg string) *Finding {
@@ -252,6 +259,7 @@ func (l *linter) run() {
 	ps := l.in.Policies
 	l.inv = newInvIndex(l.in.Inventory)
 	l.sets = make([]*flowspace.Set, len(ps))
+	l.unspecifiedDst = make([]bool, len(ps))
 	l.egress = make([]egressKey, len(ps))
 	l.names()
 	for i := range ps {
@@ -367,6 +375,9 @@ func (l *linter) expressions(i int) {
 				fmt.Sprintf("%s is a host selector: it only matches when Gateway's host selector setting is enabled for the account (Settings > Network > Egress); enable it or select traffic by IP", hf))
 		}
 		nodes = append(nodes, n)
+		if mentionsUnspecifiedDst(n) {
+			l.unspecifiedDst[i] = true
+		}
 	}
 	if !ok {
 		return
@@ -378,6 +389,47 @@ func (l *linter) expressions(i int) {
 		return
 	}
 	l.sets[i] = s
+}
+
+// mentionsUnspecifiedDst reports whether n asks for the destination
+// 0.0.0.0 or :: with == or in.
+func mentionsUnspecifiedDst(n expr.Node) bool {
+	found := false
+	unspec := func(v expr.Value) bool {
+		return (v.Kind == expr.VIP && v.IP.Unmap().IsUnspecified()) ||
+			(v.Kind == expr.VCIDR && v.Prefix.Bits() == v.Prefix.Addr().BitLen() && v.Prefix.Addr().Unmap().IsUnspecified())
+	}
+	var walk func(expr.Node)
+	walk = func(n expr.Node) {
+		switch n := n.(type) {
+		case *expr.And:
+			for _, x := range n.X {
+				walk(x)
+			}
+		case *expr.Or:
+			for _, x := range n.X {
+				walk(x)
+			}
+		case *expr.Not:
+			walk(n.X)
+		case *expr.Any:
+			walk(n.Body)
+		case *expr.Compare:
+			if n.Field.Name == "net.dst.ip" && n.Op == expr.OpEq && unspec(n.Value) {
+				found = true
+			}
+		case *expr.In:
+			if n.Field.Name == "net.dst.ip" {
+				for _, v := range n.Set {
+					if unspec(v) {
+						found = true
+					}
+				}
+			}
+		}
+	}
+	walk(n)
+	return found
 }
 
 // hostSelectorField returns the first host-selector field n uses, or "".

@@ -1,6 +1,7 @@
 package lint
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cfegress/terraform-provider-cfegress/internal/engine"
+	"github.com/cfegress/terraform-provider-cfegress/internal/engine/expr"
 )
 
 // Test inventory: two IPs in NRT, one in KIX, one in LAX.
@@ -437,5 +439,106 @@ func TestPathologicalIsBounded(t *testing.T) {
 	}
 	if n == 0 {
 		t.Fatalf("expected cannot_analyse findings:\n%s", dump(fs))
+	}
+}
+
+// TestMissingCatchAllGroupSelectorsReadOneGroupList is the regression test
+// for missing_catch_all reported as an error although the policies cover
+// every flow, because lint treated identity.groups.id, .name and .email as
+// three independent arrays: it invented a user with group IDs but no group
+// names. The three selectors read one list of groups.
+func TestMissingCatchAllGroupSelectorsReadOneGroupList(t *testing.T) {
+	grouped := pol("grouped", "", identity(`any(identity.groups[*].id == "x") or any(identity.groups[*].id != "x")`))
+	ungrouped := pol("ungrouped", "", identity(`not(any(identity.groups[*].name == "x")) and not(any(identity.groups[*].name != "x"))`))
+	noEmail := pol("no-group-email", "", identity(`not(any(identity.groups[*].email == "x")) and not(any(identity.groups[*].email != "x"))`))
+	for _, ps := range [][]Policy{{grouped, ungrouped}, {ungrouped, grouped}, {grouped, noEmail}} {
+		in := Input{Policies: ps, Inventory: testInv, InventoryKnown: true, CatchAll: CatchAllRequired}
+		for _, f := range Lint(in) {
+			if f.Rule == RuleMissingCatchAll {
+				t.Errorf("%s, %s: %s", ps[0].Name, ps[1].Name, f)
+			}
+		}
+	}
+	// A real gap is still found: users in groups other than G.
+	onlyG := pol("only-g", "", identity(`any(identity.groups[*].id == "G")`))
+	in := Input{Policies: []Policy{onlyG, ungrouped}, Inventory: testInv, InventoryKnown: true, CatchAll: CatchAllRequired}
+	if got := summary(Lint(in)); !slices.Contains(got, "-1:missing_catch_all:error") {
+		t.Errorf("findings %v, want the missing_catch_all error", got)
+	}
+	// The engine agrees: a user in some group, and one in none, match.
+	for _, groups := range [][]engine.Group{{{ID: "a", Name: "b", Email: "c"}}, {}} {
+		f := engine.Flow{IngressColo: "NRT", DestinationIP: netip.MustParseAddr("198.51.100.1"), Protocol: "tcp", DestinationPort: 443, Groups: groups}
+		d := decideLint(t, []Policy{grouped, ungrouped}, f)
+		if d.Outcome != engine.OutcomePolicy {
+			t.Errorf("groups %v: outcome %s, want a policy", groups, d.Outcome)
+		}
+	}
+}
+
+// decideLint decides f with the engine on lint policies (dedicated NRT
+// egress, as pol builds them).
+func decideLint(t *testing.T, ps []Policy, f engine.Flow) engine.Decision {
+	t.Helper()
+	d, err := engine.Decide(enginePolicies(t, ps), testInv, nil, &f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// enginePolicies compiles lint policies for the engine.
+func enginePolicies(t *testing.T, ps []Policy) []engine.Policy {
+	t.Helper()
+	var eps []engine.Policy
+	for _, p := range ps {
+		m, err := expr.CompilePolicy(p.Traffic, p.Identity, p.DevicePosture)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := engine.Egress{Method: engine.Method(p.Method)}
+		if p.Method == "dedicated" {
+			e.IPv4, e.IPv6, e.IPv4Fallback = netip.MustParseAddr(p.IPv4), netip.MustParsePrefix(p.IPv6), netip.MustParseAddr(p.IPv4Fallback)
+		}
+		eps = append(eps, engine.Policy{Name: p.Name, Enabled: p.Enabled, Match: m, Egress: e})
+	}
+	return eps
+}
+
+// TestUnspecifiedDestinationOneContract is the regression test for lint
+// and the engine disagreeing on the unspecified address: lint left 0.0.0.0
+// and :: out of the destination space (so `net.dst.ip == 0.0.0.0` was a
+// shadowed error) while decide() and expect routed a flow to 0.0.0.0. The
+// contract: no flow goes to 0.0.0.0 or ::, both ways.
+func TestUnspecifiedDestinationOneContract(t *testing.T) {
+	// Lint: a policy that needs the unspecified destination matches
+	// nothing, and says why; `!= 0.0.0.0` is a catch-all.
+	for _, src := range []string{`net.dst.ip == 0.0.0.0`, `net.dst.ip == ::`, `net.dst.ip in {0.0.0.0 ::}`, `net.dst.ip == ::ffff:0.0.0.0`} {
+		in := Input{Policies: []Policy{pol("unspecified", src), pol("all", catchAll, dflt)}, Inventory: testInv, InventoryKnown: true}
+		fs := Lint(in)
+		if got := summary(fs); !slices.Contains(got, "0:shadowed:error") {
+			t.Errorf("%s: findings %v, want shadowed error", src, got)
+		} else if !strings.Contains(fs[0].Message, "unspecified address") {
+			t.Errorf("%s: message %q does not say why", src, fs[0].Message)
+		}
+	}
+	in := Input{Policies: []Policy{pol("all", `net.dst.ip != 0.0.0.0`, dflt)}, Inventory: testInv, InventoryKnown: true, CatchAll: CatchAllRequired}
+	if got := summary(Lint(in)); len(got) != 0 {
+		t.Errorf("net.dst.ip != 0.0.0.0 alone: findings %v, want none (a catch-all)", got)
+	}
+	// Engine: the unspecified address is refused as a destination; every
+	// other address matches the catch-all idiom.
+	ps := []Policy{pol("all", `net.dst.ip != 0.0.0.0`)}
+	for _, dst := range []string{"0.0.0.0", "::", "::ffff:0.0.0.0"} {
+		f := engine.Flow{IngressColo: "NRT", DestinationIP: netip.MustParseAddr(dst), Protocol: "tcp", DestinationPort: 443}
+		_, err := engine.Decide(enginePolicies(t, ps), testInv, nil, &f)
+		if !errors.Is(err, engine.ErrInvalidFlow) || !strings.Contains(err.Error(), "unspecified address") {
+			t.Errorf("Decide to %s: error %v, want the unspecified-address input error", dst, err)
+		}
+	}
+	for _, dst := range []string{"0.0.0.1", "255.255.255.255", "::1", "2001:db8::"} {
+		f := engine.Flow{IngressColo: "NRT", DestinationIP: netip.MustParseAddr(dst), Protocol: "udp", DestinationPort: 53}
+		if d := decideLint(t, ps, f); d.Outcome != engine.OutcomePolicy {
+			t.Errorf("Decide to %s: outcome %s, want the catch-all", dst, d.Outcome)
+		}
 	}
 }

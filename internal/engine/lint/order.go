@@ -42,7 +42,21 @@ func (l *linter) order() {
 	for i := range ps {
 		en[i] = l.enabled(i)
 	}
-	ov := l.overlaps(en)
+	l.en = en
+	// One index over every policy's boxes; a policy whose expression is not
+	// known (but may be enabled) is the whole flow space, so that redundancy
+	// walks stop at it.
+	isets := make([]*flowspace.Set, n)
+	for i := range ps {
+		isets[i] = l.sets[i]
+		if isets[i] == nil && en[i] != enOff {
+			isets[i] = l.an.Universe()
+		}
+	}
+	l.ix = l.an.NewIndex(isets)
+	l.onKnown = l.ix.Select(func(j int) bool { return en[j] == enOn && l.sets[j] != nil })
+	l.maybeOn = l.ix.Select(func(j int) bool { return en[j] != enOff })
+	l.sameEgress = map[egressKey]flowspace.Mask{}
 
 	shadowed := make([]bool, n)
 	catchAll := make([]engine.Tri, n) // Yes: certain, Unknown: possibly, No
@@ -51,22 +65,16 @@ func (l *linter) order() {
 		if s == nil || en[i] != enOn {
 			continue
 		}
-		shadowed[i] = l.shadowed(i, en, ov[i])
+		shadowed[i] = l.shadowed(i)
 		catchAll[i] = l.catchAll(i)
 	}
 	l.catchAllNotLast(en, catchAll)
 	l.missingCatchAll(en, catchAll)
-	var unknown []int // policies that may be enabled with an unknown set
-	for i := 0; i < n; i++ {
-		if l.sets[i] == nil && en[i] != enOff {
-			unknown = append(unknown, i)
-		}
-	}
 	for i := 0; i < n; i++ {
 		if l.sets[i] == nil || en[i] != enOn || shadowed[i] || !l.egress[i].known {
 			continue
 		}
-		l.redundant(i, en, ov[i], unknown)
+		l.redundant(i)
 	}
 }
 
@@ -104,38 +112,22 @@ func refs(ps []Policy, idx []int) string {
 
 // shadowed reports policy i when the enabled policies before it match every
 // flow it matches.
-func (l *linter) shadowed(i int, en []int, ov []int) bool {
+func (l *linter) shadowed(i int) bool {
 	ps := l.in.Policies
 	s := l.sets[i]
 	l.stats.Questions++
 	if s.Empty() {
 		l.stats.Decided++
-		l.add(i, RuleShadowed, SeverityError, "traffic",
-			"the policy's expressions match no flow at all (they contradict each other), so it never applies: fix or remove it")
+		msg := "the policy's expressions match no flow at all (they contradict each other), so it never applies: fix or remove it"
+		if l.unspecifiedDst[i] {
+			msg = "the policy's expressions match no flow at all: they need the destination to be the unspecified address (0.0.0.0 or ::), which no traffic is sent to (the engine refuses it as a destination too), so it never applies; `net.dst.ip != 0.0.0.0` is the catch-all idiom, `net.dst.ip == 0.0.0.0` matches nothing: fix or remove it"
+		}
+		l.add(i, RuleShadowed, SeverityError, "traffic", msg)
 		return true
 	}
-	cands := l.ints[:0]
-	defer func() { l.ints = cands[:0] }()
-	for _, j := range ov {
-		if j >= i {
-			break
-		}
-		if en[j] == enOn {
-			cands = append(cands, j)
-		}
-	}
-	build := func(strict bool) *flowspace.Question {
-		q := l.an.NewQuestion()
-		for _, j := range cands {
-			sj := l.sets[j]
-			if strict {
-				sj = sj.Strict(false)
-			}
-			q.Add(sj, j, false)
-		}
-		return q
-	}
-	q := build(false)
+	before := l.onKnown.And(l.ix.Range(0, i))
+	q := l.an.NewQuestion()
+	q.UseIndex(l.ix, before, l.ix.Empty())
 	ans := q.Run(s, engine.No)
 	used := append([]int(nil), q.Used()...)
 	q.Release()
@@ -145,7 +137,7 @@ func (l *linter) shadowed(i int, en []int, ov []int) bool {
 	switch ans {
 	case engine.Unknown:
 		l.add(i, RuleCannotAnalyse, SeverityWarning, "",
-			fmt.Sprintf("could not decide within the analysis bound whether the %d earlier policies that overlap it shadow it; simplify the overlapping expressions to get a verdict", len(cands)))
+			fmt.Sprintf("could not decide within the analysis bound whether the %d earlier policies that overlap it shadow it; simplify the overlapping expressions to get a verdict", len(before.Owners(s))))
 		return false
 	case engine.No:
 		return false
@@ -153,7 +145,10 @@ func (l *linter) shadowed(i int, en []int, ov []int) bool {
 	slices.Sort(used)
 	possibly := false
 	if l.opaqueInvolved(s, used) {
-		qs := build(true)
+		qs := l.an.NewQuestion()
+		for _, j := range before.Owners(s) {
+			qs.Add(l.sets[j].Strict(false), j, false)
+		}
 		possibly = qs.Run(s.Strict(true), engine.No) != engine.Yes
 		qs.Release()
 	}
@@ -281,77 +276,33 @@ func (l *linter) missingCatchAll(en []int, catchAll []engine.Tri) {
 // redundant reports policy i when removing it changes no decision: every
 // flow that reaches it is decided the same way by the first later policy
 // that matches it, or by the no-match behaviour.
-func (l *linter) redundant(i int, en []int, ov, unknown []int) {
+func (l *linter) redundant(i int) {
 	ps := l.in.Policies
 	s := l.sets[i]
 	me := l.egress[i]
 	endOK := me.same(l.noMatch)
-	steps := l.steps[:0]
-	defer func() { l.steps = steps[:0] }()
-	// Earlier enabled policies take their flows first.
-	for _, j := range ov {
-		if j >= i {
-			break
-		}
-		if en[j] == enOn {
-			steps = append(steps, step{j, l.sets[j], false})
-		}
+	n := len(ps)
+	// Earlier enabled policies take their flows first. Later ones: the same
+	// decision removes flows, a different (or unknown) one that can match a
+	// remaining flow refutes redundancy; a same one that might be disabled
+	// neither removes nor refutes.
+	same, ok := l.sameEgress[me]
+	if !ok {
+		same = l.ix.Select(func(j int) bool { return me.same(l.egress[j]) })
+		l.sameEgress[me] = same
 	}
-	// Later ones: the same decision removes flows, a different (or unknown)
-	// one that can match a remaining flow refutes redundancy.
-	// Only the overlapping ones and those with unknown expressions matter.
-	later := l.ints[:0]
-	defer func() { l.ints = later[:0] }()
-	for _, j := range ov {
-		if j > i {
-			later = append(later, j)
-		}
-	}
-	for _, j := range unknown {
-		if j > i {
-			later = append(later, j)
-		}
-	}
-	slices.Sort(later)
-	for _, j := range later {
-		if en[j] == enOff {
-			continue
-		}
-		same := me.same(l.egress[j])
-		if l.sets[j] == nil {
-			if !same {
-				steps = append(steps, step{j, l.an.Universe(), true})
-			}
-			continue
-		}
-		switch {
-		case same && en[j] == enOn:
-			steps = append(steps, step{j, l.sets[j], false})
-		case same:
-			// might be disabled: neither removes nor refutes
-		default:
-			steps = append(steps, step{j, l.sets[j], true})
-		}
-	}
-	build := func(strict bool) *flowspace.Question {
-		q := l.an.NewQuestion()
-		for _, st := range steps {
-			set := st.set
-			if strict {
-				set = set.Strict(st.obstacle)
-			}
-			q.Add(set, st.j, st.obstacle)
-		}
-		return q
-	}
+	later := l.ix.Range(i+1, n)
+	sub := l.onKnown.And(l.ix.Range(0, i)).Or(l.onKnown.And(same).And(later))
+	obs := l.maybeOn.And(later).Minus(same)
 	end := engine.No
 	if endOK {
 		end = engine.Yes
 	}
 	l.stats.RedundancyQuestions++
-	q := build(false)
+	q := l.an.NewQuestion()
+	q.UseIndex(l.ix, sub, obs)
 	ans := q.Run(s, end)
-	used := q.Used()
+	used := append([]int(nil), q.Used()...)
 	q.Release()
 	if ans != engine.Unknown {
 		l.stats.RedundancyDecided++
@@ -367,12 +318,17 @@ func (l *linter) redundant(i int, en []int, ov, unknown []int) {
 	}
 	slices.Sort(deciders)
 	possibly := false
-	var involved []int
-	for _, st := range steps {
-		involved = append(involved, st.j)
-	}
+	involved := sub.Or(obs).Owners(s)
 	if l.opaqueInvolved(s, involved) {
-		qs := build(true)
+		qs := l.an.NewQuestion()
+		for _, j := range involved {
+			obstacle := j > i && (l.sets[j] == nil || !me.same(l.egress[j]))
+			set := l.an.Universe()
+			if l.sets[j] != nil {
+				set = l.sets[j].Strict(obstacle)
+			}
+			qs.Add(set, j, obstacle)
+		}
 		possibly = qs.Run(s.Strict(true), end) != engine.Yes
 		qs.Release()
 	}
@@ -392,17 +348,4 @@ func (l *linter) redundant(i int, en []int, ov, unknown []int) {
 		f.Possibly = true
 		f.Message = "possibly redundant (the analyser treats `matches`/$list conditions as opaque): " + msg
 	}
-}
-
-// overlaps returns, per policy, the other analysable, possibly enabled
-// policies whose sets may overlap its set (sorted).
-func (l *linter) overlaps(en []int) [][]int {
-	return l.an.Overlaps(l.sets, func(i int) bool { return en[i] != enOff })
-}
-
-// step is one policy of a redundancy walk.
-type step struct {
-	j        int
-	set      *flowspace.Set
-	obstacle bool
 }

@@ -62,7 +62,7 @@ var (
 // GenAtom returns one random comparison over the generator's constants.
 func GenAtom(r *Rand) string {
 	q := func(s string) string { return `"` + s + `"` }
-	switch r.N(24) {
+	switch r.N(27) {
 	case 0:
 		return fmt.Sprintf("net.dst.ip in {%s %s}", r.Pick(genCIDRs...), r.Pick(genIPs4...))
 	case 1:
@@ -119,6 +119,15 @@ func GenAtom(r *Rand) string {
 		return fmt.Sprintf("net.fqdn.host %s %s", r.Pick("==", "!=", "in"), genStrOrSet(r, []string{"a.example", "A.example", "c"}))
 	case 23:
 		return fmt.Sprintf("any(net.fqdn.domains[*] %s %s)", r.Pick("==", "!=", "in"), genStrOrSet(r, []string{"a", "B", "c"}))
+	// issue 10: the group selectors read one list of groups
+	case 24:
+		return fmt.Sprintf("any(identity.groups[*].id %s %s)", r.Pick("==", "!="), q("id-"+r.Pick(genStrs...)))
+	case 25:
+		return fmt.Sprintf("identity.groups.email in {%s %s}", q(r.Pick(genStrs...)+"@g"), q(r.Pick(genStrs...)+"@g"))
+	case 26:
+		// Some group / no group at all, through one selector.
+		g := r.Pick("id", "name", "email")
+		return fmt.Sprintf("(any(identity.groups[*].%s == \"x\") or any(identity.groups[*].%s != \"x\"))", g, g)
 	default:
 		return fmt.Sprintf("net.fqdn.host matches %s", q(r.Pick("^a", "b", ".*")))
 	}
@@ -249,8 +258,10 @@ func GenFlows(r *Rand, n int) []*engine.Flow {
 		if !f.InternalSourceIP.IsValid() {
 			f.InternalSourceIP = netip.MustParseAddr("10.0.0.1")
 		}
+		// Groups: (id, name, email) drawn separately, so that the three
+		// selectors see one list of groups whose fields need not agree.
 		for _, n := range strs() {
-			f.Groups = append(f.Groups, engine.Group{ID: "id-" + n, Name: n, Email: n + "@g"})
+			f.Groups = append(f.Groups, engine.Group{ID: "id-" + genStrs[r.N(3)], Name: n, Email: genStrs[r.N(3)] + "@g"})
 		}
 		if f.Groups == nil {
 			f.Groups = []engine.Group{}

@@ -1,0 +1,1100 @@
+package engine
+
+// Reading Network Session Log records (the other half of session.go's
+// renderer): one NDJSON line at a time, as Logpush writes the
+// zero_trust_network_sessions dataset, streamed in constant memory.
+//
+// The parser is hand-written rather than encoding/json because replaying a
+// month of logs is dominated by it: encoding/json decodes a typical record
+// (~700 bytes) in several microseconds, this parser in well under one
+// (BenchmarkParseSession). It is a strict JSON parser for one object per
+// line (FuzzParseSession checks it against encoding/json); only the record's
+// known fields are decoded, others are validated and skipped.
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/bits"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// SessionFields is the set of fields a record's line carried (not null), one
+// bit per field the reader knows. A Logpush job writes only the fields of its
+// output_options.field_names, so a missing field is "not logged", not "empty".
+type SessionFields uint32
+
+// The fields the reader knows.
+const (
+	FieldAccountID SessionFields = 1 << iota
+	FieldBytesReceived
+	FieldBytesSent
+	FieldDeviceID
+	FieldDeviceName
+	FieldEgressColoName
+	FieldEgressIP
+	FieldEgressPort
+	FieldEgressRuleID
+	FieldEgressRuleName
+	FieldEmail
+	FieldIngressColoName
+	FieldOfframp
+	FieldOriginIP
+	FieldOriginPort
+	FieldProtocol
+	FieldResolvedFQDN
+	FieldSessionEndTime
+	FieldSessionID
+	FieldSessionStartTime
+	FieldSourceIP
+	FieldSourceInternalIP
+	FieldSourcePort
+	FieldUserID
+	FieldVirtualNetworkID
+	FieldCount
+)
+
+// LoggedSession is one record as read from a log: the record, which of its
+// fields the line carried, and its weight.
+type LoggedSession struct {
+	SessionRecord
+	Fields SessionFields
+	// Count is the number of sessions the row stands for: 1, or the row's
+	// "count" column when the records were aggregated upstream (a GROUP BY
+	// in ClickHouse, BigQuery, R2 SQL, ...; "count", "Count", "count()" and
+	// "count(*)" are accepted). 0 is allowed (the row weighs nothing).
+	Count int64
+}
+
+// Has reports whether the line carried every field of f.
+func (s *LoggedSession) Has(f SessionFields) bool { return s.Fields&f == f }
+
+// SessionSyntaxError is a line that is not a record: Offset is the byte
+// offset in the line (0-based), Field the record field it concerns ("" for
+// JSON syntax).
+type SessionSyntaxError struct {
+	Offset int
+	Field  string
+	Msg    string
+}
+
+func (e *SessionSyntaxError) Error() string {
+	if e.Field != "" {
+		return fmt.Sprintf("%s: %s", e.Field, e.Msg)
+	}
+	return fmt.Sprintf("column %d: %s", e.Offset+1, e.Msg)
+}
+
+// SessionParser parses record lines. It interns the values of fields with few
+// distinct values (colos, rule names and IDs, egress IPs, e-mails, ...), so a
+// long log allocates little. Not safe for concurrent use: one per goroutine.
+type SessionParser struct {
+	// only, when not 0, is the set of fields decoded; the others are
+	// validated as JSON and skipped like unknown fields (Only).
+	only   SessionFields
+	intern map[string]string
+	// recent holds the last values of each interned field (by field bit
+	// position): colos, rule names and egress IPs repeat, and comparing a
+	// few strings is cheaper than hashing.
+	recent [32][4]string
+	next   [32]uint8
+	// arena holds the line's values of fields with many distinct values
+	// (SessionID, OriginIP, SourceIP), which become one string.
+	arena    []byte
+	pending  [8]pendingString
+	npending int
+}
+
+// maxInterned bounds the parser's memory: past it values are allocated.
+const maxInterned = 1 << 16
+
+// NewSessionParser returns a parser.
+func NewSessionParser() *SessionParser {
+	return &SessionParser{intern: make(map[string]string, 256)}
+}
+
+// Only makes the parser decode only the fields of f (FieldCount is always
+// decoded): a reader that needs a few fields skips the others' number and
+// time parsing. Skipped fields are still checked to be JSON, not to have
+// their type.
+func (p *SessionParser) Only(f SessionFields) { p.only = f | FieldCount }
+
+// ParseSession parses one line with a new parser (convenience for callers
+// that parse a few records).
+func ParseSession(line []byte) (LoggedSession, error) {
+	var s LoggedSession
+	err := NewSessionParser().Parse(line, &s)
+	return s, err
+}
+
+type fieldKind uint8
+
+const (
+	kindUnknown fieldKind = iota
+	kindString
+	kindStringInterned
+	kindInt
+	kindPort
+	kindTime
+	kindCount
+)
+
+type fieldSlot struct {
+	bit  SessionFields
+	kind fieldKind
+	name string
+}
+
+// lookupField maps a key to its field. A switch on string(key) compiles to
+// a jump table and does not allocate.
+func lookupField(key []byte) fieldSlot {
+	switch string(key) {
+	case "AccountID":
+		return fieldSlot{FieldAccountID, kindStringInterned, "AccountID"}
+	case "BytesReceived":
+		return fieldSlot{FieldBytesReceived, kindInt, "BytesReceived"}
+	case "BytesSent":
+		return fieldSlot{FieldBytesSent, kindInt, "BytesSent"}
+	case "DeviceID":
+		return fieldSlot{FieldDeviceID, kindStringInterned, "DeviceID"}
+	case "DeviceName":
+		return fieldSlot{FieldDeviceName, kindStringInterned, "DeviceName"}
+	case "EgressColoName":
+		return fieldSlot{FieldEgressColoName, kindStringInterned, "EgressColoName"}
+	case "EgressIP":
+		return fieldSlot{FieldEgressIP, kindStringInterned, "EgressIP"}
+	case "EgressPort":
+		return fieldSlot{FieldEgressPort, kindPort, "EgressPort"}
+	case "EgressRuleID":
+		return fieldSlot{FieldEgressRuleID, kindStringInterned, "EgressRuleID"}
+	case "EgressRuleName":
+		return fieldSlot{FieldEgressRuleName, kindStringInterned, "EgressRuleName"}
+	case "Email":
+		return fieldSlot{FieldEmail, kindStringInterned, "Email"}
+	case "IngressColoName":
+		return fieldSlot{FieldIngressColoName, kindStringInterned, "IngressColoName"}
+	case "Offramp":
+		return fieldSlot{FieldOfframp, kindStringInterned, "Offramp"}
+	case "OriginIP":
+		return fieldSlot{FieldOriginIP, kindString, "OriginIP"}
+	case "OriginPort":
+		return fieldSlot{FieldOriginPort, kindPort, "OriginPort"}
+	case "Protocol":
+		return fieldSlot{FieldProtocol, kindStringInterned, "Protocol"}
+	case "ResolvedFQDN":
+		return fieldSlot{FieldResolvedFQDN, kindStringInterned, "ResolvedFQDN"}
+	case "SessionEndTime":
+		return fieldSlot{FieldSessionEndTime, kindTime, "SessionEndTime"}
+	case "SessionID":
+		return fieldSlot{FieldSessionID, kindString, "SessionID"}
+	case "SessionStartTime":
+		return fieldSlot{FieldSessionStartTime, kindTime, "SessionStartTime"}
+	case "SourceIP":
+		return fieldSlot{FieldSourceIP, kindString, "SourceIP"}
+	case "SourceInternalIP":
+		return fieldSlot{FieldSourceInternalIP, kindStringInterned, "SourceInternalIP"}
+	case "SourcePort":
+		return fieldSlot{FieldSourcePort, kindPort, "SourcePort"}
+	case "UserID":
+		return fieldSlot{FieldUserID, kindStringInterned, "UserID"}
+	case "VirtualNetworkID":
+		return fieldSlot{FieldVirtualNetworkID, kindStringInterned, "VirtualNetworkID"}
+	case "count", "Count", "COUNT", "count()", "count(*)", "COUNT(*)", "COUNT()":
+		return fieldSlot{FieldCount, kindCount, "count"}
+	}
+	// Log Explorer's SQL API answers with lower-case column names
+	// ("clientrequesthost" for ClientRequestHost,
+	// https://developers.cloudflare.com/log-explorer/api/); Cloudflare's own
+	// names start upper case, so only a lower-case first letter pays for the
+	// second look-up.
+	if len(key) > 0 && len(key) <= 32 && 'a' <= key[0] && key[0] <= 'z' {
+		var buf [32]byte
+		lower := buf[:len(key)]
+		for i, c := range key {
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			lower[i] = c
+		}
+		if s, ok := lowerFields[string(lower)]; ok {
+			return lookupField([]byte(s))
+		}
+	}
+	return fieldSlot{}
+}
+
+// lowerFields maps the lower-case form of each known field to its name.
+var lowerFields = func() map[string]string {
+	m := map[string]string{}
+	for _, n := range []string{
+		"AccountID", "BytesReceived", "BytesSent", "DeviceID", "DeviceName", "EgressColoName", "EgressIP", "EgressPort",
+		"EgressRuleID", "EgressRuleName", "Email", "IngressColoName", "Offramp", "OriginIP", "OriginPort", "Protocol",
+		"ResolvedFQDN", "SessionEndTime", "SessionID", "SessionStartTime", "SourceIP", "SourceInternalIP", "SourcePort",
+		"UserID", "VirtualNetworkID",
+	} {
+		m[strings.ToLower(n)] = n
+	}
+	return m
+}()
+
+func (s *LoggedSession) setString(bit SessionFields, v string) {
+	r := &s.SessionRecord
+	switch bit {
+	case FieldAccountID:
+		r.AccountID = v
+	case FieldDeviceID:
+		r.DeviceID = v
+	case FieldDeviceName:
+		r.DeviceName = v
+	case FieldEgressColoName:
+		r.EgressColoName = v
+	case FieldEgressIP:
+		r.EgressIP = v
+	case FieldEgressRuleID:
+		r.EgressRuleID = v
+	case FieldEgressRuleName:
+		r.EgressRuleName = v
+	case FieldEmail:
+		r.Email = v
+	case FieldIngressColoName:
+		r.IngressColoName = v
+	case FieldOfframp:
+		r.Offramp = v
+	case FieldOriginIP:
+		r.OriginIP = v
+	case FieldProtocol:
+		r.Protocol = v
+	case FieldResolvedFQDN:
+		r.ResolvedFQDN = v
+	case FieldSessionID:
+		r.SessionID = v
+	case FieldSourceIP:
+		r.SourceIP = v
+	case FieldSourceInternalIP:
+		r.SourceInternalIP = v
+	case FieldUserID:
+		r.UserID = v
+	case FieldVirtualNetworkID:
+		r.VirtualNetworkID = v
+	}
+}
+
+func (s *LoggedSession) clear(slot fieldSlot) {
+	s.Fields &^= slot.bit
+	switch slot.kind {
+	case kindString, kindStringInterned:
+		s.setString(slot.bit, "")
+	case kindCount:
+		s.Count = 1
+	default:
+		s.setInt(slot.bit, 0)
+	}
+}
+
+func (s *LoggedSession) setInt(bit SessionFields, v int64) {
+	r := &s.SessionRecord
+	switch bit {
+	case FieldBytesReceived:
+		r.BytesReceived = v
+	case FieldBytesSent:
+		r.BytesSent = v
+	case FieldEgressPort:
+		r.EgressPort = int(v)
+	case FieldOriginPort:
+		r.OriginPort = int(v)
+	case FieldSourcePort:
+		r.SourcePort = int(v)
+	case FieldSessionStartTime:
+		r.SessionStartTime = v
+	case FieldSessionEndTime:
+		r.SessionEndTime = v
+	case FieldCount:
+		s.Count = v
+	}
+}
+
+// Parse parses one NDJSON line (without its newline) into s. Unknown fields
+// are ignored; a known field of the wrong type, or a line that is not one
+// JSON object, is a *SessionSyntaxError. Value types accepted, beyond the
+// dataset's own (string; int; "int or string" timestamps):
+//   - integers may be JSON strings of digits ("1820"): BigQuery and other
+//     warehouses export 64-bit integers as strings;
+//   - SessionStartTime/SessionEndTime in any Logpush timestamp_format
+//     (https://developers.cloudflare.com/logs/logpush/logpush-job/log-output-options/:
+//     "unixnano (nanoseconds unit), unix (seconds unit), or rfc3339 (seconds
+//     unit). Default unixnano"), stored as Unix nanoseconds. A number below
+//     10^11 is read as seconds (10^11 s is the year 5138; 10^11 ns is 1970),
+//     so unix and unixnano need no flag;
+//   - null means the field was not logged.
+func (p *SessionParser) Parse(line []byte, s *LoggedSession) error {
+	*s = LoggedSession{Count: 1}
+	p.arena, p.npending = p.arena[:0], 0
+	i := skipWS(line, 0)
+	if i >= len(line) || line[i] != '{' {
+		return notAnObject(line, i)
+	}
+	i = skipWS(line, i+1)
+	if i < len(line) && line[i] == '}' {
+		i++
+	} else {
+		for {
+			if i >= len(line) {
+				return syntaxErr(line, i, truncated)
+			}
+			if line[i] != '"' {
+				return syntaxErr(line, i, "expected a field name in double quotes")
+			}
+			kstart := i
+			kend, esc, err := scanString(line, i)
+			if err != nil {
+				return err
+			}
+			key := line[kstart+1 : kend-1]
+			if esc {
+				k, err := unquoteSlow(line[kstart:kend])
+				if err != nil {
+					return syntaxErr(line, kstart, err.Error())
+				}
+				key = []byte(k)
+			}
+			i = skipWS(line, kend)
+			if i >= len(line) || line[i] != ':' {
+				return syntaxErr(line, i, "expected ':' after a field name")
+			}
+			i = skipWS(line, i+1)
+			slot := lookupField(key)
+			if p.only != 0 && p.only&slot.bit == 0 {
+				slot = fieldSlot{}
+			}
+			if i, err = p.value(line, i, slot, s); err != nil {
+				return err
+			}
+			i = skipWS(line, i)
+			if i >= len(line) {
+				return syntaxErr(line, i, truncated)
+			}
+			if line[i] == ',' {
+				i = skipWS(line, i+1)
+				continue
+			}
+			if line[i] == '}' {
+				i++
+				break
+			}
+			return syntaxErr(line, i, "expected ',' or '}' after a value")
+		}
+	}
+	if i = skipWS(line, i); i < len(line) {
+		return syntaxErr(line, i, "unexpected data after the record's closing '}' (one JSON object per line)")
+	}
+	if p.npending > 0 {
+		all := string(p.arena) // one allocation for the line's unique strings
+		for _, ps := range p.pending[:p.npending] {
+			s.setString(ps.bit, all[ps.start:ps.end])
+		}
+	}
+	return nil
+}
+
+// pendingString is a string field whose bytes are in the parser's arena.
+type pendingString struct {
+	bit        SessionFields
+	start, end int
+}
+
+func (p *SessionParser) dropPending(bit SessionFields) {
+	for k := 0; k < p.npending; k++ {
+		if p.pending[k].bit == bit {
+			copy(p.pending[k:], p.pending[k+1:p.npending])
+			p.npending--
+			return
+		}
+	}
+}
+
+// value parses the value at line[i:] for slot and returns the offset after it.
+func (p *SessionParser) value(line []byte, i int, slot fieldSlot, s *LoggedSession) (int, error) {
+	if i >= len(line) {
+		return i, syntaxErr(line, i, truncated)
+	}
+	if line[i] == 'n' {
+		// null: the field was not logged.
+		if !bytes.HasPrefix(line[i:], []byte("null")) {
+			return i, syntaxErr(line, i, "invalid literal (expected null)")
+		}
+		if slot.bit != 0 { // a repeated key: the last value wins, as in encoding/json
+			p.dropPending(slot.bit)
+			s.clear(slot)
+		}
+		return i + 4, nil
+	}
+	switch slot.kind {
+	case kindUnknown:
+		switch c := line[i]; {
+		case c == '"':
+			end, _, err := scanString(line, i)
+			return end, err
+		case c == '-' || '0' <= c && c <= '9':
+			return scanNumber(line, i)
+		}
+		return skipValue(line, i)
+	case kindString, kindStringInterned:
+		if line[i] != '"' {
+			return i, fieldErr(line, i, slot.name, "expected a string")
+		}
+		end, esc, err := scanString(line, i)
+		if err != nil {
+			return i, err
+		}
+		var v string
+		p.dropPending(slot.bit) // a repeated key: the last value wins
+		switch {
+		case esc:
+			if v, err = unquoteSlow(line[i:end]); err != nil {
+				return i, syntaxErr(line, i, err.Error())
+			}
+		case slot.kind == kindStringInterned:
+			v = p.internField(slot.bit, line[i+1:end-1])
+		case end-i > 2 && p.npending < len(p.pending):
+			// Copied to the line's arena: one string for all of them (Parse).
+			p.pending[p.npending] = pendingString{slot.bit, len(p.arena), len(p.arena) + end - i - 2}
+			p.npending++
+			p.arena = append(p.arena, line[i+1:end-1]...)
+			s.Fields |= slot.bit
+			return end, nil
+		default:
+			v = string(line[i+1 : end-1])
+		}
+		s.Fields |= slot.bit
+		s.setString(slot.bit, v)
+		return end, nil
+	default:
+		v, end, err := p.number(line, i, slot)
+		if err == errNotLogged {
+			s.clear(slot)
+			return end, nil
+		}
+		if err != nil {
+			return i, err
+		}
+		s.Fields |= slot.bit
+		s.setInt(slot.bit, v)
+		return end, nil
+	}
+}
+
+// number parses an integer-valued field (a JSON number, or a string holding
+// one; timestamps also RFC 3339 strings).
+func (p *SessionParser) number(line []byte, i int, slot fieldSlot) (int64, int, error) {
+	var text []byte
+	var end int
+	quoted := false
+	switch c := line[i]; {
+	case c == '"':
+		e, esc, err := scanString(line, i)
+		if err != nil {
+			return 0, i, err
+		}
+		end, quoted = e, true
+		text = line[i+1 : e-1]
+		if esc {
+			u, err := unquoteSlow(line[i:e])
+			if err != nil {
+				return 0, i, syntaxErr(line, i, err.Error())
+			}
+			text = []byte(u)
+		}
+	case c == '-' || '0' <= c && c <= '9':
+		e, err := scanNumber(line, i)
+		if err != nil {
+			return 0, i, err
+		}
+		end, text = e, line[i:e]
+	default:
+		what := "an integer"
+		if slot.kind == kindTime {
+			what = "a timestamp (Unix nanoseconds or seconds, or an RFC 3339 string)"
+		}
+		return 0, i, fieldErr(line, i, slot.name, "expected "+what)
+	}
+	if quoted && len(text) == 0 {
+		return 0, end, errNotLogged // "": as good as null
+	}
+	v, err := numberValue(text, quoted, slot)
+	if err != nil {
+		return 0, i, fieldErr(line, i, slot.name, err.Error())
+	}
+	return v, end, nil
+}
+
+func numberValue(text []byte, quoted bool, slot fieldSlot) (int64, error) {
+	if slot.kind == kindTime && quoted && len(text) > 0 && !isNumberText(text) {
+		for _, layout := range timeLayouts {
+			if t, err := time.Parse(layout, string(text)); err == nil {
+				return t.UnixNano(), nil
+			}
+		}
+		return 0, fmt.Errorf("%q is not a Unix timestamp or an RFC 3339 time", text)
+	}
+	if !isNumberText(text) {
+		return 0, fmt.Errorf("%q is not a number", text)
+	}
+	v, ok := parseIntFast(text)
+	if !ok && slot.kind == kindTime {
+		v, ok = parseSecondsFraction(text)
+	}
+	if !ok {
+		f, err := strconv.ParseFloat(string(text), 64)
+		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+			return 0, fmt.Errorf("%s is out of range", text)
+		}
+		switch {
+		case slot.kind == kindTime && math.Abs(f) < 1e11:
+			// unix seconds with a fraction (1795654800.5)
+			return int64(math.Round(f * 1e9)), nil
+		case f != math.Trunc(f) || math.Abs(f) >= 1<<63:
+			return 0, fmt.Errorf("%s is not an integer", text)
+		}
+		v = int64(f)
+	}
+	switch slot.kind {
+	case kindPort:
+		if v < 0 || v > 65535 {
+			return 0, fmt.Errorf("%d is not a port (0-65535)", v)
+		}
+	case kindCount, kindInt:
+		if v < 0 {
+			return 0, fmt.Errorf("%d is negative", v)
+		}
+	case kindTime:
+		if v > -1e11 && v < 1e11 {
+			v *= 1e9 // timestamp_format unix: seconds
+		}
+	}
+	return v, nil
+}
+
+// truncated is the error of a line that ends inside the record.
+const truncated = "the line ends before the object is closed (a truncated record?)"
+
+// errNotLogged: an integer field holding "" (some exports write a missing
+// value so); the field counts as not logged.
+var errNotLogged = errors.New("not logged")
+
+// timeLayouts are the textual timestamps read: Logpush's rfc3339, and the
+// forms warehouses export (ClickHouse "2006-01-02 15:04:05.000", BigQuery
+// "2006-01-02 15:04:05 UTC"); without a zone, UTC.
+var timeLayouts = []string{
+	time.RFC3339Nano,
+	"2006-01-02 15:04:05.999999999Z07:00",
+	"2006-01-02 15:04:05.999999999 MST",
+	"2006-01-02 15:04:05.999999999",
+	"2006-01-02T15:04:05.999999999",
+}
+
+// isNumberText reports whether b is a JSON number.
+func isNumberText(b []byte) bool {
+	e, err := scanNumber(b, 0)
+	return err == nil && e == len(b)
+}
+
+// parseIntFast parses an optionally negative decimal integer without
+// fraction or exponent; ok is false for anything else or on overflow.
+func parseIntFast(b []byte) (int64, bool) {
+	neg := false
+	if len(b) > 0 && b[0] == '-' {
+		neg, b = true, b[1:]
+	}
+	if len(b) == 0 || len(b) > 19 {
+		return 0, false
+	}
+	var v uint64 // 19 digits cannot overflow a uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + uint64(c-'0')
+	}
+	switch {
+	case neg && v <= 1<<63:
+		return -int64(v), true
+	case !neg && v <= math.MaxInt64:
+		return int64(v), true
+	}
+	return 0, false
+}
+
+// parseSecondsFraction reads Unix seconds with a decimal fraction
+// ("1795654800.25") exactly, as nanoseconds.
+func parseSecondsFraction(b []byte) (int64, bool) {
+	dot := bytes.IndexByte(b, '.')
+	if dot < 0 || len(b)-dot-1 > 9 {
+		return 0, false
+	}
+	sec, ok := parseIntFast(b[:dot])
+	if !ok || sec <= -1e11 || sec >= 1e11 {
+		return 0, false
+	}
+	var frac int64
+	digits := b[dot+1:]
+	for k := 0; k < 9; k++ {
+		frac *= 10
+		if k < len(digits) {
+			if digits[k] < '0' || digits[k] > '9' {
+				return 0, false
+			}
+			frac += int64(digits[k] - '0')
+		}
+	}
+	if b[0] == '-' {
+		return sec*1e9 - frac, true
+	}
+	return sec*1e9 + frac, true
+}
+
+func (p *SessionParser) internField(bit SessionFields, b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	k := bits.TrailingZeros32(uint32(bit))
+	r := &p.recent[k]
+	for j := range r {
+		if r[j] == string(b) {
+			return r[j]
+		}
+	}
+	v := p.internBytes(b)
+	r[p.next[k]%4] = v
+	p.next[k]++
+	return v
+}
+
+func (p *SessionParser) internBytes(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if s, ok := p.intern[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if len(p.intern) < maxInterned && len(b) <= 128 {
+		p.intern[s] = s
+	}
+	return s
+}
+
+func skipWS(b []byte, i int) int {
+	if i < len(b) && b[i] > ' ' { // the usual case: no whitespace at all
+		return i
+	}
+	for i < len(b) {
+		switch b[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// scanString scans the JSON string starting at b[i] == '"' and returns the
+// offset after its closing quote and whether it needs unquoteSlow (escapes
+// or bytes that are not valid UTF-8).
+func scanString(b []byte, i int) (end int, slow bool, err error) {
+	start := i
+	i++
+	hi := false
+	for i < len(b) {
+		// Plain bytes (most of a record) skip eight at a time, then
+		// through a table lookup.
+		for i+8 <= len(b) && !swarSpecial(binary.LittleEndian.Uint64(b[i:])) {
+			i += 8
+		}
+		for i < len(b) && !strSpecial[b[i]] {
+			i++
+		}
+		if i >= len(b) {
+			break
+		}
+		c := b[i]
+		switch {
+		case c == '"':
+			if hi && !utf8.Valid(b[start+1:i]) {
+				slow = true
+			}
+			return i + 1, slow, nil
+		case c == '\\':
+			slow = true
+			if i+1 >= len(b) {
+				return 0, false, syntaxErr(b, i, "unterminated string")
+			}
+			switch b[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if i+6 > len(b) || !isHex4(b[i+2:i+6]) {
+					return 0, false, syntaxErr(b, i, `invalid \u escape in string`)
+				}
+				i += 6
+			default:
+				return 0, false, syntaxErr(b, i, fmt.Sprintf("invalid escape \\%c in string", b[i+1]))
+			}
+		case c < 0x20:
+			return 0, false, syntaxErr(b, i, "control character in string (escape it)")
+		default:
+			if c >= 0x80 {
+				hi = true
+			}
+			i++
+		}
+	}
+	return 0, false, syntaxErr(b, start, "unterminated string")
+}
+
+// strSpecial marks the bytes scanString must look at: the quote, the
+// backslash, control characters and non-ASCII bytes (UTF-8 is checked).
+var strSpecial = func() (t [256]bool) {
+	for c := 0; c < 0x20; c++ {
+		t[c] = true
+	}
+	for c := 0x80; c < 0x100; c++ {
+		t[c] = true
+	}
+	t['"'], t['\\'] = true, true
+	return t
+}()
+
+// swarSpecial reports whether any of the eight bytes of x is one strSpecial
+// marks (SIMD within a register: a byte is flagged in bit 7 of its lane).
+func swarSpecial(x uint64) bool {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	if x&hi != 0 { // non-ASCII
+		return true
+	}
+	q := x ^ (lo * '"')
+	bs := x ^ (lo * '\\')
+	return ((x-lo*0x20)|(q-lo)&^q|(bs-lo)&^bs)&hi != 0
+}
+
+func isHex4(b []byte) bool {
+	for _, c := range b {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') && (c < 'A' || c > 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// unquoteSlow decodes a quoted JSON string with escapes or invalid UTF-8
+// exactly as encoding/json does (invalid bytes become U+FFFD). Rare: it is
+// allowed to be slow.
+func unquoteSlow(q []byte) (string, error) {
+	var s string
+	if err := json.Unmarshal(q, &s); err != nil {
+		return "", err
+	}
+	return s, nil
+}
+
+// scanNumber scans a JSON number at b[i] and returns the offset after it.
+func scanNumber(b []byte, i int) (int, error) {
+	start := i
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && '1' <= b[i] && b[i] <= '9':
+		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
+			i++
+		}
+	default:
+		return start, syntaxErr(b, i, "invalid number")
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if i >= len(b) || b[i] < '0' || b[i] > '9' {
+			return start, syntaxErr(b, i, "invalid number (digits expected after '.')")
+		}
+		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
+			i++
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if i >= len(b) || b[i] < '0' || b[i] > '9' {
+			return start, syntaxErr(b, i, "invalid number (digits expected in the exponent)")
+		}
+		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
+			i++
+		}
+	}
+	return i, nil
+}
+
+// maxDepth bounds the nesting of skipped values.
+const maxDepth = 1000
+
+// skipValue validates and skips any JSON value at b[i] (fields the record
+// does not use may hold objects or arrays).
+func skipValue(b []byte, i int) (int, error) {
+	depth := 0
+	var small [32]byte
+	stack := small[:] // '{' or '[' per open container; grows past 32 levels
+	for {
+		i = skipWS(b, i)
+		if i >= len(b) {
+			return i, syntaxErr(b, i, "expected a value")
+		}
+		// A value.
+		switch c := b[i]; {
+		case c == '"':
+			e, _, err := scanString(b, i)
+			if err != nil {
+				return i, err
+			}
+			i = e
+		case c == '-' || '0' <= c && c <= '9':
+			e, err := scanNumber(b, i)
+			if err != nil {
+				return i, err
+			}
+			i = e
+		case c == 't' && bytes.HasPrefix(b[i:], []byte("true")):
+			i += 4
+		case c == 'f' && bytes.HasPrefix(b[i:], []byte("false")):
+			i += 5
+		case c == 'n' && bytes.HasPrefix(b[i:], []byte("null")):
+			i += 4
+		case c == '{' || c == '[':
+			if depth == maxDepth {
+				return i, syntaxErr(b, i, "nested too deeply")
+			}
+			if depth == len(stack) {
+				stack = append(stack, make([]byte, len(stack))...)
+			}
+			stack[depth] = c
+			depth++
+			i = skipWS(b, i+1)
+			closer := byte('}')
+			if c == '[' {
+				closer = ']'
+			}
+			if i < len(b) && b[i] == closer {
+				depth--
+				i++
+				break
+			}
+			if c == '{' {
+				var err error
+				if i, err = objectKey(b, i); err != nil {
+					return i, err
+				}
+			}
+			continue
+		default:
+			return i, syntaxErr(b, i, "expected a value")
+		}
+		// After a value: close containers or move to the next element.
+		for {
+			if depth == 0 {
+				return i, nil
+			}
+			i = skipWS(b, i)
+			if i >= len(b) {
+				return i, syntaxErr(b, i, "unexpected end of line inside a value")
+			}
+			top := stack[depth-1]
+			closer := byte('}')
+			if top == '[' {
+				closer = ']'
+			}
+			if b[i] == closer {
+				depth--
+				i++
+				continue
+			}
+			if b[i] != ',' {
+				return i, syntaxErr(b, i, fmt.Sprintf("expected ',' or '%c'", closer))
+			}
+			i = skipWS(b, i+1)
+			if top == '{' {
+				var err error
+				if i, err = objectKey(b, i); err != nil {
+					return i, err
+				}
+			}
+			break
+		}
+	}
+}
+
+// objectKey scans `"key" :` at b[i] and returns the offset after ':'.
+func objectKey(b []byte, i int) (int, error) {
+	if i >= len(b) || b[i] != '"' {
+		return i, syntaxErr(b, i, "expected a field name in double quotes")
+	}
+	e, _, err := scanString(b, i)
+	if err != nil {
+		return i, err
+	}
+	i = skipWS(b, e)
+	if i >= len(b) || b[i] != ':' {
+		return i, syntaxErr(b, i, "expected ':' after a field name")
+	}
+	return i + 1, nil
+}
+
+func syntaxErr(_ []byte, i int, msg string) error {
+	return &SessionSyntaxError{Offset: i, Msg: msg}
+}
+
+func fieldErr(_ []byte, i int, field, msg string) error {
+	return &SessionSyntaxError{Offset: i, Field: field, Msg: msg}
+}
+
+// notAnObject explains a line that does not start with '{' in terms of the
+// Logpush output options that produce it.
+func notAnObject(line []byte, i int) error {
+	msg := "expected a JSON object ({...}): records are read as NDJSON, one object per line (Logpush's default output_type ndjson)"
+	if i < len(line) {
+		switch line[i] {
+		case '[':
+			msg = "a JSON array: records are read as NDJSON, one object per line (Logpush's default output_type ndjson, without batch_prefix/batch_suffix)"
+		case '"':
+			msg = "a CSV line, not JSON: records are read as NDJSON, one object per line (set the Logpush job's output_type to ndjson)"
+		}
+	} else {
+		msg = "empty line"
+	}
+	return &SessionSyntaxError{Offset: i, Msg: msg}
+}
+
+// SessionLineReader splits a log into lines: NDJSON, gzip-compressed or not
+// (detected by the gzip magic bytes, so stdin works too; concatenated gzip
+// members, as Logpush files may be, are read in order). Memory is constant:
+// one buffer of at most MaxSessionLine bytes.
+type SessionLineReader struct {
+	br   *bufio.Reader
+	gz   *gzip.Reader
+	line int
+	err  error
+	long []byte // scratch for a line split across buffer refills
+}
+
+// MaxSessionLine is the longest line read; a longer one is reported as
+// malformed and skipped. Logpush records are a few kilobytes at most.
+const MaxSessionLine = 1 << 20
+
+// NewSessionLineReader returns a line reader over r.
+func NewSessionLineReader(r io.Reader) (*SessionLineReader, error) {
+	br := bufio.NewReaderSize(r, 256<<10)
+	l := &SessionLineReader{}
+	magic, err := br.Peek(2)
+	if err == nil && magic[0] == 0x1f && magic[1] == 0x8b {
+		gz, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("reading gzip: %w", err)
+		}
+		l.gz = gz
+		br = bufio.NewReaderSize(gz, 256<<10)
+	}
+	l.br = br
+	return l, nil
+}
+
+// ErrSessionLineTooLong is the line error of a line over MaxSessionLine.
+var ErrSessionLineTooLong = fmt.Errorf("line longer than %d bytes: not a session record", MaxSessionLine)
+
+// Next returns the next non-blank line (without its line terminator), valid
+// until the next call, and its 1-based line number (Line). lineErr is set
+// for a line that cannot be returned (ErrSessionLineTooLong); ok is false
+// at the end of the input or on a read error (Err).
+func (l *SessionLineReader) Next() (line []byte, lineErr error, ok bool) {
+	for {
+		if l.stopped() {
+			return nil, nil, false
+		}
+		b, err := l.br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			l.long = append(l.long[:0], b...)
+			tooLong := false
+			for errors.Is(err, bufio.ErrBufferFull) {
+				b, err = l.br.ReadSlice('\n')
+				if !tooLong {
+					if len(l.long)+len(b) > MaxSessionLine {
+						tooLong = true
+						l.long = l.long[:0]
+					} else {
+						l.long = append(l.long, b...)
+					}
+				}
+			}
+			if err != nil && err != io.EOF {
+				l.err = err
+				return nil, nil, false
+			}
+			l.line++
+			if err == io.EOF {
+				l.err = io.EOF
+			}
+			if tooLong {
+				return nil, ErrSessionLineTooLong, true
+			}
+			b = l.long
+		} else {
+			if err != nil {
+				if err != io.EOF {
+					l.err = err
+					return nil, nil, false
+				}
+				l.err = io.EOF
+				if len(b) == 0 {
+					return nil, nil, false
+				}
+			}
+			l.line++
+		}
+		b = bytes.TrimRight(b, "\r\n")
+		if l.line == 1 {
+			b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")) // a UTF-8 byte order mark
+		}
+		if len(bytes.TrimSpace(b)) == 0 {
+			continue
+		}
+		return b, nil, true
+	}
+}
+
+func (l *SessionLineReader) stopped() bool { return l.err != nil }
+
+// Line is the 1-based number of the line Next returned last.
+func (l *SessionLineReader) Line() int { return l.line }
+
+// Err is the read error that stopped Next (nil at a clean end of input).
+func (l *SessionLineReader) Err() error {
+	if l.err == io.EOF {
+		return nil
+	}
+	if l.err != nil {
+		if l.gz != nil {
+			return fmt.Errorf("reading gzip, line %d: %w", l.line+1, l.err)
+		}
+		return fmt.Errorf("line %d: %w", l.line+1, l.err)
+	}
+	return nil
+}
