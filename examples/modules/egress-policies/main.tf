@@ -115,6 +115,14 @@ resource "cfegress_egress_policies" "this" {
   policies             = local.policies
   catch_all            = "required"
   expect               = var.expect
+
+  # Proven at plan over every flow each selects (not sampled): traffic to a
+  # pinned destination is always decided by its pinned policy.
+  invariants = [for p in local.pinned : {
+    name    = "${p.name} is always pinned"
+    traffic = p.traffic
+    policy  = p.name
+  }]
 }
 
 output "policies" {

@@ -119,18 +119,29 @@ run "a_pinned_destination_needs_another_fallback" {
   expect_failures = [var.pinned]
 }
 
-# ---------------------------------------------------------------------------
-# PLACEHOLDER (invariants, impact): two checks this module should make once
-# the provider has them (SPEC §5), to be filled in when they land:
-#
-# - `invariants` on cfegress_egress_policies ("every flow to a pinned CIDR
-#   leaves from its via IP", proven over the whole flow space at plan): set
-#   them in main.tf from var.pinned, and add a run here whose broken list
-#   (catch-all first) fails with the invariant's name.
-#
-# - provider::cfegress::impact(old_policies, new_policies, dedicated_ips):
-#   a run that adds a pinned destination and asserts that the only traffic
-#   it moves is the new destination's, e.g.
-#     condition = alltrue([for r in provider::cfegress::impact(<before>, output.policies, output.dedicated_ips) :
-#                          r.after.policy == "Pinned: <new>"])
-# ---------------------------------------------------------------------------
+# The module's `invariants` (main.tf) are proven at every plan above: traffic
+# to a pinned destination is always decided by its pinned policy.
+
+# provider::cfegress::impact: adding a pinned destination moves that
+# destination's traffic and nothing else (compared with the same list
+# without it; `run.<name>` outputs would do too, where the CLI has them).
+run "adding_a_pinned_destination_moves_only_its_traffic" {
+  command = plan
+
+  variables {
+    pinned = [
+      { name = "partner API", cidrs = ["198.51.100.0/24"], ports = [443, 8443], via = "tokyo", fallback = "los_angeles" },
+      { name = "payroll", cidrs = ["192.0.2.0/25"], via = "frankfurt", fallback = "tokyo" },
+      { name = "ticketing", cidrs = ["192.0.2.128/25"], via = "frankfurt", fallback = "tokyo" },
+    ]
+  }
+
+  assert {
+    condition     = length(provider::cfegress::impact([for p in output.policies : p if p.name != "Pinned: ticketing"], output.policies, output.dedicated_ips)) > 0
+    error_message = "Pinning the ticketing destination must move its traffic."
+  }
+  assert {
+    condition     = alltrue([for r in provider::cfegress::impact([for p in output.policies : p if p.name != "Pinned: ticketing"], output.policies, output.dedicated_ips) : r.after.policy == "Pinned: ticketing"])
+    error_message = "Pinning the ticketing destination must move only its traffic."
+  }
+}
