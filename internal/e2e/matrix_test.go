@@ -47,11 +47,11 @@ func (c cli) GeneratesNestedComputed() bool {
 	if c.OpenTofu() {
 		return true
 	}
-	var maj, min, patch int
-	if _, err := fmt.Sscanf(c.Version, "%d.%d.%d", &maj, &min, &patch); err != nil {
+	var major, minor, patch int
+	if _, err := fmt.Sscanf(c.Version, "%d.%d.%d", &major, &minor, &patch); err != nil {
 		return true
 	}
-	return maj > 1 || (maj == 1 && (min > 9 || (min == 9 && patch >= 3)))
+	return major > 1 || (major == 1 && (minor > 9 || (minor == 9 && patch >= 3)))
 }
 
 // knownGenerateBug is the start of the error of those Terraform releases.
