@@ -194,13 +194,25 @@ func fullLine(rec engine.SessionRecord, rng *rand.Rand) ([]byte, error) {
 		detected = "HTTP"
 	}
 	for k, v := range map[string]any{
-		"ClientTCPHandshakeDurationMs": rng.IntN(40), "ClientTLSCipher": cipher, "ClientTLSHandshakeDurationMs": rng.IntN(60),
-		"ClientTLSVersion": version, "ConnectionCloseReason": "CLIENT_CLOSED", "ConnectionReuse": false,
-		"DestinationTunnelID": "", "DetectedProtocol": detected, "InitialOriginIP": rec.OriginIP,
-		"OriginTLSCertificateIssuer": issuer, "OriginTLSCertificateValidationResult": valid, "OriginTLSCipher": cipher,
-		"OriginTLSHandshakeDurationMs": rng.IntN(80), "OriginTLSVersion": version,
-		"RegistrationID": fmt.Sprintf("0f3a9c1e-1b2d-4c5e-8f90-%012x", rng.IntN(500)),
-		"ResolvedFQDN": host, "RuleEvaluationDurationMs": rng.IntN(3), "SNI": host, "TenantID": "",
+		"ClientTCPHandshakeDurationMs":         rng.IntN(40),
+		"ClientTLSCipher":                      cipher,
+		"ClientTLSHandshakeDurationMs":         rng.IntN(60),
+		"ClientTLSVersion":                     version,
+		"ConnectionCloseReason":                "CLIENT_CLOSED",
+		"ConnectionReuse":                      false,
+		"DestinationTunnelID":                  "",
+		"DetectedProtocol":                     detected,
+		"InitialOriginIP":                      rec.OriginIP,
+		"OriginTLSCertificateIssuer":           issuer,
+		"OriginTLSCertificateValidationResult": valid,
+		"OriginTLSCipher":                      cipher,
+		"OriginTLSHandshakeDurationMs":         rng.IntN(80),
+		"OriginTLSVersion":                     version,
+		"RegistrationID":                       fmt.Sprintf("0f3a9c1e-1b2d-4c5e-8f90-%012x", rng.IntN(500)),
+		"ResolvedFQDN":                         host,
+		"RuleEvaluationDurationMs":             rng.IntN(3),
+		"SNI":                                  host,
+		"TenantID":                             "",
 	} {
 		m[k] = v
 	}
