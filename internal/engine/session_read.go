@@ -100,13 +100,13 @@ func (e *SessionSyntaxError) Error() string {
 type SessionParser struct {
 	// only, when not 0, is the set of fields decoded; the others are
 	// validated as JSON and skipped like unknown fields (Only).
-	only   SessionFields
-	intern map[string]string
-	// recent holds the last values of each interned field (by field bit
-	// position): colos, rule names and egress IPs repeat, and comparing a
-	// few strings is cheaper than hashing.
-	recent [32][4]string
-	next   [32]uint8
+	only SessionFields
+	// table is intern's cache of the values of fields with few distinct
+	// values; last the last value of each field (by bit position).
+	table []string
+	last  [32]string
+	// guesses are the keys of the previous line, by member position.
+	guesses []keyGuess
 	// arena holds the line's values of fields with many distinct values
 	// (SessionID, OriginIP, SourceIP), which become one string.
 	arena    []byte
@@ -114,12 +114,9 @@ type SessionParser struct {
 	npending int
 }
 
-// maxInterned bounds the parser's memory: past it values are allocated.
-const maxInterned = 1 << 16
-
 // NewSessionParser returns a parser.
 func NewSessionParser() *SessionParser {
-	return &SessionParser{intern: make(map[string]string, 256)}
+	return &SessionParser{}
 }
 
 // Only makes the parser decode only the fields of f (FieldCount is always
@@ -346,36 +343,55 @@ func (p *SessionParser) Parse(line []byte, s *LoggedSession) error {
 	if i < len(line) && line[i] == '}' {
 		i++
 	} else {
-		for {
+		for member := 0; ; member++ {
 			if i >= len(line) {
 				return syntaxErr(line, i, truncated)
 			}
 			if line[i] != '"' {
 				return syntaxErr(line, i, "expected a field name in double quotes")
 			}
-			kstart := i
-			kend, esc, err := scanString(line, i)
-			if err != nil {
-				return err
-			}
-			key := line[kstart+1 : kend-1]
-			if esc {
-				k, err := unquoteSlow(line[kstart:kend])
+			var slot fieldSlot
+			if g := p.guess(member); g != nil && g.matches(line, i) {
+				// The key the previous line had here: `"Name":` at once.
+				slot, i = g.slot, i+int(g.n)
+			} else {
+				kstart := i
+				kend, esc, _, err := scanQuoted(line, i)
 				if err != nil {
-					return syntaxErr(line, kstart, err.Error())
+					return err
 				}
-				key = []byte(k)
+				key := line[kstart+1 : kend-1]
+				if esc {
+					k, err := unquoteSlow(line[kstart:kend])
+					if err != nil {
+						return syntaxErr(line, kstart, err.Error())
+					}
+					key = []byte(k)
+				}
+				// A key that is not valid UTF-8 is decoded with U+FFFD by
+				// encoding/json: it cannot be a known field (all ASCII)
+				// either way, so it is not decoded here.
+				slot = lookupField(key)
+				if !esc && kend < len(line) && line[kend] == ':' {
+					p.learn(member, line[kstart:kend+1], slot)
+				}
+				i = skipWS(line, kend)
+				if i >= len(line) || line[i] != ':' {
+					return syntaxErr(line, i, "expected ':' after a field name")
+				}
+				i++
 			}
-			i = skipWS(line, kend)
-			if i >= len(line) || line[i] != ':' {
-				return syntaxErr(line, i, "expected ':' after a field name")
-			}
-			i = skipWS(line, i+1)
-			slot := lookupField(key)
+			i = skipWS(line, i)
 			if p.only != 0 && p.only&slot.bit == 0 {
 				slot = fieldSlot{}
 			}
-			if i, err = p.value(line, i, slot, s); err != nil {
+			var err error
+			if slot.bit == 0 && i < len(line) && line[i] == '"' {
+				i, err = skipString(line, i) // most skipped values: inline
+			} else {
+				i, err = p.value(line, i, slot, s)
+			}
+			if err != nil {
 				return err
 			}
 			i = skipWS(line, i)
@@ -403,6 +419,74 @@ func (p *SessionParser) Parse(line []byte, s *LoggedSession) error {
 		}
 	}
 	return nil
+}
+
+// keyGuess is the key a line had at one member position, with the ':'
+// after it: Logpush writes every line's fields in the same order, so the
+// next line's key is compared with it at once instead of being scanned and
+// looked up.
+type keyGuess struct {
+	n    uint8 // len(`"Name":`), 0 for no guess
+	lit  [maxGuessKey]byte
+	slot fieldSlot
+	// words are lit's bytes as little-endian words: lit[0:8], lit[8:16],
+	// ..., and last the word that ends lit (overlapping the one before).
+	words  [maxGuessKey / 8]uint64
+	nwords uint8
+}
+
+// matches reports whether line[i:] starts with g's key: whole words
+// compared inline (keys are 6 to 40 bytes).
+func (g *keyGuess) matches(line []byte, i int) bool {
+	n := int(g.n)
+	if len(line)-i < n {
+		return false
+	}
+	if n < 8 {
+		return string(line[i:i+n]) == string(g.lit[:n])
+	}
+	b := line[i : i+n]
+	w := g.words[:g.nwords]
+	for k := 0; k < len(w)-1; k++ {
+		if binary.LittleEndian.Uint64(b[8*k:]) != w[k] {
+			return false
+		}
+	}
+	return binary.LittleEndian.Uint64(b[n-8:]) == w[len(w)-1]
+}
+
+const (
+	maxGuesses  = 64 // member positions remembered (the dataset has 43 fields)
+	maxGuessKey = 48 // the longest `"Name":` remembered
+)
+
+func (p *SessionParser) guess(member int) *keyGuess {
+	if member < len(p.guesses) && p.guesses[member].n > 0 {
+		return &p.guesses[member]
+	}
+	return nil
+}
+
+// learn remembers lit (`"Name":`, no escapes) as the key at member.
+func (p *SessionParser) learn(member int, lit []byte, slot fieldSlot) {
+	if member >= maxGuesses || len(lit) > maxGuessKey {
+		return
+	}
+	if p.guesses == nil {
+		p.guesses = make([]keyGuess, maxGuesses)
+	}
+	g := &p.guesses[member]
+	g.n = uint8(copy(g.lit[:], lit))
+	g.slot = slot
+	g.nwords = 0
+	if n := len(lit); n >= 8 {
+		for k := 0; k+8 < n; k += 8 {
+			g.words[g.nwords] = binary.LittleEndian.Uint64(lit[k:])
+			g.nwords++
+		}
+		g.words[g.nwords] = binary.LittleEndian.Uint64(lit[n-8:])
+		g.nwords++
+	}
 }
 
 // pendingString is a string field whose bytes are in the parser's arena.
@@ -441,8 +525,7 @@ func (p *SessionParser) value(line []byte, i int, slot fieldSlot, s *LoggedSessi
 	case kindUnknown:
 		switch c := line[i]; {
 		case c == '"':
-			end, _, err := scanString(line, i)
-			return end, err
+			return skipString(line, i)
 		case c == '-' || '0' <= c && c <= '9':
 			return scanNumber(line, i)
 		}
@@ -456,7 +539,9 @@ func (p *SessionParser) value(line []byte, i int, slot fieldSlot, s *LoggedSessi
 			return i, err
 		}
 		var v string
-		p.dropPending(slot.bit) // a repeated key: the last value wins
+		if s.Fields&slot.bit != 0 {
+			p.dropPending(slot.bit) // a repeated key: the last value wins
+		}
 		switch {
 		case esc:
 			if v, err = unquoteSlow(line[i:end]); err != nil {
@@ -661,36 +746,61 @@ func parseSecondsFraction(b []byte) (int64, bool) {
 	return sec*1e9 + frac, true
 }
 
+// internField is intern with, first, the field's last value: most fields
+// repeat from line to line (the account, the offramp, the protocol, the
+// colos), and that compare stays in the parser's hot memory where the
+// table's slot often does not.
 func (p *SessionParser) internField(bit SessionFields, b []byte) string {
-	if len(b) == 0 {
-		return ""
+	last := &p.last[bits.TrailingZeros32(uint32(bit))&31]
+	if *last == string(b) {
+		return *last
 	}
-	k := bits.TrailingZeros32(uint32(bit))
-	r := &p.recent[k]
-	for j := range r {
-		if r[j] == string(b) {
-			return r[j]
-		}
-	}
-	v := p.internBytes(b)
-	r[p.next[k]%4] = v
-	p.next[k]++
+	v := p.intern(b)
+	*last = v
 	return v
 }
 
-func (p *SessionParser) internBytes(b []byte) string {
-	if len(b) == 0 {
+// intern returns b as a string, the same string for the same bytes while
+// it stays in the parser's table: a direct-mapped cache of internSlots
+// strings, so memory is bounded and a value that misses (many distinct
+// values competing for a slot) is only allocated again. The slot is a
+// cheap hash of the value's length and of three of its words (start,
+// middle, end): the strings are compared whole, so a poor hash costs
+// allocations, never a wrong value.
+func (p *SessionParser) intern(b []byte) string {
+	n := len(b)
+	if n == 0 {
 		return ""
 	}
-	if s, ok := p.intern[string(b)]; ok {
-		return s
+	if p.table == nil {
+		p.table = make([]string, internSlots)
 	}
-	s := string(b)
-	if len(p.intern) < maxInterned && len(b) <= 128 {
-		p.intern[s] = s
+	var h uint64
+	if n >= 8 {
+		h = binary.LittleEndian.Uint64(b) ^ bits.RotateLeft64(binary.LittleEndian.Uint64(b[n-8:]), 29) ^
+			bits.RotateLeft64(binary.LittleEndian.Uint64(b[(n-8)/2:]), 47)
+	} else {
+		for _, c := range b {
+			h = h<<8 | uint64(c)
+		}
 	}
-	return s
+	h = (h ^ uint64(n)) * 0x9e3779b97f4a7c15
+	e := &p.table[h>>(64-internBits)]
+	if *e == string(b) {
+		return *e
+	}
+	v := string(b)
+	if n <= maxInternLen {
+		*e = v
+	}
+	return v
 }
+
+const (
+	internBits   = 14
+	internSlots  = 1 << internBits // 256 KB of string headers per parser
+	maxInternLen = 128
+)
 
 func skipWS(b []byte, i int) int {
 	if i < len(b) && b[i] > ' ' { // the usual case: no whitespace at all
@@ -708,82 +818,110 @@ func skipWS(b []byte, i int) int {
 }
 
 // scanString scans the JSON string starting at b[i] == '"' and returns the
-// offset after its closing quote and whether it needs unquoteSlow (escapes
+// offset after its closing quote and whether it needs unquoteSlow (escapes,
 // or bytes that are not valid UTF-8).
 func scanString(b []byte, i int) (end int, slow bool, err error) {
+	end, esc, hi, err := scanQuoted(b, i)
+	if err != nil {
+		return 0, false, err
+	}
+	return end, esc || hi && !utf8.Valid(b[i+1:end-1]), nil
+}
+
+// skipString skips the JSON string at b[i] == '"' and returns the offset
+// after its closing quote. It checks what makes a string invalid JSON
+// (control characters, bad escapes, no closing quote) but not its UTF-8:
+// encoding/json accepts invalid UTF-8 (it decodes it as U+FFFD), and a
+// skipped value is never decoded.
+func skipString(b []byte, i int) (int, error) {
+	j := i + 1
+	for j+8 <= len(b) {
+		if m := quoteMask(binary.LittleEndian.Uint64(b[j:])); m != 0 {
+			if j += bits.TrailingZeros64(m) >> 3; b[j] == '"' {
+				return j + 1, nil
+			}
+			break // an escape or a control character: the full scan
+		}
+		j += 8
+	}
+	end, _, _, err := scanQuoted(b, i)
+	return end, err
+}
+
+// scanQuoted is scanString's loop: esc reports a backslash escape, hi a
+// byte >= 0x80 (possibly not UTF-8).
+//
+// Bytes are read eight at a time (SWAR: SIMD within a register): quoteMask
+// flags the quote, the backslash and control characters, and the lowest
+// flag is the first such byte, so plain text is crossed a word at a time
+// and the scan stops exactly on the byte that matters.
+func scanQuoted(b []byte, i int) (end int, esc, hi bool, err error) {
 	start := i
 	i++
-	hi := false
-	for i < len(b) {
-		// Plain bytes (most of a record) skip eight at a time, then
-		// through a table lookup.
-		for i+8 <= len(b) && !swarSpecial(binary.LittleEndian.Uint64(b[i:])) {
+	var acc uint64 // the OR of the string's bytes: bit 7 set when one is >= 0x80
+	for {
+		for i+8 <= len(b) {
+			x := binary.LittleEndian.Uint64(b[i:])
+			if m := quoteMask(x); m != 0 {
+				k := bits.TrailingZeros64(m) >> 3
+				acc |= x & (1<<(8*k) - 1)
+				i += k
+				goto special
+			}
+			acc |= x
 			i += 8
 		}
 		for i < len(b) && !strSpecial[b[i]] {
+			acc |= uint64(b[i])
 			i++
 		}
 		if i >= len(b) {
-			break
+			return 0, false, false, syntaxErr(b, start, "unterminated string")
 		}
-		c := b[i]
-		switch {
-		case c == '"':
-			if hi && !utf8.Valid(b[start+1:i]) {
-				slow = true
-			}
-			return i + 1, slow, nil
-		case c == '\\':
-			slow = true
+	special:
+		switch c := b[i]; c {
+		case '"':
+			return i + 1, esc, acc&0x8080808080808080 != 0, nil
+		case '\\':
+			esc = true
 			if i+1 >= len(b) {
-				return 0, false, syntaxErr(b, i, "unterminated string")
+				return 0, false, false, syntaxErr(b, i, "unterminated string")
 			}
 			switch b[i+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				i += 2
 			case 'u':
 				if i+6 > len(b) || !isHex4(b[i+2:i+6]) {
-					return 0, false, syntaxErr(b, i, `invalid \u escape in string`)
+					return 0, false, false, syntaxErr(b, i, `invalid \u escape in string`)
 				}
 				i += 6
 			default:
-				return 0, false, syntaxErr(b, i, fmt.Sprintf("invalid escape \\%c in string", b[i+1]))
+				return 0, false, false, syntaxErr(b, i, fmt.Sprintf("invalid escape \\%c in string", b[i+1]))
 			}
-		case c < 0x20:
-			return 0, false, syntaxErr(b, i, "control character in string (escape it)")
-		default:
-			if c >= 0x80 {
-				hi = true
-			}
-			i++
+		default: // c < 0x20
+			return 0, false, false, syntaxErr(b, i, "control character in string (escape it)")
 		}
 	}
-	return 0, false, syntaxErr(b, start, "unterminated string")
 }
 
-// strSpecial marks the bytes scanString must look at: the quote, the
-// backslash, control characters and non-ASCII bytes (UTF-8 is checked).
+// strSpecial marks the bytes that end a run of plain string bytes: the
+// quote, the backslash and control characters.
 var strSpecial = func() (t [256]bool) {
 	for c := 0; c < 0x20; c++ {
-		t[c] = true
-	}
-	for c := 0x80; c < 0x100; c++ {
 		t[c] = true
 	}
 	t['"'], t['\\'] = true, true
 	return t
 }()
 
-// swarSpecial reports whether any of the eight bytes of x is one strSpecial
-// marks (SIMD within a register: a byte is flagged in bit 7 of its lane).
-func swarSpecial(x uint64) bool {
+// quoteMask flags, in bit 7 of its byte, the bytes of x (little endian)
+// that are '"', '\\' or below 0x20. The lowest flag is exact; flags above
+// it may be spurious (a borrow), which the caller never looks at.
+func quoteMask(x uint64) uint64 {
 	const lo, hi = 0x0101010101010101, 0x8080808080808080
-	if x&hi != 0 { // non-ASCII
-		return true
-	}
 	q := x ^ (lo * '"')
 	bs := x ^ (lo * '\\')
-	return ((x-lo*0x20)|(q-lo)&^q|(bs-lo)&^bs)&hi != 0
+	return ((x-lo*0x20)&^x | (q-lo)&^q | (bs-lo)&^bs) & hi
 }
 
 func isHex4(b []byte) bool {
@@ -863,7 +1001,7 @@ func skipValue(b []byte, i int) (int, error) {
 		// A value.
 		switch c := b[i]; {
 		case c == '"':
-			e, _, err := scanString(b, i)
+			e, err := skipString(b, i)
 			if err != nil {
 				return i, err
 			}
@@ -948,7 +1086,7 @@ func objectKey(b []byte, i int) (int, error) {
 	if i >= len(b) || b[i] != '"' {
 		return i, syntaxErr(b, i, "expected a field name in double quotes")
 	}
-	e, _, err := scanString(b, i)
+	e, err := skipString(b, i)
 	if err != nil {
 		return i, err
 	}
