@@ -333,21 +333,24 @@ func (c *checker) search(res *Result, base hypothesis) error {
 		return nil
 	}
 	m0 := c.compareEgress(c.live, d0, &res.obs, &c.hyp, false) // explained only if no hypothesis agrees
+	v4 := c.isV4()
+	d1 := &c.d[1]
+	if v4 {
+		// H1: proxied (IPv4 only; for IPv6 grey and orange are the same).
+		// Before accept, which may decide d0 again for a user country.
+		orangeOf(d1, d0, c.flow.IngressColo)
+	}
 	if m0.ok {
 		if err := c.accept(res, d0, m0); err != nil {
 			return err
 		}
 		res.Proxied = ProxiedEither
-		if c.isV4() {
+		if v4 {
 			// Would orange decide differently? Then the log says grey.
-			d1 := &c.d[1]
 			h := base
 			h.proxied = true
 			saved := c.hyp
 			c.hyp = h
-			if err := c.decide(c.live, d1); err != nil {
-				return err
-			}
 			if m1 := c.compareEgress(c.live, d1, &res.obs, &h, false); !m1.ok {
 				res.Proxied = ProxiedGrey
 			}
@@ -356,14 +359,9 @@ func (c *checker) search(res *Result, base hypothesis) error {
 		c.comparePlanned(res, true)
 		return nil
 	}
-	// H1: proxied (IPv4 only; for IPv6 grey and orange are the same).
-	if c.isV4() {
-		d1 := &c.d[1]
+	if v4 {
 		c.hyp = base
 		c.hyp.proxied = true
-		if err := c.decide(c.live, d1); err != nil {
-			return err
-		}
 		if m1 := c.compareEgress(c.live, d1, &res.obs, &c.hyp, false); m1.ok {
 			if err := c.accept(res, d1, m1); err != nil {
 				return err
@@ -375,7 +373,7 @@ func (c *checker) search(res *Result, base hypothesis) error {
 	}
 	// H2…: not proxied, and the colo the decision leaves from is down (its
 	// fallback, or the next nearest dedicated IP, explains the log).
-	if c.isV4() {
+	if v4 {
 		clear(c.downScratch)
 		prev := d0
 		d2 := &c.d[2]
@@ -417,6 +415,22 @@ func (c *checker) search(res *Result, base hypothesis) error {
 	c.hyp = base
 	c.comparePlanned(res, true)
 	return nil
+}
+
+// orangeOf sets dst to the decision for the flow proxied by Cloudflare
+// (orange), from grey, its decision not proxied, both with no colo down,
+// without deciding again. SPEC §2 rules 2 and 3: with no outage, grey and
+// orange differ only in where dedicated IPv4 egress physically leaves, the
+// dedicated IP's colo (grey) or the ingress colo (orange); the policy, the
+// IP (and the equidistant pick), its geolocation, default egress and the
+// candidates are the same. TestOrangeOfIsDecide holds this to the engine.
+func orangeOf(dst, grey *engine.Decision, ingress string) {
+	cands := append(dst.Candidates[:0], grey.Candidates...)
+	*dst = *grey
+	dst.Candidates, dst.Trace = cands, nil
+	if grey.EgressIP.Is4() {
+		dst.EgressColo = ingress
+	}
 }
 
 func (c *checker) unexplained() string {
