@@ -45,6 +45,7 @@ func TestRenderedRecordsAgree(t *testing.T) {
 			Email:       pick("cfo@example.com", "dev@example.com", "ceo@example.com"),
 			UserID:      pick("", "u-1", "u-2"),
 		}
+		f.PrivateNetwork = rng.IntN(12) == 0 // a Tunnel/WAN destination: logged with a private Offramp
 		f.SourceCountry = pick("", "JP", "US", "MX", "DE", "SG")
 		if rng.IntN(3) == 0 {
 			f.DestinationIP = netip.MustParseAddr(fmt.Sprintf("2001:db8:ffff:%d::%d", rng.IntN(2), 1+rng.IntN(200)))
@@ -127,6 +128,38 @@ func TestRenderedRecordsAgree(t *testing.T) {
 	t.Logf("%d rendered records replayed: %v", n, counts)
 	if counts["agree"] < n/2 {
 		t.Errorf("only %d agree", counts["agree"])
+	}
+}
+
+// A private-network flow rendered by the engine and replayed is private
+// again (not_applicable: egress policies do not apply) and agrees, whatever
+// the policies would do with the same flow on the Internet.
+func TestRenderedPrivateNetworkRecordAgrees(t *testing.T) {
+	ps, inv := consistencyList(t)
+	l := list(t, ps, inv)
+	f := engine.Flow{
+		SourceIP: netip.MustParseAddr("198.51.100.3"), SourcePort: 40000, IngressColo: "KIX", Protocol: "tcp",
+		DestinationIP: netip.MustParseAddr("192.0.2.10"), DestinationPort: 443, PrivateNetwork: true,
+	}
+	d, err := l.eng.Decide(&f, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := engine.RenderSession(d, &f, engine.SessionMeta{SessionID: "private-1"})
+	line, err := json.Marshal(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ls engine.LoggedSession
+	if err := engine.NewSessionParser().Parse(line, &ls); err != nil {
+		t.Fatal(err)
+	}
+	res, err := newChecker(l, nil).check(&ls)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Verdict != Agree || res.Model.Outcome != engine.OutcomeNotApplicable {
+		t.Errorf("%s: %s (%s), model %s", line, res.Verdict, res.Reason, res.Model.Outcome)
 	}
 }
 
