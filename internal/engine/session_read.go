@@ -101,10 +101,10 @@ type SessionParser struct {
 	// only, when not 0, is the set of fields decoded; the others are
 	// validated as JSON and skipped like unknown fields (Only).
 	only SessionFields
-	// table is intern's cache of the values of fields with few distinct
-	// values; last the last value of each field (by bit position).
+	// local and table are internField's caches (by field bit position,
+	// then shared) of the values of fields with few distinct values.
+	local [32][localSlots]string
 	table []string
-	last  [32]string
 	// guesses are the keys of the previous line, by member position.
 	guesses []keyGuess
 	// arena holds the line's values of fields with many distinct values
@@ -429,30 +429,12 @@ type keyGuess struct {
 	n    uint8 // len(`"Name":`), 0 for no guess
 	lit  [maxGuessKey]byte
 	slot fieldSlot
-	// words are lit's bytes as little-endian words: lit[0:8], lit[8:16],
-	// ..., and last the word that ends lit (overlapping the one before).
-	words  [maxGuessKey / 8]uint64
-	nwords uint8
 }
 
-// matches reports whether line[i:] starts with g's key: whole words
-// compared inline (keys are 6 to 40 bytes).
+// matches reports whether line[i:] starts with g's key.
 func (g *keyGuess) matches(line []byte, i int) bool {
 	n := int(g.n)
-	if len(line)-i < n {
-		return false
-	}
-	if n < 8 {
-		return string(line[i:i+n]) == string(g.lit[:n])
-	}
-	b := line[i : i+n]
-	w := g.words[:g.nwords]
-	for k := 0; k < len(w)-1; k++ {
-		if binary.LittleEndian.Uint64(b[8*k:]) != w[k] {
-			return false
-		}
-	}
-	return binary.LittleEndian.Uint64(b[n-8:]) == w[len(w)-1]
+	return len(line)-i >= n && string(line[i:i+n]) == string(g.lit[:n])
 }
 
 const (
@@ -478,15 +460,6 @@ func (p *SessionParser) learn(member int, lit []byte, slot fieldSlot) {
 	g := &p.guesses[member]
 	g.n = uint8(copy(g.lit[:], lit))
 	g.slot = slot
-	g.nwords = 0
-	if n := len(lit); n >= 8 {
-		for k := 0; k+8 < n; k += 8 {
-			g.words[g.nwords] = binary.LittleEndian.Uint64(lit[k:])
-			g.nwords++
-		}
-		g.words[g.nwords] = binary.LittleEndian.Uint64(lit[n-8:])
-		g.nwords++
-	}
 }
 
 // pendingString is a string field whose bytes are in the parser's arena.
@@ -746,35 +719,42 @@ func parseSecondsFraction(b []byte) (int64, bool) {
 	return sec*1e9 + frac, true
 }
 
-// internField is intern with, first, the field's last value: most fields
-// repeat from line to line (the account, the offramp, the protocol, the
-// colos), and that compare stays in the parser's hot memory where the
-// table's slot often does not.
+// internField returns b as a string, the same string for the same bytes
+// while it stays in the parser's caches, so a long log allocates little
+// and memory stays bounded: a value that misses (many distinct values
+// competing for a slot) is only allocated again. Two direct-mapped caches
+// by a hash of the bytes: each field's own small one (a few KB in all, hot
+// in the processor's cache: colos, the protocol, rule names, users), then
+// one shared table of internSlots strings. Strings are compared whole, so
+// a poor hash costs allocations, never a wrong value.
 func (p *SessionParser) internField(bit SessionFields, b []byte) string {
-	last := &p.last[bits.TrailingZeros32(uint32(bit))&31]
-	if *last == string(b) {
-		return *last
-	}
-	v := p.intern(b)
-	*last = v
-	return v
-}
-
-// intern returns b as a string, the same string for the same bytes while
-// it stays in the parser's table: a direct-mapped cache of internSlots
-// strings, so memory is bounded and a value that misses (many distinct
-// values competing for a slot) is only allocated again. The slot is a
-// cheap hash of the value's length and of three of its words (start,
-// middle, end): the strings are compared whole, so a poor hash costs
-// allocations, never a wrong value.
-func (p *SessionParser) intern(b []byte) string {
 	n := len(b)
 	if n == 0 {
 		return ""
 	}
+	h := internHash(b)
+	local := &p.local[bits.TrailingZeros32(uint32(bit))&31][h&(localSlots-1)]
+	if *local == string(b) {
+		return *local
+	}
 	if p.table == nil {
 		p.table = make([]string, internSlots)
 	}
+	e := &p.table[h>>(64-internBits)]
+	if *e != string(b) {
+		v := string(b)
+		if n > maxInternLen {
+			return v
+		}
+		*e = v
+	}
+	*local = *e
+	return *e
+}
+
+// internHash mixes b's length and three of its words (start, middle, end).
+func internHash(b []byte) uint64 {
+	n := len(b)
 	var h uint64
 	if n >= 8 {
 		h = binary.LittleEndian.Uint64(b) ^ bits.RotateLeft64(binary.LittleEndian.Uint64(b[n-8:]), 29) ^
@@ -785,18 +765,11 @@ func (p *SessionParser) intern(b []byte) string {
 		}
 	}
 	h = (h ^ uint64(n)) * 0x9e3779b97f4a7c15
-	e := &p.table[h>>(64-internBits)]
-	if *e == string(b) {
-		return *e
-	}
-	v := string(b)
-	if n <= maxInternLen {
-		*e = v
-	}
-	return v
+	return h ^ h>>29
 }
 
 const (
+	localSlots   = 16 // per field
 	internBits   = 14
 	internSlots  = 1 << internBits // 256 KB of string headers per parser
 	maxInternLen = 128
@@ -945,7 +918,49 @@ func unquoteSlow(q []byte) (string, error) {
 }
 
 // scanNumber scans a JSON number at b[i] and returns the offset after it.
+// Integers (every number of the dataset) cross their digits eight at a
+// time; a fraction or an exponent takes the full scan.
 func scanNumber(b []byte, i int) (int, error) {
+	j := i
+	if j < len(b) && b[j] == '-' {
+		j++
+	}
+	if j < len(b) && '0' <= b[j] && b[j] <= '9' {
+		if b[j] == '0' {
+			j++
+		} else {
+			j++
+			for j+8 <= len(b) {
+				if m := nonDigitMask(binary.LittleEndian.Uint64(b[j:])); m != 0 {
+					j += bits.TrailingZeros64(m) >> 3
+					goto digitsEnd
+				}
+				j += 8
+			}
+			for j < len(b) && '0' <= b[j] && b[j] <= '9' {
+				j++
+			}
+		}
+	digitsEnd:
+		if j >= len(b) || b[j] != '.' && b[j] != 'e' && b[j] != 'E' {
+			return j, nil
+		}
+	}
+	return scanNumberFull(b, i)
+}
+
+// nonDigitMask flags, in bit 7 of its byte, the bytes of x (little endian)
+// that are not ASCII digits; the lowest flag is exact (the bytes below it
+// are digits, which carry nothing into it).
+func nonDigitMask(x uint64) uint64 {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	ge0 := x + lo*(0x80-'0')     // bit 7 set when >= '0' (for ASCII bytes)
+	gt9 := x + lo*(0x80-('9'+1)) // bit 7 set when > '9'
+	return (^ge0 | gt9 | x) & hi // x: bytes >= 0x80 are not digits
+}
+
+// scanNumberFull is scanNumber for any JSON number.
+func scanNumberFull(b []byte, i int) (int, error) {
 	start := i
 	if i < len(b) && b[i] == '-' {
 		i++
@@ -1207,7 +1222,9 @@ func (l *SessionLineReader) Next() (line []byte, lineErr error, ok bool) {
 			}
 			l.line++
 		}
-		b = bytes.TrimRight(b, "\r\n")
+		for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r') {
+			b = b[:len(b)-1]
+		}
 		if l.line == 1 {
 			b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")) // a UTF-8 byte order mark
 		}
