@@ -5,11 +5,17 @@ package engine
 // zero_trust_network_sessions dataset, streamed in constant memory.
 //
 // The parser is hand-written rather than encoding/json because replaying a
-// month of logs is dominated by it: encoding/json decodes a typical record
-// (~700 bytes) in several microseconds, this parser in well under one
-// (BenchmarkParseSession). It is a strict JSON parser for one object per
-// line (FuzzParseSession checks it against encoding/json); only the record's
-// known fields are decoded, others are validated and skipped.
+// month of logs is dominated by it: encoding/json decodes a full record (the
+// dataset's 43 fields, ~1.3 KB) in about 30 microseconds of CPU, this parser
+// in 1.5 to 3 (BenchmarkParseSession, -cpu 1). It is a strict JSON parser
+// for one object per line (FuzzParseSession checks it against
+// encoding/json); only the record's known fields are decoded, others are
+// validated and skipped. What makes it fast, in order of what it saved:
+// each key is first compared with the one the previous line had at the
+// same position (Logpush writes every line's fields in one order), strings
+// and integers are crossed eight bytes at a time (SWAR), skipped strings are
+// not checked for UTF-8 (encoding/json accepts invalid UTF-8 too), and
+// values with few distinct values are interned through small caches.
 
 import (
 	"bufio"

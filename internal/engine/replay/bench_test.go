@@ -309,6 +309,7 @@ func benchReplayLog(b *testing.B, bl *benchLog, gzipped bool, workers int) {
 	b.ReportMetric(float64(b.N)/wall.Seconds(), "records/s")
 	if cpu > 0 {
 		b.ReportMetric(float64(b.N)/cpu.Seconds(), "cpu-records/s")
+		b.ReportMetric(cpu.Seconds()/wall.Seconds(), "cores")
 	}
 	b.SetBytes(int64(len(bl.buf) / len(bl.lines)))
 }
@@ -326,11 +327,22 @@ func BenchmarkReplayGzip(b *testing.B)   { benchReplay(b, true, 1) }
 func BenchmarkReplayLeanNDJSON(b *testing.B) { benchReplayLog(b, newLeanBenchLog(b), false, 1) }
 func BenchmarkReplayLeanGzip(b *testing.B)   { benchReplayLog(b, newLeanBenchLog(b), true, 1) }
 
-// BenchmarkReplayWorkers: the same NDJSON with 1, 2 and 4 workers (the CLI's
-// --workers).
+// BenchmarkReplayWorkers: the same NDJSON with 1, 2 and 4 workers (the
+// CLI's --workers). Each sub-benchmark sets GOMAXPROCS to min(workers,
+// NumCPU) itself, whatever -cpu says: under make bench's -cpu 1 the workers
+// could not run in parallel. Reported besides records/s (wall clock) and
+// cpu-records/s: "cores", the replay's CPU time over its wall time (how
+// many cores it kept busy), and "procs", the GOMAXPROCS it ran with. On a
+// machine shared with other jobs, wall-clock scaling is bounded by the
+// cores the others leave; cores shows whether the workers ran in parallel.
 func BenchmarkReplayWorkers(b *testing.B) {
 	for _, w := range []int{1, 2, 4} {
-		b.Run(fmt.Sprintf("workers=%d", w), func(b *testing.B) { benchReplay(b, false, w) })
+		b.Run(fmt.Sprintf("workers=%d", w), func(b *testing.B) {
+			procs := min(w, runtime.NumCPU())
+			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+			benchReplay(b, false, w)
+			b.ReportMetric(float64(procs), "procs")
+		})
 	}
 }
 

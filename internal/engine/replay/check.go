@@ -187,7 +187,7 @@ func flowOf(rec *engine.LoggedSession, f *engine.Flow) (missing string, err erro
 	// Offramp: "The type of destination to which the network session was
 	// routed. Possible values are INTERNET | MAGIC | CFD_TUNNEL |
 	// DEVICE_CLIENT | MESH." Egress policies apply to the Internet only.
-	if r.Offramp != "" && !strings.EqualFold(r.Offramp, engine.OfframpInternet) {
+	if r.Offramp != "" && !equalFold(r.Offramp, engine.OfframpInternet) {
 		f.PrivateNetwork = true
 	}
 	f.Email, f.UserID, f.DeviceID, f.VirtualNetworkID = r.Email, r.UserID, r.DeviceID, r.VirtualNetworkID
@@ -220,6 +220,10 @@ func lowerProtocol(p string) string {
 	}
 	return strings.ToLower(p)
 }
+
+// equalFold is strings.EqualFold with the usual case, equal as written,
+// first.
+func equalFold(a, b string) bool { return a == b || strings.EqualFold(a, b) }
 
 func hasUpper(s string) bool {
 	for i := 0; i < len(s); i++ {
@@ -529,7 +533,7 @@ func (l *List) sameRule(d *engine.Decision, o *observed) (bool, string) {
 		why = fmt.Sprintf("egress rule: the log names %s, the model matched %s", loggedRuleText(o), what)
 	} else {
 		pol := &l.Policies[p]
-		if o.ruleID != "" && pol.ID != "" && strings.EqualFold(o.ruleID, pol.ID) {
+		if o.ruleID != "" && pol.ID != "" && equalFold(o.ruleID, pol.ID) {
 			return true, ""
 		}
 		if o.hasRuleName && o.ruleName != "" && o.ruleName == pol.Name {
@@ -618,7 +622,7 @@ func (c *checker) compareEgress(l *List, d *engine.Decision, o *observed, h *hyp
 		if m.pick != nil && grey4 {
 			want = m.pick.Colo // grey IPv4: the picked IP's own colo
 		}
-		if !strings.EqualFold(o.colo, want) {
+		if !equalFold(o.colo, want) {
 			if isDefault && o.colo != "" {
 				if oc, ok := c.defaultAbroad(l, d, o.colo, h); ok {
 					m.country, m.continent = oc.Country, oc.Continent
@@ -663,7 +667,7 @@ func (c *checker) defaultAbroad(l *List, d *engine.Decision, colo string, h *hyp
 	if err != nil || d2.Outcome != d.Outcome || d2.PolicyIndex != d.PolicyIndex || d2.EgressIP.IsValid() || d2.EgressIPv6Range.IsValid() {
 		return oc, false
 	}
-	return oc, strings.EqualFold(d2.EgressColo, oc.Code)
+	return oc, equalFold(d2.EgressColo, oc.Code)
 }
 
 // equidistantPick returns the candidate of a no-match decision that holds

@@ -305,8 +305,8 @@ type batch struct {
 }
 
 const (
-	batchLines = 2048
-	batchBytes = 1 << 20
+	batchLines = 256
+	batchBytes = 128 << 10
 )
 
 func runParallel(lines *engine.SessionLineReader, targets []Target, rt *router, opt Options) *worker {
