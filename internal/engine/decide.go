@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -19,6 +20,8 @@ type Engine struct {
 	// colo c, ties by IPv4 address.
 	byIngress [][]int
 	idx       *policyIndex
+	// invName is what the caller calls the inventory, for error messages.
+	invName string
 }
 
 type invEntry struct {
@@ -68,29 +71,40 @@ type compiledPolicy struct {
 // precomputes the policy index. Every enabled policy needs a Match;
 // dedicated policies' IPv4 and ipv4_fallback must be in the inventory.
 func Compile(policies []Policy, inv []DedicatedIP) (*Engine, error) {
-	return compile(policies, inv, true)
+	return compile(policies, inv, true, "")
+}
+
+// DefaultInventoryName is the name errors give the inventory when the
+// caller does not name it: cfegress_egress_policies' attribute.
+const DefaultInventoryName = "dedicated_egress_ips"
+
+// CompileNamed is Compile for a caller whose user gives the inventory
+// under another name (a data source's or function's dedicated_ips, a CLI
+// flag): errors name inventoryName, "" meaning DefaultInventoryName.
+func CompileNamed(policies []Policy, inv []DedicatedIP, inventoryName string) (*Engine, error) {
+	return compile(policies, inv, true, inventoryName)
 }
 
 func policyLabel(i int, p *Policy) string { return fmt.Sprintf("policy %d %q", i, p.Name) }
 
-func compile(policies []Policy, inv []DedicatedIP, requireMatch bool) (*Engine, error) {
+func compile(policies []Policy, inv []DedicatedIP, requireMatch bool, invName string) (*Engine, error) {
 	c := theCatalog()
-	e := &Engine{cat: c, policies: append([]Policy(nil), policies...)}
+	e := &Engine{cat: c, policies: append([]Policy(nil), policies...), invName: cmp.Or(invName, DefaultInventoryName)}
 	seen := map[netip.Addr]int{}
 	for i, d := range inv {
 		if !d.IPv4.IsValid() || !d.IPv4.Is4() {
-			return nil, fmt.Errorf("dedicated_egress_ips[%d]: ipv4 %q is not an IPv4 address", i, addrText(d.IPv4))
+			return nil, fmt.Errorf("%s[%d]: ipv4 %q is not an IPv4 address", e.invName, i, addrText(d.IPv4))
 		}
 		if j, dup := seen[d.IPv4]; dup {
-			return nil, fmt.Errorf("dedicated_egress_ips[%d]: ipv4 %s is listed twice (also at index %d); list each dedicated IP once", i, d.IPv4, j)
+			return nil, fmt.Errorf("%s[%d]: ipv4 %s is listed twice (also at index %d); list each dedicated IP once", e.invName, i, d.IPv4, j)
 		}
 		seen[d.IPv4] = i
 		if d.IPv6Range.IsValid() && !d.IPv6Range.Addr().Is6() {
-			return nil, fmt.Errorf("dedicated_egress_ips[%d] (%s): ipv6_range %s is not an IPv6 prefix", i, d.IPv4, d.IPv6Range)
+			return nil, fmt.Errorf("%s[%d] (%s): ipv6_range %s is not an IPv6 prefix", e.invName, i, d.IPv4, d.IPv6Range)
 		}
 		ci, ok := c.index(d.Colo)
 		if !ok {
-			return nil, fmt.Errorf("dedicated_egress_ips[%d] (%s): colo: %w", i, d.IPv4, unknownColoError(d.Colo))
+			return nil, fmt.Errorf("%s[%d] (%s): colo: %w", e.invName, i, d.IPv4, unknownColoError(d.Colo))
 		}
 		d.Colo = c.colos[ci].Code
 		d.IPv6Range = d.IPv6Range.Masked()
@@ -162,7 +176,7 @@ func (e *Engine) compileDedicated(i int, p *Policy) (compiledPolicy, error) {
 	}
 	cp.v4 = e.invIndex(eg.IPv4)
 	if cp.v4 < 0 {
-		return cp, fmt.Errorf("%s: egress ipv4 %s is not one of the account's dedicated egress IPs (%s): its colo and geolocation are unknown; add it to dedicated_egress_ips or use one of them", policyLabel(i, p), eg.IPv4, e.inventoryList())
+		return cp, fmt.Errorf("%s: egress ipv4 %s is not one of the account's dedicated egress IPs (%s): its colo and geolocation are unknown; add it to %s or use one of them", policyLabel(i, p), eg.IPv4, e.inventoryList(), e.invName)
 	}
 	switch {
 	case !eg.IPv4Fallback.IsValid():

@@ -46,7 +46,7 @@ type MatrixRow struct {
 // match with several equidistant dedicated IPs the row shows the pick of a
 // representative user (source IP 198.51.100.10) and Note names the others.
 func Matrix(policies []Policy, inv []DedicatedIP, ingress []string, down ColoSet) ([]MatrixRow, error) {
-	e, err := compile(policies, inv, false)
+	e, err := compile(policies, inv, false, "")
 	if err != nil {
 		return nil, err
 	}

@@ -10,8 +10,22 @@ import (
 // ZeroUUID is the EgressRuleID Cloudflare logs when no egress policy matched.
 const ZeroUUID = "00000000-0000-0000-0000-000000000000"
 
-// OfframpInternet is the Offramp of sessions that leave to the Internet.
-const OfframpInternet = "INTERNET"
+// Offramp values of the dataset ("The type of destination to which the
+// network session was routed. Possible values are INTERNET | MAGIC |
+// CFD_TUNNEL | DEVICE_CLIENT | MESH.", cloudflare/cloudflare-docs
+// src/content/docs/logs/logpush/logpush-job/datasets/account/zero_trust_network_sessions.md,
+// read 2026-12; an older revision listed WARP for DEVICE_CLIENT). Egress
+// policies apply to INTERNET only: the others are private networks
+// (Magic WAN, Cloudflare Tunnel, a device behind the Cloudflare One
+// client, Mesh).
+const (
+	// OfframpInternet is the Offramp of sessions that leave to the Internet.
+	OfframpInternet = "INTERNET"
+	// OfframpTunnel (Cloudflare Tunnel) is the Offramp RenderSession
+	// writes for a private-network flow unless SessionMeta.Offramp says
+	// which private offramp it was.
+	OfframpTunnel = "CFD_TUNNEL"
+)
 
 // SessionMeta is what a session-log record needs beyond the flow and the
 // Decision. Times are taken from it, never from the clock, so records are
@@ -25,6 +39,10 @@ type SessionMeta struct {
 	Duration      time.Duration
 	BytesSent     int64 // client to origin
 	BytesReceived int64 // origin to client
+	// Offramp is the private offramp of a private-network flow (MAGIC,
+	// CFD_TUNNEL, DEVICE_CLIENT, MESH; "" for OfframpTunnel). It is not
+	// used for Internet flows, which are always logged INTERNET.
+	Offramp string
 }
 
 // SessionRecord is a Zero Trust Network Session Log record
@@ -82,6 +100,10 @@ type SessionRecord struct {
 //   - EgressPort: a deterministic ephemeral port, 10000 + (h>>16) mod 50000
 //     where h is the same FNV-1a hash; 0 when EgressIP is "".
 //   - Protocol: upper case (TCP, UDP, ICMP, ICMPV6).
+//   - Offramp: INTERNET, or for a private-network flow (Flow.PrivateNetwork)
+//     m.Offramp, CFD_TUNNEL when that is "": the replay reads anything but
+//     INTERNET as a private network, so a rendered record replays as the
+//     same kind of flow.
 //   - UserID, DeviceID: the flow's (DeviceID: m.DeviceID when set).
 //     Network Session Logs carry no geolocation field, so a BYOIP egress
 //     (Decision.NoGeolocation) shows in them only through EgressIP.
@@ -107,6 +129,9 @@ func RenderSession(d Decision, f *Flow, m SessionMeta) SessionRecord {
 		SourcePort:       int(f.SourcePort),
 		UserID:           f.UserID,
 		VirtualNetworkID: f.VirtualNetworkID,
+	}
+	if f.PrivateNetwork {
+		r.Offramp = cmp.Or(m.Offramp, OfframpTunnel)
 	}
 	if !m.Start.IsZero() {
 		r.SessionStartTime = m.Start.UnixNano()

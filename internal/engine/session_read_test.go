@@ -351,27 +351,67 @@ func FuzzParseSession(f *testing.F) {
 		`{"count":3,"EgressIP":"203.0.113.10","x":[1,{"y":null}],"SessionStartTime":"2026-11-26T01:00:00Z"}`,
 		`{"Email":"\u00e9\ud800","OriginPort":"443","SourcePort":1e3}`, `null`, `{}`, `{"a":}`, `[]`,
 		`{"EgressRuleName":"a","EgressRuleName":null}`, "{\"Email\":\"\xff\"}", `{"OriginPort":-0}`,
+		// Keys like the seed's but not quite: a guess must match whole.
+		`{"AccountID" :"a","BytesReceived":1,"BytesSent":"x"}`, `{"AccountIDx":"a","Bytes\u0052eceived":1}`, `{"AccountID":"a\"b","BytesReceived":1}`,
 	} {
 		f.Add([]byte(s))
 	}
+	// Full Logpush lines (all 43 fields of the dataset).
+	sample, err := os.ReadFile("../../examples/data-sources/cfegress_session_replay/sessions.ndjson")
+	if err != nil {
+		f.Fatal(err)
+	}
+	lines := bytes.Split(bytes.TrimSpace(sample), []byte("\n"))
+	for _, l := range lines {
+		f.Add(l)
+	}
+	other := lines[0] // compact, so a parser that reads it guesses its keys
+	otherWant, err := referenceParse(other, 0)
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, line []byte) {
-		got, err := ParseSession(line)
-		want, werr := referenceParse(line)
-		if (err == nil) != (werr == nil) {
-			t.Fatalf("%q: parser err %v, reference err %v", line, err, werr)
+		want, werr := referenceParse(line, 0)
+		check := func(how string, got LoggedSession, err error, want LoggedSession, werr error) {
+			t.Helper()
+			if (err == nil) != (werr == nil) {
+				t.Fatalf("%s: %q: parser err %v, reference err %v", how, line, err, werr)
+			}
+			if err == nil && got != want {
+				t.Fatalf("%s: %q:\n got %+v\nwant %+v", how, line, got, want)
+			}
 		}
-		if err != nil {
-			return
-		}
-		if got != want {
-			t.Fatalf("%q:\n got %+v\nwant %+v", line, got, want)
+		var got LoggedSession
+		// A new parser; the same one again (it guesses this line's keys);
+		// another record after this line (guesses from it, some wrong);
+		// this line after that record (its guesses).
+		p := NewSessionParser()
+		err := p.Parse(line, &got)
+		check("new parser", got, err, want, werr)
+		err = p.Parse(line, &got)
+		check("the same line again", got, err, want, werr)
+		err = p.Parse(other, &got)
+		check("another record after it", got, err, otherWant, nil)
+		err = p.Parse(line, &got)
+		check("after another record", got, err, want, werr)
+		// Only: the other known fields are skipped as any JSON value.
+		o := NewSessionParser()
+		o.Only(fuzzOnly)
+		wantOnly, werrOnly := referenceParse(line, fuzzOnly|FieldCount)
+		for _, how := range []string{"only", "only, again"} {
+			err = o.Parse(line, &got)
+			check(how, got, err, wantOnly, werrOnly)
 		}
 	})
 }
 
+// fuzzOnly is a mix of string and integer fields.
+const fuzzOnly = FieldEmail | FieldEgressIP | FieldOriginIP | FieldOriginPort | FieldSessionID | FieldIngressColoName
+
 // referenceParse is the parser's specification written with encoding/json:
-// the object's members in order, the last value of a repeated key winning.
-func referenceParse(line []byte) (LoggedSession, error) {
+// the object's members in order, the last value of a repeated key winning;
+// with only not 0, the other known fields are skipped like unknown ones.
+func referenceParse(line []byte, only SessionFields) (LoggedSession, error) {
 	s := LoggedSession{Count: 1}
 	if t := bytes.TrimSpace(line); len(t) == 0 || t[0] != '{' {
 		return s, errors.New("not an object")
@@ -394,7 +434,7 @@ func referenceParse(line []byte) (LoggedSession, error) {
 			return s, err
 		}
 		slot := lookupField([]byte(k))
-		if slot.bit == 0 {
+		if slot.bit == 0 || only != 0 && only&slot.bit == 0 {
 			continue
 		}
 		if string(raw) == "null" {

@@ -139,3 +139,34 @@ func TestAddressInRange(t *testing.T) {
 		}
 	}
 }
+
+// A private-network flow (Cloudflare Tunnel, Magic WAN, device-to-device)
+// is not logged with Offramp INTERNET: the dataset's Offramp is "The type of
+// destination to which the network session was routed", INTERNET | MAGIC |
+// CFD_TUNNEL | DEVICE_CLIENT | MESH. Rendered as INTERNET, the replay read
+// it back as Internet traffic that egress policies apply to.
+func TestRenderSessionPrivateNetworkOfframp(t *testing.T) {
+	f := flow("KIX", "JP", dst4, false)
+	f.PrivateNetwork = true
+	d, err := Decide([]Policy{partners()}, invNRTLAX(), nil, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Outcome != OutcomeNotApplicable {
+		t.Fatalf("outcome %s, want not_applicable", d.Outcome)
+	}
+	if rec := RenderSession(d, f, seedMeta()); rec.Offramp != OfframpTunnel {
+		t.Errorf("private network: Offramp %q, want %q (Cloudflare Tunnel, the default private offramp)", rec.Offramp, OfframpTunnel)
+	}
+	m := seedMeta()
+	m.Offramp = "MAGIC"
+	if rec := RenderSession(d, f, m); rec.Offramp != "MAGIC" {
+		t.Errorf("private network with SessionMeta.Offramp MAGIC: Offramp %q", rec.Offramp)
+	}
+	// The Internet stays INTERNET whatever the meta says: the flow decides.
+	g := flow("KIX", "JP", dst4, false)
+	d, _ = Decide([]Policy{partners()}, invNRTLAX(), nil, g)
+	if rec := RenderSession(d, g, m); rec.Offramp != OfframpInternet {
+		t.Errorf("Internet flow: Offramp %q, want INTERNET", rec.Offramp)
+	}
+}

@@ -56,7 +56,7 @@ func newSimulation(ctx context.Context, policies attr.Value, policiesName string
 	if err != nil || s.unknown != "" {
 		return s, err
 	}
-	s.eng, err = engine.Compile(eps, s.inv)
+	s.eng, err = engine.CompileNamed(eps, s.inv, ipsName)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", policiesName, err)
 	}

@@ -125,7 +125,11 @@ func (d *egressMatrixDataSource) Read(ctx context.Context, req datasource.ReadRe
 		}
 		down[code] = true
 	}
-	rows, err := engine.Matrix(eps, sim.inv, ingress, down)
+	eng, err := engine.CompileNamed(eps, sim.inv, "dedicated_ips") // errors name this data source's attribute
+	var rows []engine.MatrixRow
+	if err == nil {
+		rows, err = eng.Matrix(ingress, down)
+	}
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot build the egress matrix", err.Error())
 		return

@@ -56,3 +56,21 @@ data "cfegress_egress_matrix" "m" {
 		}},
 	})
 }
+
+// A policy's IP that is not in dedicated_ips: the error sends the user to
+// dedicated_ips, this data source's attribute.
+func TestAccDataSourceEgressMatrix_ipNotInDedicatedIPs(t *testing.T) {
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: testSimProvider + testSimInventory + `
+data "cfegress_egress_matrix" "m" {
+  dedicated_ips = local.ips
+  ingress_colos = ["KIX"]
+  policies      = [{ name = "v", traffic = "net.dst.port == 443", egress = { method = "dedicated", ipv4 = "203.0.113.99" } }]
+}
+`,
+			ExpectError: regexp.MustCompile(`(?s)203\.0\.113\.99\s+is\s+not\s+one\s+of.*add\s+it\s+to\s+dedicated_ips\s+or`),
+		}},
+	})
+}

@@ -200,7 +200,7 @@ func replayList(ctx context.Context, policies attr.Value, pName string, ips attr
 	if s.unknown != "" {
 		return nil, s.unknown, nil
 	}
-	l, err := replay.NewList(eps, s.inv)
+	l, err := replay.NewListNamed(eps, s.inv, iName)
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %w", pName, err)
 	}

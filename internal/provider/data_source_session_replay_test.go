@@ -173,7 +173,7 @@ func TestAccDataSourceSessionReplay_errors(t *testing.T) {
   records          = ""
   planned_policies = [{ name = "bad", traffic = "net.dst.port == 443", egress = { method = "dedicated", ipv4 = "198.51.100.1" } }]
   ` + inv + `
-}`, ExpectError: regexp.MustCompile(`(?s)Invalid planned_policies.*198\.51\.100\.1 is not one of\s+the\s+account's\s+dedicated\s+egress\s+IPs`)},
+}`, ExpectError: regexp.MustCompile(`(?s)Invalid planned_policies.*198\.51\.100\.1 is not one of\s+the\s+account's\s+dedicated\s+egress\s+IPs.*add\s+it\s+to\s+dedicated_ips\s+or`)},
 		{Config: testSimProvider + `data "cfegress_session_replay" "x" {
   records      = ""
   max_examples = -1

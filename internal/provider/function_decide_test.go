@@ -147,6 +147,7 @@ func TestAccFunctionDecide_errors(t *testing.T) {
 		{"flow typo", `[]`, `{ ingress_colo = "KIX", destination_pi = "198.51.100.7" }`, regexp.MustCompile(`flow\.destination_pi:\s+unsupported\s+attribute;\s+did\s+you\s+mean\s+"destination_ip"\?`)},
 		{"flow port", `[]`, `{ ingress_colo = "KIX", destination_ip = "198.51.100.7", destination_port = 70000 }`, regexp.MustCompile(`flow\.destination_port:\s+must\s+be\s+between\s+0\s+and\s+65535`)},
 		{"unknown colo", `[]`, `{ ingress_colo = "XXX", destination_ip = "198.51.100.7" }`, regexp.MustCompile(`flow\.ingress_colo:`)},
+		{"dedicated IP not in dedicated_ips", `[{ name = "a", egress = { method = "dedicated", ipv4 = "203.0.113.99" } }]`, flow, regexp.MustCompile(`(?s)203\.0\.113\.99\s+is\s+not\s+one\s+of\s+the\s+account's\s+dedicated\s+egress\s+IPs.*add\s+it\s+to\s+dedicated_ips\s+or`)},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

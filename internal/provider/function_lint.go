@@ -86,7 +86,7 @@ func (f *lintFunction) Run(ctx context.Context, req function.RunRequest, resp *f
 // lintInput decodes the arguments for lint.Lint. A nil Input (and nil
 // error) means the policies list itself is not known yet.
 func lintInput(ctx context.Context, policies, ips attr.Value) (*lint.Input, error) {
-	in := &lint.Input{CatchAll: lint.CatchAllRecommended}
+	in := &lint.Input{CatchAll: lint.CatchAllRecommended, InventoryName: "dedicated_ips"}
 	pd, err := rootValue(ctx, policies, "policies")
 	if err != nil {
 		return nil, err

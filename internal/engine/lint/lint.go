@@ -27,6 +27,7 @@
 package lint
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -151,7 +152,11 @@ type Input struct {
 	// otherwise).
 	Inventory      []engine.DedicatedIP
 	InventoryKnown bool
-	CatchAll       CatchAllMode
+	// InventoryName is what the caller's user calls the inventory (a
+	// function's dedicated_ips, ...), named in messages; "" means
+	// engine.DefaultInventoryName.
+	InventoryName string
+	CatchAll      CatchAllMode
 	// Budget bounds the work of one set question (0: DefaultBudget); all
 	// questions of one Lint together get 100 times that.
 	Budget int
@@ -527,15 +532,15 @@ func (l *linter) egressRules(i int) {
 	c6, in6 := l.inv.colo6(v6)
 	if ok4 && !in4 {
 		l.add(i, RuleIPNotDedicated, SeverityError, "egress.ipv4",
-			fmt.Sprintf("%s is not one of the account's dedicated egress IPv4 addresses (%s): use one of them, or add it to dedicated_egress_ips", v4, l.inv.list4()))
+			fmt.Sprintf("%s is not one of the account's dedicated egress IPv4 addresses (%s): use one of them, or add it to %s", v4, l.inv.list4(), l.invName()))
 	}
 	if okfb && !local && !infb {
 		l.add(i, RuleIPNotDedicated, SeverityError, "egress.ipv4_fallback",
-			fmt.Sprintf("%s is not one of the account's dedicated egress IPv4 addresses (%s): use one of them, \"0.0.0.0\", or add it to dedicated_egress_ips", fb, l.inv.list4()))
+			fmt.Sprintf("%s is not one of the account's dedicated egress IPv4 addresses (%s): use one of them, \"0.0.0.0\", or add it to %s", fb, l.inv.list4(), l.invName()))
 	}
 	if ok6 && !in6 {
 		l.add(i, RuleIPNotDedicated, SeverityError, "egress.ipv6",
-			fmt.Sprintf("%s is not within the IPv6 range of any of the account's dedicated egress IPs (%s): use one of them, or add it to dedicated_egress_ips", v6, l.inv.list6()))
+			fmt.Sprintf("%s is not within the IPv6 range of any of the account's dedicated egress IPs (%s): use one of them, or add it to %s", v6, l.inv.list6(), l.invName()))
 	}
 	if ok4 && okfb && !local && in4 && infb && v4 != fb && c4 == cfb {
 		l.add(i, RuleFallbackSameColo, SeverityError, "egress.ipv4_fallback",
@@ -603,6 +608,9 @@ func (x invIndex) list6() string {
 	return strings.Join(s, ", ")
 }
 
+// invName is the inventory's name in messages.
+func (l *linter) invName() string { return cmp.Or(l.in.InventoryName, engine.DefaultInventoryName) }
+
 // inventory: inventory_too_small.
 func (l *linter) inventory() {
 	if !l.in.InventoryKnown {
@@ -616,7 +624,7 @@ func (l *linter) inventory() {
 	switch {
 	case len(inv) < 2:
 		l.add(-1, RuleInventoryTooSmall, SeverityWarning, "",
-			fmt.Sprintf("the account has %d dedicated egress IP(s); Cloudflare allocates at least two, in two colos, so a colo outage has a secondary: declare them all in dedicated_egress_ips", len(inv)))
+			fmt.Sprintf("the account has %d dedicated egress IP(s); Cloudflare allocates at least two, in two colos, so a colo outage has a secondary: declare them all in %s", len(inv), l.invName()))
 	case len(colos) < 2:
 		l.add(-1, RuleInventoryTooSmall, SeverityWarning, "",
 			fmt.Sprintf("all %d dedicated egress IPs are in one colo (%s): an outage of that colo leaves no secondary; ask Cloudflare for one in another colo", len(inv), inv[0].Colo))

@@ -25,17 +25,21 @@ import (
 //     so each record is decided through the policy index as in production.
 //     Inventory: NRT (x2, equidistant), LAX, FRA.
 //   - Records: 4,096 distinct sessions rendered by the engine from random
-//     flows (7 ingress colos, users from 6 countries, grey and orange, a
-//     third IPv6, colo outages), written as Logpush NDJSON with the
-//     dataset's full field list (TLS and timing fields included, ~1 KB a
-//     line), repeated to the benchmark's length. About 1 in 15 is logged
-//     with a colo outage that the replay has to infer.
+//     flows (7 ingress colos, 3 WARP users with e-mail, user ID and
+//     device, users from 6 countries, grey and orange, a third IPv6, colo
+//     outages), written as Logpush NDJSON with the dataset's full field
+//     list (all 43 published fields in its alphabetical order, TLS and
+//     timing fields included: ~1.3 KB a line, like the sample under
+//     examples/), repeated to the benchmark's length. About 1 in 15 is
+//     logged with a colo outage that the replay has to infer.
 //   - Measured: cfegress replay's whole path, Run with Workers 1: split
 //     lines, parse, build the flow, decide (1-3 hypotheses), compare, count.
 //     "records/s" is wall clock; "cpu-records/s" is per second of the
-//     process's CPU time (GC included), the figure for "one core".
+//     process's CPU time (GC included), the figure for "one core". Input
+//     (the gzip of a partial last cycle included) is prepared before the
+//     clock starts.
 //   - "Lean" lines carry only the 20 fields of the guide's Logpush job
-//     (templates/guides/session-replay.md.tmpl), ~560 bytes.
+//     (templates/guides/session-replay.md.tmpl), ~620 bytes.
 type benchLog struct {
 	live  *List
 	lines [][]byte
@@ -80,11 +84,6 @@ func newLeanBenchLog(tb testing.TB) *benchLog {
 		bl.lines = append(bl.lines, b.Bytes())
 		bl.buf = append(append(bl.buf, b.Bytes()...), '\n')
 	}
-	var gz bytes.Buffer
-	w := gzip.NewWriter(&gz)
-	_, _ = w.Write(bl.buf)
-	_ = w.Close()
-	bl.gz = gz.Bytes()
 	benchLeanCache = bl
 	return bl
 }
@@ -125,8 +124,9 @@ func newBenchLog(tb testing.TB) *benchLog {
 			IngressColo: pick("KIX", "NRT", "LAX", "FRA", "GDL", "SIN", "ORD"),
 			Protocol:    pick("tcp", "tcp", "tcp", "udp"),
 			Proxied:     rng.IntN(2) == 0,
-			Email:       pick("cfo@example.com", "dev@example.com", "ops@example.com"),
 		}
+		u := rng.IntN(len(benchUsers))
+		f.Email, f.UserID = benchUsers[u].email, benchUsers[u].id
 		f.SourceCountry = pick("", "JP", "US", "MX", "DE", "SG")
 		if rng.IntN(3) == 0 {
 			f.DestinationIP = netip.MustParseAddr(fmt.Sprintf("2001:db8:ffff:%d::%d", rng.IntN(2), 1+rng.IntN(200)))
@@ -144,33 +144,12 @@ func newBenchLog(tb testing.TB) *benchLog {
 			tb.Fatal(err)
 		}
 		rec := engine.RenderSession(d, &f, engine.SessionMeta{
-			AccountID: "699d98642c564d2e855e9661899b7252", SessionID: fmt.Sprintf("%032x", rng.Uint64()),
-			DeviceID: fmt.Sprintf("5f1d3c3e-9b1a-4c07-9d7e-%012x", rng.IntN(500)), DeviceName: "laptop",
+			AccountID: "699d98642c564d2e855e9661899b7252", SessionID: fmt.Sprintf("%016x%016x", rng.Uint64(), rng.Uint64()),
+			DeviceID: fmt.Sprintf("5f1d3c3e-9b1a-4c07-9d7e-%012x", rng.IntN(500)), DeviceName: benchUsers[u].device,
 			Start: time.Date(2026, 11, 26, 1, 0, 0, 0, time.UTC).Add(time.Duration(len(bl.lines)) * time.Second), Duration: time.Second,
 			BytesSent: int64(rng.IntN(1 << 20)), BytesReceived: int64(rng.IntN(1 << 24)),
 		})
-		line, err := json.Marshal(struct {
-			engine.SessionRecord
-			ClientTCPHandshakeDurationMs         int    `json:"ClientTCPHandshakeDurationMs"`
-			ClientTLSCipher                      string `json:"ClientTLSCipher"`
-			ClientTLSHandshakeDurationMs         int    `json:"ClientTLSHandshakeDurationMs"`
-			ClientTLSVersion                     string `json:"ClientTLSVersion"`
-			ConnectionCloseReason                string `json:"ConnectionCloseReason"`
-			ConnectionReuse                      bool   `json:"ConnectionReuse"`
-			DestinationTunnelID                  string `json:"DestinationTunnelID"`
-			DetectedProtocol                     string `json:"DetectedProtocol"`
-			InitialOriginIP                      string `json:"InitialOriginIP"`
-			OriginTLSCertificateIssuer           string `json:"OriginTLSCertificateIssuer"`
-			OriginTLSCertificateValidationResult string `json:"OriginTLSCertificateValidationResult"`
-			OriginTLSCipher                      string `json:"OriginTLSCipher"`
-			OriginTLSHandshakeDurationMs         int    `json:"OriginTLSHandshakeDurationMs"`
-			OriginTLSVersion                     string `json:"OriginTLSVersion"`
-			RegistrationID                       string `json:"RegistrationID"`
-			RuleEvaluationDurationMs             int    `json:"RuleEvaluationDurationMs"`
-			SNI                                  string `json:"SNI"`
-			TenantID                             string `json:"TenantID"`
-		}{rec, 12, "TLS_AES_128_GCM_SHA256", 20, "TLSv1.3", "CLIENT_CLOSED", false, "", "TLS", rec.OriginIP,
-			"CN=Example CA", "VALID", "TLS_AES_128_GCM_SHA256", 31, "TLSv1.3", "0f3a9c1e-1b2d-4c5e-8f90-a1b2c3d4e5f6", 1, "www.example.com", ""})
+		line, err := fullLine(rec, rng)
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -178,13 +157,85 @@ func newBenchLog(tb testing.TB) *benchLog {
 		bl.lines = append(bl.lines, line)
 		bl.buf = append(append(bl.buf, line...), '\n')
 	}
-	var gz bytes.Buffer
-	w, _ := gzip.NewWriterLevel(&gz, gzip.DefaultCompression)
-	_, _ = w.Write(bl.buf)
-	_ = w.Close()
-	bl.gz = gz.Bytes()
 	benchLogCache = bl
 	return bl
+}
+
+// benchUsers are the bench log's users: WARP sessions carry the user's
+// e-mail, user ID and device.
+var benchUsers = []struct{ email, id, device string }{
+	{"cfo@example.com", "7d0c4f1e-0b3a-4c2d-9e8f-1a2b3c4d5e01", "cfo-macbook"},
+	{"dev@example.com", "7d0c4f1e-0b3a-4c2d-9e8f-1a2b3c4d5e02", "dev-thinkpad-x1"},
+	{"ops@example.com", "7d0c4f1e-0b3a-4c2d-9e8f-1a2b3c4d5e03", "ops-desktop"},
+}
+
+// fullLine writes rec as Logpush does with every field of the dataset's
+// published list (43 fields: cloudflare/cloudflare-docs
+// src/content/docs/logs/logpush/logpush-job/datasets/account/zero_trust_network_sessions.md,
+// read 2026-12), in its alphabetical order, with values of the kind real
+// sessions have (the TLS and timing fields the replay does not read
+// included). Like examples/data-sources/cfegress_session_replay's sample
+// (1.16-1.34 KB a line), a line is about 1.3 KB.
+func fullLine(rec engine.SessionRecord, rng *rand.Rand) ([]byte, error) {
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return nil, err
+	}
+	m := map[string]any{}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	host := fmt.Sprintf("api%d.example.com", rng.IntN(20))
+	tls := rec.Protocol == "TCP" && rec.OriginPort != 80 && rec.OriginPort != 8080
+	cipher, version, detected, issuer, valid := "", "", "", "", "NONE"
+	if tls {
+		cipher, version, detected, issuer, valid = "TLS_AES_128_GCM_SHA256", "TLSv1.3", "TLS", "CN=Example CA", "VALID"
+	} else if rec.Protocol == "TCP" {
+		detected = "HTTP"
+	}
+	for k, v := range map[string]any{
+		"ClientTCPHandshakeDurationMs":         rng.IntN(40),
+		"ClientTLSCipher":                      cipher,
+		"ClientTLSHandshakeDurationMs":         rng.IntN(60),
+		"ClientTLSVersion":                     version,
+		"ConnectionCloseReason":                "CLIENT_CLOSED",
+		"ConnectionReuse":                      false,
+		"DestinationTunnelID":                  "",
+		"DetectedProtocol":                     detected,
+		"InitialOriginIP":                      rec.OriginIP,
+		"OriginTLSCertificateIssuer":           issuer,
+		"OriginTLSCertificateValidationResult": valid,
+		"OriginTLSCipher":                      cipher,
+		"OriginTLSHandshakeDurationMs":         rng.IntN(80),
+		"OriginTLSVersion":                     version,
+		"RegistrationID":                       fmt.Sprintf("0f3a9c1e-1b2d-4c5e-8f90-%012x", rng.IntN(500)),
+		"ResolvedFQDN":                         host,
+		"RuleEvaluationDurationMs":             rng.IntN(3),
+		"SNI":                                  host,
+		"TenantID":                             "",
+	} {
+		m[k] = v
+	}
+	if len(m) != 43 {
+		return nil, fmt.Errorf("the full line has %d fields, the dataset 43", len(m))
+	}
+	return json.Marshal(m) // keys in alphabetical order, as the dataset lists them
+}
+
+// gzipped is the log as one gzip member (built on first use).
+func (bl *benchLog) gzipped() []byte {
+	if bl.gz == nil {
+		bl.gz = gzipBytes(bl.buf)
+	}
+	return bl.gz
+}
+
+func gzipBytes(b []byte) []byte {
+	var gz bytes.Buffer
+	w, _ := gzip.NewWriterLevel(&gz, gzip.DefaultCompression)
+	_, _ = w.Write(b)
+	_ = w.Close()
+	return gz.Bytes()
 }
 
 // repeatReader yields n lines of the bench log, cycling.
@@ -209,13 +260,9 @@ func (bl *benchLog) reader(n int, gzipped bool) *repeatReader {
 		r.tail = bl.buf[:end]
 	}
 	if gzipped {
-		r.chunk = bl.gz
+		r.chunk = bl.gzipped()
 		if r.tail != nil {
-			var gz bytes.Buffer
-			w := gzip.NewWriter(&gz)
-			_, _ = w.Write(r.tail)
-			_ = w.Close()
-			r.tail = gz.Bytes()
+			r.tail = gzipBytes(r.tail)
 		}
 	}
 	return r
@@ -247,9 +294,10 @@ func benchReplay(b *testing.B, gzipped bool, workers int) {
 
 func benchReplayLog(b *testing.B, bl *benchLog, gzipped bool, workers int) {
 	b.ReportAllocs()
+	in := bl.reader(b.N, gzipped) // before the clock: it may compress the tail
 	b.ResetTimer()
 	c0, t0 := processCPU(), time.Now()
-	r, err := Run(bl.reader(b.N, gzipped), bl.live, nil, Options{Workers: workers})
+	r, err := Run(in, bl.live, nil, Options{Workers: workers})
 	cpu, wall := processCPU()-c0, time.Since(t0)
 	b.StopTimer()
 	if err != nil {
@@ -261,6 +309,7 @@ func benchReplayLog(b *testing.B, bl *benchLog, gzipped bool, workers int) {
 	b.ReportMetric(float64(b.N)/wall.Seconds(), "records/s")
 	if cpu > 0 {
 		b.ReportMetric(float64(b.N)/cpu.Seconds(), "cpu-records/s")
+		b.ReportMetric(cpu.Seconds()/wall.Seconds(), "cores")
 	}
 	b.SetBytes(int64(len(bl.buf) / len(bl.lines)))
 }
@@ -278,11 +327,22 @@ func BenchmarkReplayGzip(b *testing.B)   { benchReplay(b, true, 1) }
 func BenchmarkReplayLeanNDJSON(b *testing.B) { benchReplayLog(b, newLeanBenchLog(b), false, 1) }
 func BenchmarkReplayLeanGzip(b *testing.B)   { benchReplayLog(b, newLeanBenchLog(b), true, 1) }
 
-// BenchmarkReplayWorkers: the same NDJSON with 1, 2 and 4 workers (the CLI's
-// --workers).
+// BenchmarkReplayWorkers: the same NDJSON with 1, 2 and 4 workers (the
+// CLI's --workers). Each sub-benchmark sets GOMAXPROCS to min(workers,
+// NumCPU) itself, whatever -cpu says: under make bench's -cpu 1 the workers
+// could not run in parallel. Reported besides records/s (wall clock) and
+// cpu-records/s: "cores", the replay's CPU time over its wall time (how
+// many cores it kept busy), and "procs", the GOMAXPROCS it ran with. On a
+// machine shared with other jobs, wall-clock scaling is bounded by the
+// cores the others leave; cores shows whether the workers ran in parallel.
 func BenchmarkReplayWorkers(b *testing.B) {
 	for _, w := range []int{1, 2, 4} {
-		b.Run(fmt.Sprintf("workers=%d", w), func(b *testing.B) { benchReplay(b, false, w) })
+		b.Run(fmt.Sprintf("workers=%d", w), func(b *testing.B) {
+			procs := min(w, runtime.NumCPU())
+			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+			benchReplay(b, false, w)
+			b.ReportMetric(float64(procs), "procs")
+		})
 	}
 }
 
@@ -290,19 +350,26 @@ func BenchmarkReplayWorkers(b *testing.B) {
 // encoding/json into the same record for comparison.
 func BenchmarkParseSession(b *testing.B) {
 	bl := newBenchLog(b)
-	b.Run("cfegress", func(b *testing.B) {
-		p := engine.NewSessionParser()
-		var s engine.LoggedSession
-		b.ReportAllocs()
-		b.SetBytes(int64(len(bl.buf) / len(bl.lines)))
-		c0 := processCPU()
-		for i := 0; i < b.N; i++ {
-			if err := p.Parse(bl.lines[i%len(bl.lines)], &s); err != nil {
-				b.Fatal(err)
+	parse := func(only engine.SessionFields) func(b *testing.B) {
+		return func(b *testing.B) {
+			p := engine.NewSessionParser()
+			if only != 0 {
+				p.Only(only)
 			}
+			var s engine.LoggedSession
+			b.ReportAllocs()
+			b.SetBytes(int64(len(bl.buf) / len(bl.lines)))
+			c0 := processCPU()
+			for i := 0; i < b.N; i++ {
+				if err := p.Parse(bl.lines[i%len(bl.lines)], &s); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportCPU(b, processCPU()-c0)
 		}
-		reportCPU(b, processCPU()-c0)
-	})
+	}
+	b.Run("cfegress", parse(0))                          // every known field
+	b.Run("cfegress-replay-fields", parse(replayFields)) // as the replay reads them (Only)
 	b.Run("encoding-json", func(b *testing.B) {
 		var s engine.SessionRecord
 		b.ReportAllocs()

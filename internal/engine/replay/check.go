@@ -187,7 +187,7 @@ func flowOf(rec *engine.LoggedSession, f *engine.Flow) (missing string, err erro
 	// Offramp: "The type of destination to which the network session was
 	// routed. Possible values are INTERNET | MAGIC | CFD_TUNNEL |
 	// DEVICE_CLIENT | MESH." Egress policies apply to the Internet only.
-	if r.Offramp != "" && !strings.EqualFold(r.Offramp, engine.OfframpInternet) {
+	if r.Offramp != "" && !equalFold(r.Offramp, engine.OfframpInternet) {
 		f.PrivateNetwork = true
 	}
 	f.Email, f.UserID, f.DeviceID, f.VirtualNetworkID = r.Email, r.UserID, r.DeviceID, r.VirtualNetworkID
@@ -220,6 +220,10 @@ func lowerProtocol(p string) string {
 	}
 	return strings.ToLower(p)
 }
+
+// equalFold is strings.EqualFold with the usual case, equal as written,
+// first.
+func equalFold(a, b string) bool { return a == b || strings.EqualFold(a, b) }
 
 func hasUpper(s string) bool {
 	for i := 0; i < len(s); i++ {
@@ -333,21 +337,24 @@ func (c *checker) search(res *Result, base hypothesis) error {
 		return nil
 	}
 	m0 := c.compareEgress(c.live, d0, &res.obs, &c.hyp, false) // explained only if no hypothesis agrees
+	v4 := c.isV4()
+	d1 := &c.d[1]
+	if v4 {
+		// H1: proxied (IPv4 only; for IPv6 grey and orange are the same).
+		// Before accept, which may decide d0 again for a user country.
+		orangeOf(d1, d0, c.flow.IngressColo)
+	}
 	if m0.ok {
 		if err := c.accept(res, d0, m0); err != nil {
 			return err
 		}
 		res.Proxied = ProxiedEither
-		if c.isV4() {
+		if v4 {
 			// Would orange decide differently? Then the log says grey.
-			d1 := &c.d[1]
 			h := base
 			h.proxied = true
 			saved := c.hyp
 			c.hyp = h
-			if err := c.decide(c.live, d1); err != nil {
-				return err
-			}
 			if m1 := c.compareEgress(c.live, d1, &res.obs, &h, false); !m1.ok {
 				res.Proxied = ProxiedGrey
 			}
@@ -356,14 +363,9 @@ func (c *checker) search(res *Result, base hypothesis) error {
 		c.comparePlanned(res, true)
 		return nil
 	}
-	// H1: proxied (IPv4 only; for IPv6 grey and orange are the same).
-	if c.isV4() {
-		d1 := &c.d[1]
+	if v4 {
 		c.hyp = base
 		c.hyp.proxied = true
-		if err := c.decide(c.live, d1); err != nil {
-			return err
-		}
 		if m1 := c.compareEgress(c.live, d1, &res.obs, &c.hyp, false); m1.ok {
 			if err := c.accept(res, d1, m1); err != nil {
 				return err
@@ -375,7 +377,7 @@ func (c *checker) search(res *Result, base hypothesis) error {
 	}
 	// H2…: not proxied, and the colo the decision leaves from is down (its
 	// fallback, or the next nearest dedicated IP, explains the log).
-	if c.isV4() {
+	if v4 {
 		clear(c.downScratch)
 		prev := d0
 		d2 := &c.d[2]
@@ -417,6 +419,22 @@ func (c *checker) search(res *Result, base hypothesis) error {
 	c.hyp = base
 	c.comparePlanned(res, true)
 	return nil
+}
+
+// orangeOf sets dst to the decision for the flow proxied by Cloudflare
+// (orange), from grey, its decision not proxied, both with no colo down,
+// without deciding again. SPEC §2 rules 2 and 3: with no outage, grey and
+// orange differ only in where dedicated IPv4 egress physically leaves, the
+// dedicated IP's colo (grey) or the ingress colo (orange); the policy, the
+// IP (and the equidistant pick), its geolocation, default egress and the
+// candidates are the same. TestOrangeOfIsDecide holds this to the engine.
+func orangeOf(dst, grey *engine.Decision, ingress string) {
+	cands := append(dst.Candidates[:0], grey.Candidates...)
+	*dst = *grey
+	dst.Candidates, dst.Trace = cands, nil
+	if grey.EgressIP.Is4() {
+		dst.EgressColo = ingress
+	}
 }
 
 func (c *checker) unexplained() string {
@@ -515,7 +533,7 @@ func (l *List) sameRule(d *engine.Decision, o *observed) (bool, string) {
 		why = fmt.Sprintf("egress rule: the log names %s, the model matched %s", loggedRuleText(o), what)
 	} else {
 		pol := &l.Policies[p]
-		if o.ruleID != "" && pol.ID != "" && strings.EqualFold(o.ruleID, pol.ID) {
+		if o.ruleID != "" && pol.ID != "" && equalFold(o.ruleID, pol.ID) {
 			return true, ""
 		}
 		if o.hasRuleName && o.ruleName != "" && o.ruleName == pol.Name {
@@ -604,7 +622,7 @@ func (c *checker) compareEgress(l *List, d *engine.Decision, o *observed, h *hyp
 		if m.pick != nil && grey4 {
 			want = m.pick.Colo // grey IPv4: the picked IP's own colo
 		}
-		if !strings.EqualFold(o.colo, want) {
+		if !equalFold(o.colo, want) {
 			if isDefault && o.colo != "" {
 				if oc, ok := c.defaultAbroad(l, d, o.colo, h); ok {
 					m.country, m.continent = oc.Country, oc.Continent
@@ -649,7 +667,7 @@ func (c *checker) defaultAbroad(l *List, d *engine.Decision, colo string, h *hyp
 	if err != nil || d2.Outcome != d.Outcome || d2.PolicyIndex != d.PolicyIndex || d2.EgressIP.IsValid() || d2.EgressIPv6Range.IsValid() {
 		return oc, false
 	}
-	return oc, strings.EqualFold(d2.EgressColo, oc.Code)
+	return oc, equalFold(d2.EgressColo, oc.Code)
 }
 
 // equidistantPick returns the candidate of a no-match decision that holds

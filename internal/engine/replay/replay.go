@@ -36,7 +36,13 @@ type List struct {
 // NewList compiles policies (each with its Match set, as for
 // engine.Compile) and the inventory.
 func NewList(policies []engine.Policy, inv []engine.DedicatedIP) (*List, error) {
-	eng, err := engine.Compile(policies, inv)
+	return NewListNamed(policies, inv, "")
+}
+
+// NewListNamed is NewList whose errors call the inventory inventoryName
+// (engine.CompileNamed): the caller's attribute or flag.
+func NewListNamed(policies []engine.Policy, inv []engine.DedicatedIP, inventoryName string) (*List, error) {
+	eng, err := engine.CompileNamed(policies, inv, inventoryName)
 	if err != nil {
 		return nil, err
 	}
@@ -299,8 +305,8 @@ type batch struct {
 }
 
 const (
-	batchLines = 2048
-	batchBytes = 1 << 20
+	batchLines = 256
+	batchBytes = 128 << 10
 )
 
 func runParallel(lines *engine.SessionLineReader, targets []Target, rt *router, opt Options) *worker {

@@ -158,6 +158,34 @@ func TestHandwrittenRecords(t *testing.T) {
 	}
 }
 
+// Many batches (the hand-written file 400 times: 11,600 lines, batches of
+// batchLines) give the same report, examples and groups whatever the number
+// of workers: the first examples in the log, counts summed across batches.
+func TestWorkersSameReportAcrossBatches(t *testing.T) {
+	inv := seedInventory(t)
+	live, planned := list(t, livePolicies(), inv), list(t, plannedPolicies(), inv)
+	raw, err := os.ReadFile("testdata/handwritten.ndjson")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw = bytes.Repeat(append(bytes.TrimRight(raw, "\n"), '\n'), 400)
+	var first *Report
+	for _, workers := range []int{1, 2, 3} {
+		r, err := Run(bytes.NewReader(raw), live, planned, Options{Workers: workers, MaxExamples: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first == nil {
+			first = r
+			if r.Rows != 400*29 || len(r.Disagreements) != 50 || len(r.Changes) != 50 {
+				t.Fatalf("workers=1: %s, %d disagreements, %d changes listed", r, len(r.Disagreements), len(r.Changes))
+			}
+		} else if !reflect.DeepEqual(first, r) {
+			t.Errorf("workers=%d: the report differs from workers=1:\n%s\n%s", workers, r, first)
+		}
+	}
+}
+
 // The whole file through Run: the totals, weighed by count, and the
 // per-policy figures, worked out by hand from the records' _why.
 func TestHandwrittenReport(t *testing.T) {
