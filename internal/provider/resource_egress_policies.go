@@ -665,7 +665,7 @@ func (r *egressPoliciesResource) Delete(ctx context.Context, req resource.Delete
 		}
 	}
 	tflog.Info(ctx, "deleting egress policies", map[string]any{"account_id": account, "rules": len(ids)})
-	gone, err := reconcile.Delete(ctx, client, account, ids)
+	gone, err := reconcile.Delete(ctx, client, account, ids, r.applyOptions(ctx))
 	if err != nil {
 		resp.Diagnostics.AddError("Deleting the egress policies failed", fmt.Sprintf("Account %s: %s. The state keeps the %d rules not deleted yet; run terraform destroy again to delete them.", account, err, len(ids)-len(gone)))
 		// The rules deleted are gone from the state; the others stay in it.
