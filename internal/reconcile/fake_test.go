@@ -46,6 +46,8 @@ type fakeClient struct {
 	listFault func(n int) error
 	// reformat mimics Cloudflare rewriting stored expressions.
 	reformat bool
+	// limit, when > 0, refuses a create past this many egress rules.
+	limit int
 	// hideOthers plays a token permission-scoped to egress policies: the
 	// list shows egress rules only, the others' numbers still collide.
 	hideOthers bool
@@ -304,6 +306,10 @@ func (f *fakeClient) CreateRule(_ context.Context, accountID string, r cfapi.Rul
 	}
 	if r.ID != "" {
 		return cfapi.Rule{}, apiErr(cfapi.KindValidation, op, "id must not be set")
+	}
+	if f.limit > 0 && len(slices.DeleteFunc(cloneRules(f.rules), func(r cfapi.Rule) bool { return !cfapi.IsEgress(r) })) >= f.limit {
+		f.rejected = append(f.rejected, op+": over the limit")
+		return cfapi.Rule{}, apiErr(cfapi.KindValidation, op, "Bad Request")
 	}
 	if err := f.precedenceErrLocked(r, op); err != nil {
 		return cfapi.Rule{}, err

@@ -104,3 +104,29 @@ func TestSharedRulesAreNeverWrittenAndKeepTheirSide(t *testing.T) {
 		t.Errorf("a new shared rule stopped the apply (%v, AccountChangedError %v)", err, errors.As(err, &ace))
 	}
 }
+
+// TestDeletesFirstAtTheLimit: at the account's limit of egress policies,
+// replacing one policy by another cannot create first; with MaxPolicies the
+// delete goes first and the apply succeeds.
+func TestDeletesFirstAtTheLimit(t *testing.T) {
+	for _, limit := range []int{0, 5} {
+		f, prior := setup(t, pols(5))
+		f.limit = 5
+		want := append(append([]Desired(nil), prior[:2]...), prior[3:]...)
+		want = insertAt(want, 2, pol("replacement", 77))
+		res, err := Apply(ctx, f, "acc", want, Options{Prior: from(prior).Prior, MaxPolicies: limit})
+		if limit == 0 {
+			if err == nil {
+				t.Fatal("without MaxPolicies the create goes first and is refused: want an error")
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		assertConverged(t, f, want)
+		if res.Done[0].Kind != OpDelete {
+			t.Errorf("first change %v, want the delete", res.Done[0].Kind)
+		}
+	}
+}
