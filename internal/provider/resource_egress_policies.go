@@ -457,11 +457,13 @@ func resPoliciesFromRules(rules []cfapi.Rule, prior []policyModel) []policyModel
 	return out
 }
 
-// resEgressOnly returns the egress rules of rules, in precedence order.
+// resEgressOnly returns the egress rules of rules that the resource
+// manages, in precedence order: read_only rules (shared by a parent
+// account) are not policies (ModifyPlan shows them in a warning).
 func resEgressOnly(rules []cfapi.Rule) []cfapi.Rule {
 	var out []cfapi.Rule
 	for _, r := range rules {
-		if cfapi.IsEgress(r) {
+		if cfapi.IsEgress(r) && !r.ReadOnly {
 			out = append(out, r)
 		}
 	}
@@ -510,7 +512,7 @@ func (r *egressPoliciesResource) failedCreate(ctx context.Context, plan egressPo
 	summary, detail := applyFailure("Creating the egress policies failed", err, account, res)
 	ps := partialPolicies(nil, policies, res)
 	if len(ps) == 0 {
-		resp.Diagnostics.AddError(summary, detail)
+		addApplyError(&resp.Diagnostics, summary, detail, err)
 		return // nothing was made: the resource does not exist yet
 	}
 	detail += fmt.Sprintf("\n\n%d of the %d policies were created before the apply stopped; their rule IDs are recorded in the state, so nothing is lost "+
@@ -518,7 +520,7 @@ func (r *egressPoliciesResource) failedCreate(ctx context.Context, plan egressPo
 		"delete these rules, which may already carry traffic, and create them again. To finish the create without deleting anything, run\n"+
 		"  terraform untaint <address of this cfegress_egress_policies>\n"+
 		"and then terraform apply.", len(ps), len(policies))
-	resp.Diagnostics.AddError(summary, detail)
+	addApplyError(&resp.Diagnostics, summary, detail, err)
 	l, d := policiesToList(ctx, ps)
 	resp.Diagnostics.Append(d...)
 	plan.Policies = l
@@ -562,7 +564,7 @@ func (r *egressPoliciesResource) Update(ctx context.Context, req resource.Update
 		if n := changesMade(res); n > 0 {
 			detail += fmt.Sprintf("\n\nThe state records the %d change%s made before the apply stopped; run terraform apply again to finish.", n, plural(n))
 		}
-		resp.Diagnostics.AddError(summary, detail)
+		addApplyError(&resp.Diagnostics, summary, detail, err)
 		if len(res.Done) > 0 {
 			l, d := policiesToList(ctx, partialPolicies(priorPolicies, policies, res))
 			resp.Diagnostics.Append(d...)
