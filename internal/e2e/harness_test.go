@@ -119,6 +119,8 @@ type tf struct {
 type emuOptions struct {
 	Seed      int64
 	SeedRules []emulator.Rule
+	// Emulator, when set, adjusts the emulator's configuration.
+	Emulator func(*emulator.Config)
 }
 
 // newTF starts an emulator and prepares a working directory whose CLI
@@ -128,7 +130,11 @@ func newTF(t testing.TB, o emuOptions) *tf {
 	bin := terraformPath(t)
 	pdir := providerDir(t)
 	tok := "cfegress-e2e-" + randomHex(t, 16)
-	emu := emulator.New(emulator.Config{Token: tok, RateLimit: -1, Seed: o.Seed})
+	ecfg := emulator.Config{Token: tok, RateLimit: -1, Seed: o.Seed}
+	if o.Emulator != nil {
+		o.Emulator(&ecfg)
+	}
+	emu := emulator.New(ecfg)
 	if len(o.SeedRules) > 0 {
 		if err := emu.SeedRules(emulator.DefaultAccountID, o.SeedRules); err != nil {
 			t.Fatalf("seeding the emulator: %v", err)
