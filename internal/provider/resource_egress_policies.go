@@ -141,7 +141,10 @@ func (r *egressPoliciesResource) Schema(ctx context.Context, _ resource.SchemaRe
 			"An update that moves traffic gets one plan warning, `Egress impact:`, with the regions of traffic the planned list decides differently (an example flow each), and `invariants` prove properties of whole ranges of traffic (see the change impact guide). " +
 			"The resource owns all of the account's egress rules: creating it where egress rules not in the configuration exist fails with an import hint; " +
 			"existing rules with the names of configured policies are taken over, and the plan shows it (their `id`, and a warning). " +
-			"Egress rules changed outside Terraform show up as drift. Other Gateway rules (DNS, network, HTTP) are never touched.\n\n" +
+			"Egress rules changed outside Terraform show up as drift. Other Gateway rules (DNS, network, HTTP) are never touched, and neither are egress rules shared by a parent account (`read_only`): they are not part of `policies`, and every plan says where they are evaluated among them. " +
+			"A warning Cloudflare sets on a rule (`warning_status`) is shown on its policy at every plan; more policies than the account allows (`max_policies`, 500 by default) is a plan error.\n\n" +
+			"Writes to policies that no flow matches together run several at a time (`max_concurrent_writes` in the provider), in phases that keep the make-before-break guarantee. " +
+			"A create or move that Cloudflare refuses is retried at other free precedences between the same neighbours (a rule the token cannot see may hold the number), then fails naming the permission needed.\n\n" +
 			"An apply changes only what its plan showed. It deletes only rules the plan deletes: an egress rule added after the plan (in the dashboard, or missed by `-refresh=false`) " +
 			"stops the apply before its first write with an error naming the rule; run `terraform plan` again, which shows it. " +
 			"A rule deleted outside Terraform after the plan is created again (the apply reports its new ID), one moved is moved back to the precedence the plan showed. " +
