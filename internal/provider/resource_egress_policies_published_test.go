@@ -75,7 +75,7 @@ func TestAccEgressPolicies_vanishedRulesEveryNotFoundStyle(t *testing.T) {
 			env := newAccEnv(t, accOptions{Emulator: func(c *emulator.Config) { c.NotFound = style }})
 			env.needEmulator(t)
 			var once sync.Map
-			vanish := func(method, account, id string) {
+			vanish := func(_, account, id string) {
 				for _, r := range env.Emu.Rules(account) {
 					if r.ID == id && (r.Name == "b" || r.Name == "c") {
 						if _, done := once.LoadOrStore(r.Name, true); !done {

@@ -240,7 +240,7 @@ func Apply(ctx context.Context, c cfapi.Client, accountID string, desired []Desi
 		if len(errs) == 0 {
 			return a.result(), a.verifyPins()
 		}
-		failed, class := worst(errs)
+		class, failed := worst(errs)
 		switch {
 		case ctx.Err() != nil:
 			return a.fail(failed)
@@ -266,7 +266,7 @@ func Apply(ctx context.Context, c cfapi.Client, accountID string, desired []Desi
 // failure it cannot resolve first (all of those, joined), then a refused
 // number with no other free one nearby, then lost responses and vanished
 // rules.
-func worst(errs []error) (error, errClass) {
+func worst(errs []error) (errClass, error) {
 	var fatal []error
 	best, bestClass := errs[0], classify(errs[0])
 	for _, err := range errs {
@@ -281,11 +281,11 @@ func worst(errs []error) (error, errClass) {
 	}
 	switch len(fatal) {
 	case 0:
-		return best, bestClass
+		return bestClass, best
 	case 1:
-		return fatal[0], errOther
+		return errOther, fatal[0]
 	}
-	return errors.Join(fatal...), errOther
+	return errOther, errors.Join(fatal...)
 }
 
 // checkDesired rejects lists Apply cannot pair safely.
@@ -838,7 +838,7 @@ func (a *applier) renumber(op Op) (uint64, bool) {
 // refused it as invalid, without one of the codes it publishes for other
 // causes (2055: the dedicated IPv4 is not the account's; 7003: a bad ID).
 func mayRenumber(op Op, err error) bool {
-	if classify(err) != errValidation || op.Index < 0 || !(op.Kind == OpCreate || op.Move) {
+	if classify(err) != errValidation || op.Index < 0 || (op.Kind != OpCreate && !op.Move) {
 		return false
 	}
 	return !cfapi.IsDedicatedIPv4NotOwned(err) && !cfapi.HasCode(err, cfapi.CodeRoute)
