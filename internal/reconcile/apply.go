@@ -794,8 +794,9 @@ func (a *applier) lost(op Op, err error) {
 // renumber picks another free number for op (create or move) between the
 // same rules: strictly between the nearest numbers, below and above the one
 // refused, of any egress rule's current place and of any rule's place in
-// this round's plan, so that op's rule is on the same side of every rule at
-// every moment of the apply; never a number in use, planned, taken by a
+// this round's plan (as retries changed it: renumbers run one at a time,
+// under a.mu), so that op's rule is on the same side of every rule at every
+// moment of the apply; never a number in use, planned, taken by a
 // retry or refused before. Random inside that gap, so that a second try
 // does not land on a neighbour of the hidden rule the first one hit.
 func (a *applier) renumber(op Op) (uint64, bool) {
@@ -831,6 +832,8 @@ func (a *applier) renumber(op Op) (uint64, bool) {
 	}
 	p := space.kthFree(lo, a.rnd.Uint64N(free))
 	a.taken = append(a.taken, p)
+	// Later retries of other rules keep to the same side of this one.
+	a.targets[op.Index] = p
 	return p, true
 }
 

@@ -53,8 +53,8 @@ type fakeClient struct {
 	hideOthers bool
 	// inFlight and maxInFlight count concurrent writes; pause is how long
 	// a write takes before it is processed (0: no pause).
-	inFlight, maxInFlight int
-	pause                 time.Duration
+	inFlight, maxInFlight, arrived int
+	pause                          time.Duration
 }
 
 func newFake(rules ...cfapi.Rule) *fakeClient {
@@ -167,11 +167,12 @@ func (f *fakeClient) ListRules(_ context.Context, accountID string) ([]cfapi.Rul
 	return out, nil
 }
 
-// enter and leave bracket a write (they count writes in flight; a pause
-// lets concurrent writes overlap).
+// enter and leave bracket a write (they count writes in flight and their
+// arrivals; a pause lets concurrent writes overlap).
 func (f *fakeClient) enter() {
 	f.mu.Lock()
 	f.inFlight++
+	f.arrived++
 	f.maxInFlight = max(f.maxInFlight, f.inFlight)
 	pause := f.pause
 	f.mu.Unlock()

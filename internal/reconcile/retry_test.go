@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cfegress/terraform-provider-cfegress/internal/cfapi"
 )
@@ -197,22 +198,27 @@ func TestNotOwnedIsNotRetried(t *testing.T) {
 	}
 }
 
-// TestRetriesKeepOrderUnderConcurrency: 60 creates with hidden rules on
-// many of the numbers the plan picks, 4 at a time: every policy lands in
-// order, between its neighbours, and nothing collides.
+// TestRetriesKeepOrderUnderConcurrency: 60 creates, 4 at a time, with
+// hidden rules on every number the plan picks, so that neighbours are
+// renumbered at the same time: every policy lands in order (a retry keeps
+// to the side of its neighbours' current numbers, retried ones included),
+// and nothing collides. Ten times, as the interleavings vary.
 func TestRetriesKeepOrderUnderConcurrency(t *testing.T) {
 	var nums []uint64
-	for p := uint64(1000); p <= 60000; p += 2000 {
+	for p := uint64(1000); p <= 60000; p += 1000 {
 		nums = append(nums, p)
 	}
-	f := hiddenAt(nums...)
-	want := pols(60)
-	if _, err := Apply(ctx, f, "acc", want, Options{Create: true}); err != nil {
-		t.Fatal(err)
-	}
-	assertConverged(t, f, want)
-	f.checkHealthy(t, true)
-	if len(f.rejected) != len(nums) {
-		t.Errorf("%d refusals, want %d", len(f.rejected), len(nums))
+	for run := 0; run < 10; run++ {
+		f := hiddenAt(nums...)
+		f.pause = 100 * time.Microsecond
+		want := pols(60)
+		if _, err := Apply(ctx, f, "acc", want, Options{Create: true}); err != nil {
+			t.Fatal(err)
+		}
+		assertConverged(t, f, want)
+		f.checkHealthy(t, true)
+		if len(f.rejected) != len(nums) {
+			t.Errorf("%d refusals, want %d", len(f.rejected), len(nums))
+		}
 	}
 }
