@@ -5,21 +5,34 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
+	"io"
 	"log"
 	"os"
+	"runtime"
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 
 	"github.com/cfegress/terraform-provider-cfegress/internal/provider"
 )
 
-// version is set by the release build (goreleaser ldflags).
-var version = "dev"
+// version and commit are set by the release build (goreleaser ldflags:
+// -X main.version={{.Version}} -X main.commit={{.Commit}}). The provider
+// reports version to Terraform; -version prints both.
+var (
+	version = "dev"
+	commit  = "none"
+)
 
 func main() {
-	var debug bool
+	var debug, showVersion bool
 	flag.BoolVar(&debug, "debug", false, "set to true to run the provider with support for debuggers like delve")
+	flag.BoolVar(&showVersion, "version", false, "print the provider's version and exit")
 	flag.Parse()
+	if showVersion {
+		printVersion(os.Stdout)
+		return
+	}
 	quietFrameworkTraceUnlessLogging()
 
 	err := providerserver.Serve(context.Background(), provider.New(version), providerserver.ServeOpts{
@@ -29,6 +42,11 @@ func main() {
 	if err != nil {
 		log.Fatal(err.Error())
 	}
+}
+
+// printVersion writes the one-line version report of -version.
+func printVersion(w io.Writer) {
+	_, _ = fmt.Fprintf(w, "terraform-provider-cfegress %s (commit %s, %s, %s/%s)\n", version, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }
 
 // logEnv are the variables with which a user asks Terraform (and so this

@@ -2,6 +2,8 @@ package main
 
 import (
 	"os"
+	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -25,5 +27,17 @@ func TestQuietFrameworkTraceUnlessLogging(t *testing.T) {
 				t.Fatalf("%s set: framework logging changed to %q, want it left alone", k, got)
 			}
 		})
+	}
+}
+
+func TestPrintVersion(t *testing.T) {
+	oldV, oldC := version, commit
+	t.Cleanup(func() { version, commit = oldV, oldC })
+	version, commit = "1.2.3", "abc1234"
+	var b strings.Builder
+	printVersion(&b)
+	want := "terraform-provider-cfegress 1.2.3 (commit abc1234, " + runtime.Version() + ", " + runtime.GOOS + "/" + runtime.GOARCH + ")\n"
+	if b.String() != want {
+		t.Fatalf("printVersion = %q, want %q", b.String(), want)
 	}
 }

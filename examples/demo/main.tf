@@ -31,6 +31,13 @@ locals {
   dedicated_ips = [cfegress_dedicated_egress_ip.tokyo, cfegress_dedicated_egress_ip.los_angeles]
 }
 
+# The partner's allow-listed destination ranges (`make demo` ends by planning
+# a change to this list, to show what the plan says about it).
+variable "partner_cidrs" {
+  type    = list(string)
+  default = ["198.51.100.0/24"]
+}
+
 resource "cfegress_egress_policies" "this" {
   dedicated_egress_ips = local.dedicated_ips
 
@@ -39,7 +46,7 @@ resource "cfegress_egress_policies" "this" {
     {
       name        = "Partner API from a fixed Tokyo IP"
       description = "The partner allow-lists 203.0.113.10 only."
-      traffic     = "net.dst.ip in {198.51.100.0/24} and net.dst.port in {443 8443}"
+      traffic     = "net.dst.ip in {${join(" ", var.partner_cidrs)}} and net.dst.port in {443 8443}"
       egress = {
         method        = "dedicated"
         ipv4          = cfegress_dedicated_egress_ip.tokyo.ipv4

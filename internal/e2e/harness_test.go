@@ -27,7 +27,10 @@ import (
 	"github.com/cfegress/terraform-provider-cfegress/internal/emulator"
 )
 
-const providerSource = "registry.terraform.io/cfegress/cfegress"
+const (
+	providerSource         = "registry.terraform.io/cfegress/cfegress"
+	providerSourceOpenTofu = "registry.opentofu.org/cfegress/cfegress"
+)
 
 var (
 	buildOnce sync.Once
@@ -147,7 +150,9 @@ func newTF(t testing.TB, o emuOptions) *tf {
 	t.Cleanup(func() { _ = emu.Close() })
 	dir := t.TempDir()
 	rc := filepath.Join(dir, ".terraformrc")
-	rcText := fmt.Sprintf("provider_installation {\n  dev_overrides {\n    %q = %q\n  }\n  direct {}\n}\n", providerSource, pdir)
+	// Both addresses: OpenTofu resolves cfegress/cfegress to
+	// registry.opentofu.org/cfegress/cfegress.
+	rcText := fmt.Sprintf("provider_installation {\n  dev_overrides {\n    %q = %q\n    %q = %q\n  }\n  direct {}\n}\n", providerSource, pdir, providerSourceOpenTofu, pdir)
 	if err := os.WriteFile(rc, []byte(rcText), 0o600); err != nil {
 		t.Fatal(err)
 	}
