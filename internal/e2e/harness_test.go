@@ -195,8 +195,10 @@ func (w *tf) providerBlockWith(token, url, extra string) string {
 		fmt.Fprintf(&b, "  api_token           = %q\n", token)
 	}
 	// requests_per_5_minutes: the emulator has no rate limit here, and a
-	// 1,000-policy apply needs more than the default budget of 600.
-	fmt.Fprintf(&b, "  account_id          = %q\n  base_url            = %q\n  requests_per_second = 1000\n  requests_per_5_minutes = 100000\n%s}\n\n", w.acct, url, extra)
+	// 1,000-policy apply needs more than the default budget of 600; and
+	// max_policies: the scale tests' 1,000 policies are past Cloudflare's
+	// default limit of 500 (an Enterprise account's raised limit).
+	fmt.Fprintf(&b, "  account_id          = %q\n  base_url            = %q\n  requests_per_second = 1000\n  requests_per_5_minutes = 100000\n  max_policies = 5000\n%s}\n\n", w.acct, url, extra)
 	return b.String()
 }
 
