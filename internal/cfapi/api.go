@@ -302,10 +302,42 @@ func (a *API) CreateRule(ctx context.Context, accountID string, r Rule) (Rule, e
 	ctx, rec := withRecord(ctx, true)
 	p := newParams(accountID, r)
 	t, cfErr := a.rules.New(ctx, p)
+	if got, ok := a.answeredAnyway(ctx, op, rec, cfErr); ok {
+		return got, nil
+	}
 	if e := a.finish(ctx, op, true, rec, cfErr); e != nil {
 		return Rule{}, e
 	}
 	return fromGateway(*t), nil
+}
+
+// answeredAnyway recovers a write that Cloudflare answered with success
+// while the caller's context ended: cloudflare-go returns the context's
+// error once it sees it ended after a request
+// (internal/requestconfig.Execute: "if ctx != nil && ctx.Err() != nil {
+// return ctx.Err() }"), discarding an answer the transport already read.
+// The write was applied: its answer is decoded from the record, so that the
+// caller records the change (an interrupted apply with several writes in
+// flight otherwise loses the ones that landed).
+func (a *API) answeredAnyway(ctx context.Context, op string, rec *callRecord, cfErr error) (Rule, bool) {
+	if cfErr == nil || ctx.Err() == nil {
+		return Rule{}, false
+	}
+	rec.mu.Lock()
+	status, body := rec.status, rec.body
+	rec.mu.Unlock()
+	if status < 200 || status > 299 {
+		return Rule{}, false
+	}
+	var env struct {
+		Success bool                   `json:"success"`
+		Result  zero_trust.GatewayRule `json:"result"`
+	}
+	if json.Unmarshal(body, &env) != nil || !env.Success {
+		return Rule{}, false
+	}
+	a.log(ctx, "Cloudflare API write answered with success as the operation was canceled: the change is recorded", map[string]any{"op": op, "status": status})
+	return fromGateway(env.Result), true
 }
 
 // UpdateRule replaces the whole rule r.ID with r (PUT): every field the
@@ -324,6 +356,9 @@ func (a *API) UpdateRule(ctx context.Context, accountID string, r Rule) (Rule, e
 	rec.ruleID = true
 	p := updateParams(accountID, r)
 	t, cfErr := a.rules.Update(ctx, r.ID, p)
+	if got, ok := a.answeredAnyway(ctx, op, rec, cfErr); ok {
+		return got, nil
+	}
 	if e := a.finish(ctx, op, true, rec, cfErr); e != nil {
 		return Rule{}, e
 	}
@@ -344,6 +379,9 @@ func (a *API) DeleteRule(ctx context.Context, accountID, ruleID string) error {
 	ctx, rec := withRecord(ctx, true)
 	rec.ruleID = true
 	_, cfErr := a.rules.Delete(ctx, ruleID, deleteParams(accountID))
+	if _, ok := a.answeredAnyway(ctx, op, rec, cfErr); ok {
+		return nil
+	}
 	e := a.finish(ctx, op, true, rec, cfErr)
 	if e == nil {
 		return nil

@@ -424,7 +424,8 @@ func classify(op string, write bool, rec *callRecord, cfErr, ctxErr error, red r
 	if rec.status != 0 && ctxErr != nil && cfErr != nil &&
 		(errors.Is(cfErr, context.Canceled) || errors.Is(cfErr, context.DeadlineExceeded)) {
 		e.Kind = KindCanceled
-		if write && rec.maybeApplied {
+		if write && (rec.maybeApplied || (rec.status >= 200 && rec.status < 300)) {
+			// (A 2xx answer to a write means it was applied.)
 			e.Kind = KindAmbiguous
 		}
 		e.Detail = fmt.Sprintf("%v while waiting to retry after HTTP %d", ctxCause(cfErr), rec.status)

@@ -122,6 +122,8 @@ type tf struct {
 type emuOptions struct {
 	Seed      int64
 	SeedRules []emulator.Rule
+	// Emulator, when set, adjusts the emulator's configuration.
+	Emulator func(*emulator.Config)
 }
 
 // newTF starts an emulator and prepares a working directory whose CLI
@@ -131,7 +133,11 @@ func newTF(t testing.TB, o emuOptions) *tf {
 	bin := terraformPath(t)
 	pdir := providerDir(t)
 	tok := "cfegress-e2e-" + randomHex(t, 16)
-	emu := emulator.New(emulator.Config{Token: tok, RateLimit: -1, Seed: o.Seed})
+	ecfg := emulator.Config{Token: tok, RateLimit: -1, Seed: o.Seed}
+	if o.Emulator != nil {
+		o.Emulator(&ecfg)
+	}
+	emu := emulator.New(ecfg)
 	if len(o.SeedRules) > 0 {
 		if err := emu.SeedRules(emulator.DefaultAccountID, o.SeedRules); err != nil {
 			t.Fatalf("seeding the emulator: %v", err)
@@ -189,8 +195,10 @@ func (w *tf) providerBlockWith(token, url, extra string) string {
 		fmt.Fprintf(&b, "  api_token           = %q\n", token)
 	}
 	// requests_per_5_minutes: the emulator has no rate limit here, and a
-	// 1,000-policy apply needs more than the default budget of 600.
-	fmt.Fprintf(&b, "  account_id          = %q\n  base_url            = %q\n  requests_per_second = 1000\n  requests_per_5_minutes = 100000\n%s}\n\n", w.acct, url, extra)
+	// 1,000-policy apply needs more than the default budget of 600; and
+	// max_policies: the scale tests' 1,000 policies are past Cloudflare's
+	// default limit of 500 (an Enterprise account's raised limit).
+	fmt.Fprintf(&b, "  account_id          = %q\n  base_url            = %q\n  requests_per_second = 1000\n  requests_per_5_minutes = 100000\n  max_policies = 5000\n%s}\n\n", w.acct, url, extra)
 	return b.String()
 }
 

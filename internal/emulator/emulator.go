@@ -263,6 +263,8 @@ type Emulator struct {
 
 	srv *http.Server
 	ln  net.Listener
+	// beforeWrite is the BeforeWrite hook.
+	beforeWrite func(method, account, ruleID string)
 }
 
 // New returns an emulator. It panics if Config.StatePath names a file that
@@ -352,6 +354,25 @@ func (e *Emulator) Reset() {
 func (e *Emulator) SetFaults(f Faults) {
 	e.mu.Lock()
 	e.faults = normFaults(f)
+	e.mu.Unlock()
+}
+
+// SetListPageSize changes Config.ListPageSize (0: one page, as Cloudflare
+// answers).
+func (e *Emulator) SetListPageSize(n int) {
+	e.mu.Lock()
+	e.cfg.ListPageSize = n
+	e.mu.Unlock()
+}
+
+// BeforeWrite sets a test hook called before every API write (POST, PUT,
+// PATCH, DELETE) that passed authentication, with the method, account and
+// rule ID ("" for a create), outside the emulator's lock: a test can change
+// the account (PutRule, DeleteRule) just before a write reaches it. nil
+// removes it.
+func (e *Emulator) BeforeWrite(f func(method, account, ruleID string)) {
+	e.mu.Lock()
+	e.beforeWrite = f
 	e.mu.Unlock()
 }
 

@@ -248,6 +248,14 @@ func (e *Emulator) serveAPI(w http.ResponseWriter, r *http.Request, apiPath stri
 		}
 	}
 
+	if isWrite(r.Method) {
+		e.mu.Lock()
+		hook := e.beforeWrite
+		e.mu.Unlock()
+		if hook != nil {
+			hook(r.Method, account, ruleID)
+		}
+	}
 	c := &call{e: e, account: account, scope: scope}
 	var (
 		result any
@@ -481,7 +489,9 @@ func (c *call) list(page string) (any, *resultInfo) {
 			rs = append(rs, all[i])
 		}
 	}
+	c.e.mu.Lock()
 	size := c.e.cfg.ListPageSize
+	c.e.mu.Unlock()
 	if size <= 0 {
 		return rs, &resultInfo{Page: 1, PerPage: len(rs), Count: len(rs), TotalCount: len(rs), TotalPages: 1}
 	}

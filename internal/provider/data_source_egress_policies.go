@@ -47,6 +47,9 @@ type egressPolicyDSModel struct {
 	Identity      types.String  `tfsdk:"identity"`
 	DevicePosture types.String  `tfsdk:"device_posture"`
 	Egress        egressDSModel `tfsdk:"egress"`
+	ReadOnly      types.Bool    `tfsdk:"read_only"`
+	SourceAccount types.String  `tfsdk:"source_account"`
+	WarningStatus types.String  `tfsdk:"warning_status"`
 }
 
 type egressDSModel struct {
@@ -76,7 +79,7 @@ func (d *egressPoliciesDataSource) Schema(_ context.Context, _ datasource.Schema
 			},
 			"policies": schema.ListNestedAttribute{
 				Computed:            true,
-				MarkdownDescription: "The account's egress policies in evaluation order. Other Gateway rules (DNS, network, HTTP) are not listed.",
+				MarkdownDescription: "The account's egress policies in evaluation order, those shared by a parent account (`read_only`) included: Gateway evaluates them with the others. Other Gateway rules (DNS, network, HTTP) are not listed.",
 				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
 					"id":             str("Cloudflare rule ID."),
 					"precedence":     schema.Int64Attribute{Computed: true, MarkdownDescription: "Cloudflare precedence (lower runs first; shared with the account's other Gateway rules)."},
@@ -96,6 +99,9 @@ func (d *egressPoliciesDataSource) Schema(_ context.Context, _ datasource.Schema
 							"ipv4_fallback": str("Secondary IPv4 (`0.0.0.0` = fall back to default egress); null when the rule has none (legacy rules)."),
 						},
 					},
+					"read_only":      schema.BoolAttribute{Computed: true, MarkdownDescription: "Whether the rule is shared by a parent account (Cloudflare's `read_only`: \"shared via the Orgs API and read only\"). `cfegress_egress_policies` never writes such a rule and does not list it in its `policies`."},
+					"source_account": str("The account that created the rule (Cloudflare's `source_account`); null when Cloudflare does not say."),
+					"warning_status": str("Cloudflare's warning on a rule it considers misconfigured (`warning_status`); null when none."),
 				}},
 			},
 			"dedicated_ipv4": schema.ListAttribute{
@@ -177,6 +183,9 @@ func dsPoliciesFromRules(rules []cfapi.Rule) ([]egressPolicyDSModel, []types.Str
 				Method: types.StringValue(string(engine.MethodDefault)),
 				IPv4:   types.StringNull(), IPv6: types.StringNull(), IPv4Fallback: types.StringNull(),
 			},
+			ReadOnly:      types.BoolValue(r.ReadOnly),
+			SourceAccount: strOrNull(r.SourceAccount),
+			WarningStatus: strOrNull(r.WarningStatus),
 		}
 		if e := r.Egress; e != nil && (e.IPv4 != "" || e.IPv6 != "" || e.IPv4Fallback != "") {
 			p.Egress = egressDSModel{

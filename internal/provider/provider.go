@@ -23,6 +23,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/cfegress/terraform-provider-cfegress/internal/cfapi"
+	"github.com/cfegress/terraform-provider-cfegress/internal/reconcile"
 )
 
 var (
@@ -35,6 +36,13 @@ const (
 	defaultBaseURL             = cfapi.DefaultBaseURL
 	defaultMaxRetries          = 4
 	defaultRequestsPer5Minutes = cfapi.DefaultRequestsPer5Minutes
+	defaultMaxConcurrentWrites = reconcile.DefaultMaxConcurrentWrites
+	// defaultMaxPolicies is Cloudflare's limit of egress policies per
+	// account: "Egress policies per account | 500", "These limits may be
+	// increased on Enterprise accounts" (Cloudflare One account limits,
+	// developers.cloudflare.com/cloudflare-one/account-limits/,
+	// cloudflare/cloudflare-docs src/content/docs/cloudflare-one/account-limits.mdx).
+	defaultMaxPolicies = 500
 
 	envAPIToken            = "CLOUDFLARE_API_TOKEN"
 	envAccountID           = "CLOUDFLARE_ACCOUNT_ID"
@@ -60,6 +68,8 @@ type providerModel struct {
 	MaxRetries          types.Int64  `tfsdk:"max_retries"`
 	RequestsPer5Minutes types.Int64  `tfsdk:"requests_per_5_minutes"`
 	RequestsPerSecond   types.Int64  `tfsdk:"requests_per_second"`
+	MaxConcurrentWrites types.Int64  `tfsdk:"max_concurrent_writes"`
+	MaxPolicies         types.Int64  `tfsdk:"max_policies"`
 }
 
 // providerData is what Configure hands to resources and data sources
@@ -79,6 +89,18 @@ type providerData struct {
 	err error
 	// settingErr is a setting Configure reports as an error at once.
 	settingErr *settingError
+	// maxConcurrentWrites and maxPolicies are the provider's settings (0:
+	// the defaults).
+	maxConcurrentWrites int
+	maxPolicies         int
+}
+
+// policyLimit is the account's limit of egress policies.
+func (d *providerData) policyLimit() int {
+	if d == nil || d.maxPolicies <= 0 {
+		return defaultMaxPolicies
+	}
+	return d.maxPolicies
 }
 
 // errNoToken is the error of a provider configured without a token.
@@ -139,6 +161,16 @@ func (p *cfegressProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 				Optional:   true,
 				Validators: []validator.Int64{int64validator.AtLeast(1)},
 			},
+			"max_concurrent_writes": schema.Int64Attribute{
+				MarkdownDescription: fmt.Sprintf("How many API writes an apply keeps in flight at once (1 to 32; default %d). Writes run together only when their order cannot matter: they touch policies that no flow matches together (decided from their expressions), and each leaves every intermediate list make-before-break; the rest are written one after the other, in the safe order. `1` writes one at a time. All writes share the `requests_per_5_minutes` budget. With 50 ms of API latency, creating 500 policies takes about 27 s one at a time and 7 s at the default.", defaultMaxConcurrentWrites),
+				Optional:            true,
+				Validators:          []validator.Int64{int64validator.Between(1, 32)},
+			},
+			"max_policies": schema.Int64Attribute{
+				MarkdownDescription: fmt.Sprintf("The account's limit of egress policies, checked at plan time: a `cfegress_egress_policies` with more policies is a plan error instead of a failed apply. Defaults to %d, Cloudflare's limit per account; Enterprise accounts can have it raised by Cloudflare: then set the raised limit here. At the limit, an apply that replaces policies deletes before it creates.", defaultMaxPolicies),
+				Optional:            true,
+				Validators:          []validator.Int64{int64validator.AtLeast(1)},
+			},
 			"requests_per_second": schema.Int64Attribute{
 				MarkdownDescription: "An optional extra cap on the request rate, in requests per second, on top of `requests_per_5_minutes` (which allows bursts); must be greater than 0. Unset by default: only the 5-minute budget applies. Cloudflare also limits each client IP to 200 requests per second.",
 				Optional:            true,
@@ -193,11 +225,18 @@ func (baseURLValidator) ValidateString(_ context.Context, req validator.StringRe
 // providerData. It never fails: problems are kept in providerData.err.
 func configureData(ctx context.Context, m providerModel, getenv func(string) string) *providerData {
 	if m.APIToken.IsUnknown() || m.AccountID.IsUnknown() || m.BaseURL.IsUnknown() ||
-		m.MaxRetries.IsUnknown() || m.RequestsPer5Minutes.IsUnknown() || m.RequestsPerSecond.IsUnknown() {
+		m.MaxRetries.IsUnknown() || m.RequestsPer5Minutes.IsUnknown() || m.RequestsPerSecond.IsUnknown() ||
+		m.MaxConcurrentWrites.IsUnknown() || m.MaxPolicies.IsUnknown() {
 		tflog.Debug(ctx, "cfegress provider configuration has unknown values; the API is not used during this plan")
 		return &providerData{unknown: true}
 	}
 	d := &providerData{accountID: stringOr(m.AccountID, getenv(envAccountID))}
+	if !m.MaxConcurrentWrites.IsNull() {
+		d.maxConcurrentWrites = int(m.MaxConcurrentWrites.ValueInt64())
+	}
+	if !m.MaxPolicies.IsNull() {
+		d.maxPolicies = int(m.MaxPolicies.ValueInt64())
+	}
 	token := stringOr(m.APIToken, getenv(envAPIToken))
 	baseURL := stringOr(m.BaseURL, getenv(envBaseURL))
 	if baseURL == "" {
@@ -259,6 +298,8 @@ func configureData(ctx context.Context, m providerModel, getenv func(string) str
 		"max_retries":            strconv.FormatInt(retries, 10),
 		"requests_per_5_minutes": strconv.FormatInt(budget, 10),
 		"requests_per_second":    strconv.FormatInt(rps, 10),
+		"max_concurrent_writes":  strconv.Itoa(d.maxConcurrentWrites),
+		"max_policies":           strconv.Itoa(d.policyLimit()),
 	})
 	return d
 }

@@ -141,7 +141,10 @@ func (r *egressPoliciesResource) Schema(ctx context.Context, _ resource.SchemaRe
 			"An update that moves traffic gets one plan warning, `Egress impact:`, with the regions of traffic the planned list decides differently (an example flow each), and `invariants` prove properties of whole ranges of traffic (see the change impact guide). " +
 			"The resource owns all of the account's egress rules: creating it where egress rules not in the configuration exist fails with an import hint; " +
 			"existing rules with the names of configured policies are taken over, and the plan shows it (their `id`, and a warning). " +
-			"Egress rules changed outside Terraform show up as drift. Other Gateway rules (DNS, network, HTTP) are never touched.\n\n" +
+			"Egress rules changed outside Terraform show up as drift. Other Gateway rules (DNS, network, HTTP) are never touched, and neither are egress rules shared by a parent account (`read_only`): they are not part of `policies`, and every plan says where they are evaluated among them. " +
+			"A warning Cloudflare sets on a rule (`warning_status`) is shown on its policy at every plan; more policies than the account allows (`max_policies`, 500 by default) is a plan error.\n\n" +
+			"Writes to policies that no flow matches together run several at a time (`max_concurrent_writes` in the provider), in phases that keep the make-before-break guarantee. " +
+			"A create or move that Cloudflare refuses is retried at other free precedences between the same neighbours (a rule the token cannot see may hold the number), then fails naming the permission needed.\n\n" +
 			"An apply changes only what its plan showed. It deletes only rules the plan deletes: an egress rule added after the plan (in the dashboard, or missed by `-refresh=false`) " +
 			"stops the apply before its first write with an error naming the rule; run `terraform plan` again, which shows it. " +
 			"A rule deleted outside Terraform after the plan is created again (the apply reports its new ID), one moved is moved back to the precedence the plan showed. " +
@@ -457,11 +460,13 @@ func resPoliciesFromRules(rules []cfapi.Rule, prior []policyModel) []policyModel
 	return out
 }
 
-// resEgressOnly returns the egress rules of rules, in precedence order.
+// resEgressOnly returns the egress rules of rules that the resource
+// manages, in precedence order: read_only rules (shared by a parent
+// account) are not policies (ModifyPlan shows them in a warning).
 func resEgressOnly(rules []cfapi.Rule) []cfapi.Rule {
 	var out []cfapi.Rule
 	for _, r := range rules {
-		if cfapi.IsEgress(r) {
+		if cfapi.IsEgress(r) && !r.ReadOnly {
 			out = append(out, r)
 		}
 	}
@@ -510,7 +515,7 @@ func (r *egressPoliciesResource) failedCreate(ctx context.Context, plan egressPo
 	summary, detail := applyFailure("Creating the egress policies failed", err, account, res)
 	ps := partialPolicies(nil, policies, res)
 	if len(ps) == 0 {
-		resp.Diagnostics.AddError(summary, detail)
+		addApplyError(&resp.Diagnostics, summary, detail, err)
 		return // nothing was made: the resource does not exist yet
 	}
 	detail += fmt.Sprintf("\n\n%d of the %d policies were created before the apply stopped; their rule IDs are recorded in the state, so nothing is lost "+
@@ -518,7 +523,7 @@ func (r *egressPoliciesResource) failedCreate(ctx context.Context, plan egressPo
 		"delete these rules, which may already carry traffic, and create them again. To finish the create without deleting anything, run\n"+
 		"  terraform untaint <address of this cfegress_egress_policies>\n"+
 		"and then terraform apply.", len(ps), len(policies))
-	resp.Diagnostics.AddError(summary, detail)
+	addApplyError(&resp.Diagnostics, summary, detail, err)
 	l, d := policiesToList(ctx, ps)
 	resp.Diagnostics.Append(d...)
 	plan.Policies = l
@@ -562,7 +567,7 @@ func (r *egressPoliciesResource) Update(ctx context.Context, req resource.Update
 		if n := changesMade(res); n > 0 {
 			detail += fmt.Sprintf("\n\nThe state records the %d change%s made before the apply stopped; run terraform apply again to finish.", n, plural(n))
 		}
-		resp.Diagnostics.AddError(summary, detail)
+		addApplyError(&resp.Diagnostics, summary, detail, err)
 		if len(res.Done) > 0 {
 			l, d := policiesToList(ctx, partialPolicies(priorPolicies, policies, res))
 			resp.Diagnostics.Append(d...)
@@ -665,7 +670,7 @@ func (r *egressPoliciesResource) Delete(ctx context.Context, req resource.Delete
 		}
 	}
 	tflog.Info(ctx, "deleting egress policies", map[string]any{"account_id": account, "rules": len(ids)})
-	gone, err := reconcile.Delete(ctx, client, account, ids)
+	gone, err := reconcile.Delete(ctx, client, account, ids, r.applyOptions(ctx))
 	if err != nil {
 		resp.Diagnostics.AddError("Deleting the egress policies failed", fmt.Sprintf("Account %s: %s. The state keeps the %d rules not deleted yet; run terraform destroy again to delete them.", account, err, len(ids)-len(gone)))
 		// The rules deleted are gone from the state; the others stay in it.

@@ -30,17 +30,30 @@ type privateStore interface {
 type otherRules struct {
 	// Precedences of the account's non-egress rules at the last read.
 	Precedences []uint64 `json:"p"`
+	// Shared are the read_only egress rules (shared by a parent account).
+	Shared []sharedRule `json:"s,omitempty"`
+	// Warnings are Cloudflare's warning_status of egress rules, by ID.
+	Warnings map[string]string `json:"w,omitempty"`
 }
 
-// savePrivateOthers keeps the non-egress rules' precedences for the plan.
+// savePrivateOthers keeps, for the plan, the non-egress rules' precedences,
+// the shared egress rules and Cloudflare's warnings.
 func savePrivateOthers(ctx context.Context, all []cfapi.Rule, priv privateStore) {
 	if priv == nil {
 		return
 	}
 	o := otherRules{Precedences: []uint64{}}
 	for _, r := range all {
-		if !cfapi.IsEgress(r) {
+		switch {
+		case !cfapi.IsEgress(r):
 			o.Precedences = append(o.Precedences, r.Precedence)
+		case r.ReadOnly:
+			o.Shared = append(o.Shared, sharedRule{ID: r.ID, Name: r.Name, Precedence: r.Precedence, Source: r.SourceAccount})
+		case r.WarningStatus != "":
+			if o.Warnings == nil {
+				o.Warnings = map[string]string{}
+			}
+			o.Warnings[r.ID] = r.WarningStatus
 		}
 	}
 	b, err := json.Marshal(o)
@@ -50,18 +63,31 @@ func savePrivateOthers(ctx context.Context, all []cfapi.Rule, priv privateStore)
 	_ = priv.SetKey(ctx, privateOtherRules, b)
 }
 
-func loadPrivateOthers(ctx context.Context, priv privateStore) []cfapi.Rule {
+func loadPrivateRead(ctx context.Context, priv privateStore) otherRules {
+	var o otherRules
 	if priv == nil {
-		return nil
+		return o
 	}
 	b, _ := priv.GetKey(ctx, privateOtherRules)
-	var o otherRules
 	if len(b) == 0 || json.Unmarshal(b, &o) != nil {
+		return otherRules{}
+	}
+	return o
+}
+
+// loadPrivateOthers is the rules a plan must keep clear of: the non-egress
+// rules' numbers and the shared egress rules.
+func loadPrivateOthers(ctx context.Context, priv privateStore) []cfapi.Rule {
+	o := loadPrivateRead(ctx, priv)
+	if o.Precedences == nil && o.Shared == nil {
 		return nil
 	}
-	out := make([]cfapi.Rule, len(o.Precedences))
+	out := make([]cfapi.Rule, 0, len(o.Precedences)+len(o.Shared))
 	for i, p := range o.Precedences {
-		out[i] = cfapi.Rule{ID: fmt.Sprintf("other-%d", i), Name: fmt.Sprintf("other-%d", i), Precedence: p, Action: "block", Filters: []string{"dns"}}
+		out = append(out, cfapi.Rule{ID: fmt.Sprintf("other-%d", i), Name: fmt.Sprintf("other-%d", i), Precedence: p, Action: "block", Filters: []string{"dns"}})
+	}
+	for _, sr := range o.Shared {
+		out = append(out, sr.rule())
 	}
 	return out
 }
@@ -157,11 +183,16 @@ func warnDeletesFromOutside(prior []policyModel, planned types.List, managed map
 }
 
 func (r *egressPoliciesResource) applyOptions(ctx context.Context) reconcile.Options {
-	return reconcile.Options{
+	o := reconcile.Options{
 		Log: func(format string, args ...any) {
 			tflog.Info(ctx, fmt.Sprintf(format, args...))
 		},
 	}
+	if r.data != nil {
+		o.MaxConcurrentWrites = r.data.maxConcurrentWrites
+		o.MaxPolicies = r.data.policyLimit()
+	}
+	return o
 }
 
 // setApplied fills ids and precedences from a successful apply.
@@ -177,6 +208,16 @@ func (r *egressPoliciesResource) setApplied(ctx context.Context, m *egressPolici
 			policies[i].LintIgnore = types.SetNull(types.StringType)
 		}
 	}
+	ids := make([]string, len(policies))
+	names := make([]string, len(policies))
+	status := map[string]string{}
+	for i, r := range res.Rules {
+		ids[i], names[i] = r.ID, r.Name
+		if r.WarningStatus != "" {
+			status[r.ID] = r.WarningStatus
+		}
+	}
+	warnStatus(diags, ids, names, status)
 	l, d := policiesToList(ctx, policies)
 	diags.Append(d...)
 	m.Policies = l
@@ -331,13 +372,25 @@ func (r *egressPoliciesResource) ModifyPlan(ctx context.Context, req resource.Mo
 		if resp.Diagnostics.HasError() {
 			return
 		}
-		l, d := shapePlan(ctx, plan.Policies, prior, loadPrivateOthers(ctx, req.Private))
+		read := loadPrivateRead(ctx, req.Private)
+		l, predicted, d := shapePlan(ctx, plan.Policies, prior, loadPrivateOthers(ctx, req.Private))
 		resp.Diagnostics.Append(d...)
 		if resp.Diagnostics.HasError() {
 			return
 		}
 		plan.Policies = l
 		warnDeletesFromOutside(prior, l, loadManaged(ctx, req.Private), &resp.Diagnostics)
+		ids, names := plannedIDsAndNames(l)
+		var shared []cfapi.Rule
+		for _, sr := range read.Shared {
+			shared = append(shared, sr.rule())
+		}
+		warnShared(&resp.Diagnostics, plan.AccountID.ValueString(), shared, names, predicted)
+		warnStatus(&resp.Diagnostics, ids, names, read.Warnings)
+	}
+	if !plan.Policies.IsUnknown() && !plan.Policies.IsNull() && r.data != nil && !r.data.unknown &&
+		!checkPolicyLimit(&resp.Diagnostics, len(plan.Policies.Elements()), r.data.policyLimit()) {
+		return
 	}
 	r.planImpact(ctx, state, plan, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
@@ -394,9 +447,41 @@ func (r *egressPoliciesResource) planCreate(ctx context.Context, plan *egressPol
 				"If the resource is tainted and you want to finish its create instead, without deleting anything: terraform untaint <address>, then plan again.", account, len(going)))
 	}
 	byID := make(map[string]cfapi.Rule, len(current))
+	status := map[string]string{}
 	for _, rule := range current {
 		byID[rule.ID] = rule
+		if rule.WarningStatus != "" {
+			status[rule.ID] = rule.WarningStatus
+		}
 	}
+	names := make([]string, len(desired))
+	ids := make([]string, len(desired))
+	for i := range desired {
+		names[i], ids[i] = desired[i].Name, adopted[i].ID
+	}
+	if shared := sharedOf(current); len(shared) > 0 {
+		// Where the apply will put the policies (when their content is known).
+		var predicted []uint64
+		full := make([]reconcile.Desired, len(elems))
+		known := true
+		for i, e := range elems {
+			obj, _ := e.(basetypes.ObjectValue)
+			d, ok := desiredFromAttrs(ctx, obj.Attributes())
+			known = known && ok
+			d.ID = adopted[i].ID
+			full[i] = d
+		}
+		if pl, err := reconcile.PlanFor(current, full); known && err == nil {
+			for _, r := range pl.Rules {
+				predicted = append(predicted, r.Precedence)
+			}
+			if predicted == nil {
+				predicted = []uint64{}
+			}
+		}
+		warnShared(diags, account, shared, names, predicted)
+	}
+	warnStatus(diags, ids, names, status)
 	var lines []string
 	out := make([]attr.Value, len(elems))
 	for i, e := range elems {
@@ -433,8 +518,11 @@ func (r *egressPoliciesResource) planCreate(ctx context.Context, plan *egressPol
 // gives paired policies their rule ID, and their precedence when the
 // reconciler will keep it. Only new and moved policies get unknown values,
 // so inserting one policy changes one element of the plan.
-func shapePlan(ctx context.Context, planned types.List, prior []policyModel, others []cfapi.Rule) (types.List, diag.Diagnostics) {
+// It also returns the precedences the apply will give the policies (nil
+// when some content is not known yet).
+func shapePlan(ctx context.Context, planned types.List, prior []policyModel, others []cfapi.Rule) (types.List, []uint64, diag.Diagnostics) {
 	var diags diag.Diagnostics
+	var predicted []uint64
 	elems := planned.Elements()
 	n := len(elems)
 	attrsOf := make([]map[string]attr.Value, n)
@@ -507,6 +595,12 @@ func shapePlan(ctx context.Context, planned types.List, prior []policyModel, oth
 		if err != nil {
 			pl = reconcile.Plan{} // (no promised numbers here: cannot fail)
 		}
+		if len(pl.Rules) == n {
+			predicted = make([]uint64, n)
+			for i, r := range pl.Rules {
+				predicted[i] = r.Precedence
+			}
+		}
 		moved := make([]bool, n)
 		for _, op := range pl.Ops {
 			if op.Index >= 0 && op.Index < n && (op.Kind == reconcile.OpCreate || op.Move) {
@@ -553,7 +647,25 @@ func shapePlan(ctx context.Context, planned types.List, prior []policyModel, oth
 	}
 	l, d := types.ListValue(policyObjectType, out)
 	diags.Append(d...)
-	return l, diags
+	return l, predicted, diags
+}
+
+// plannedIDsAndNames are the planned policies' known IDs and names ("" when
+// not known).
+func plannedIDsAndNames(l types.List) (ids, names []string) {
+	for _, e := range l.Elements() {
+		var id, name string
+		if obj, ok := e.(basetypes.ObjectValue); ok {
+			if v, ok := obj.Attributes()["id"].(types.String); ok && !v.IsUnknown() && !v.IsNull() {
+				id = v.ValueString()
+			}
+			if v, ok := obj.Attributes()["name"].(types.String); ok && !v.IsUnknown() && !v.IsNull() {
+				name = v.ValueString()
+			}
+		}
+		ids, names = append(ids, id), append(names, name)
+	}
+	return ids, names
 }
 
 // desiredFromAttrs converts a planned policy's attributes; ok is false when

@@ -65,7 +65,7 @@ func TestShapePlan(t *testing.T) {
 			if d.HasError() {
 				t.Fatal(d)
 			}
-			out, d := shapePlan(ctx, l, prior, c.others)
+			out, _, d := shapePlan(ctx, l, prior, c.others)
 			if d.HasError() {
 				t.Fatal(d)
 			}

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"slices"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/cfegress/terraform-provider-cfegress/internal/cfapi"
@@ -30,9 +33,25 @@ type Options struct {
 	// after writes whose outcome is unknown (response lost) or whose rule
 	// vanished, without a successful write in between. 0 means 5.
 	MaxRelists int
-	// Log, when set, receives one line per write (for tflog).
+	// MaxConcurrentWrites bounds how many writes are in flight at once. 0
+	// means DefaultMaxConcurrentWrites; 1 writes one after the other. Writes
+	// run together only inside a phase: writes to rules that cannot match a
+	// common flow, each of which keeps every intermediate list safe (see
+	// phases.go); a phase starts when every write of the previous one
+	// succeeded, and after a failure no new write starts.
+	MaxConcurrentWrites int
+	// MaxPolicies, when > 0, is the account's limit of egress rules. When
+	// creating before deleting would go past it, the deletes go first.
+	MaxPolicies int
+	// Log, when set, receives one line per write (for tflog). It may be
+	// called from several goroutines, never at the same time.
 	Log func(format string, args ...any)
 }
+
+// DefaultMaxConcurrentWrites is Options.MaxConcurrentWrites' default.
+// Cloudflare limits each client IP to 200 requests per second; the request
+// budget (cfapi) paces them over 5 minutes.
+const DefaultMaxConcurrentWrites = 4
 
 // Write is one change Apply made to the account.
 type Write struct {
@@ -74,7 +93,8 @@ type Result struct {
 	Writes, Creates, Updates, Deletes, Calls int
 }
 
-// Read returns the account's egress rules in precedence order.
+// Read returns the account's egress rules in precedence order, read_only
+// ones (shared by a parent account: never written) included.
 func Read(ctx context.Context, c cfapi.Client, accountID string) ([]cfapi.Rule, error) {
 	all, err := c.ListRules(ctx, accountID)
 	if err != nil {
@@ -90,24 +110,35 @@ func Read(ctx context.Context, c cfapi.Client, accountID string) ([]cfapi.Rule, 
 
 // Delete deletes the given egress rules (destroy) and returns the IDs that
 // are gone, deleted now or already, also on error (the caller keeps the
-// others in its state). IDs that are not egress rules of the account are
-// never touched. It lists the account once, then deletes bottom first; a
-// failed list deletes nothing.
-func Delete(ctx context.Context, c cfapi.Client, accountID string, ids []string) ([]string, error) {
+// others in its state). IDs that are not egress rules of the account, and
+// read_only rules, are never touched. It lists the account once, then
+// deletes bottom first; deletes of rules no flow matches together run
+// concurrently (opts.MaxConcurrentWrites, see phases.go), and after a
+// failure no new delete starts. A failed list deletes nothing.
+func Delete(ctx context.Context, c cfapi.Client, accountID string, ids []string, opts Options) ([]string, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	egress, err := Read(ctx, c, accountID)
+	all, err := c.ListRules(ctx, accountID)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("reading the account's Gateway rules: %w", err)
 	}
 	want := make(map[string]bool, len(ids))
 	for _, id := range ids {
 		want[id] = true
 	}
-	present := make(map[string]bool, len(egress))
-	for _, r := range egress {
+	present := make(map[string]bool, len(all))
+	var egress, kept []cfapi.Rule
+	var ops []Op
+	for _, j := range egressInOrder(all) {
+		r := all[j]
+		egress = append(egress, r)
 		present[r.ID] = true
+		if want[r.ID] && managed(r) {
+			ops = append(ops, Op{Kind: OpDelete, Index: -1, Rule: r, From: r.Precedence})
+		} else if managed(r) {
+			kept = append(kept, r)
+		}
 	}
 	var gone []string
 	for _, id := range ids {
@@ -115,33 +146,33 @@ func Delete(ctx context.Context, c cfapi.Client, accountID string, ids []string)
 			gone = append(gone, id) // already gone (or not an egress rule: never ours to delete)
 		}
 	}
-	for k := len(egress) - 1; k >= 0; k-- {
-		r := egress[k]
-		if !want[r.ID] {
-			continue
-		}
-		for attempt := 0; ; attempt++ {
-			if err := ctx.Err(); err != nil {
-				return gone, err
-			}
-			err := c.DeleteRule(ctx, accountID, r.ID)
-			if err == nil {
-				break
-			}
-			switch classify(err) {
-			case errNotFound:
-				err = nil
-			case errAmbiguous:
-				if attempt < 3 {
+	slices.Reverse(ops) // bottom first
+	groups := sequential(ops)
+	if (&applier{opts: opts}).workers() > 1 {
+		groups = phases(egress, &Plan{Rules: kept}, ops)
+	}
+	var mu sync.Mutex
+	for _, g := range groups {
+		errs := runPool(ctx, len(g), (&applier{opts: opts}).workers(), func(i int, _ func() bool) error {
+			r := g[i].Rule
+			for attempt := 0; ; attempt++ {
+				err := c.DeleteRule(ctx, accountID, r.ID)
+				switch {
+				case err == nil || classify(err) == errNotFound:
+				case classify(err) == errAmbiguous && attempt < 3 && ctx.Err() == nil:
 					continue // a repeated delete of a rule that is gone is not-found
+				default:
+					return fmt.Errorf("deleting egress policy %q (%s): %w", r.Name, r.ID, err)
 				}
+				mu.Lock()
+				gone = append(gone, r.ID)
+				mu.Unlock()
+				return nil
 			}
-			if err != nil {
-				return gone, fmt.Errorf("deleting egress policy %q (%s): %w", r.Name, r.ID, err)
-			}
-			break
+		})
+		if len(errs) > 0 {
+			return gone, errors.Join(errs...)
 		}
-		gone = append(gone, r.ID)
 	}
 	return gone, nil
 }
@@ -157,7 +188,8 @@ func Apply(ctx context.Context, c cfapi.Client, accountID string, desired []Desi
 		return Result{}, err
 	}
 	a := &applier{ctx: ctx, c: c, account: accountID, opts: opts,
-		known: map[string]bool{}, prior: map[string]bool{}, gone: map[string]bool{}, recreated: map[int]bool{}}
+		known: map[string]bool{}, prior: map[string]bool{}, gone: map[string]bool{}, recreated: map[int]bool{},
+		suspects: map[uint64]bool{}, tried: map[int][]uint64{}, rnd: newRand()}
 	a.want = append([]Desired(nil), desired...)
 	a.planned = make([]string, len(desired))
 	for i, d := range desired {
@@ -180,39 +212,41 @@ func Apply(ctx context.Context, c cfapi.Client, accountID string, desired []Desi
 	if maxStuck <= 0 {
 		maxStuck = 5
 	}
-	clashes, stuck := 0, 0
+	replans, stuck := 0, 0
 	for round := 0; ; round++ {
-		p, err := PlanFor(a.state, a.want)
+		p, err := planFor(a.state, a.want, a.suspectList())
 		if err != nil {
 			return a.result(), a.changed(err)
 		}
+		a.deletesFirstAtLimit(&p)
 		if round == 0 {
 			cr, up, de := p.Counts()
 			a.logf("egress policies: %d to create, %d to update, %d to delete", cr, up, de)
 		}
-		var failed error
-		var class errClass
-		for _, op := range p.Ops {
-			if err := ctx.Err(); err != nil {
-				return a.fail(err)
+		a.startRound(&p)
+		var errs []error
+		for k, ph := range a.phases(&p) {
+			if len(ph) > 1 {
+				a.logf("phase %d: %d writes to rules no flow matches together, %d at a time", k+1, len(ph), min(len(ph), a.workers()))
 			}
-			err := a.exec(op)
-			if err == nil {
-				stuck = 0
-				continue
+			errs = a.runPhase(ph)
+			if a.progress {
+				stuck, a.progress = 0, false
 			}
-			failed, class = err, classify(err)
-			break
+			if len(errs) > 0 {
+				break
+			}
 		}
-		if failed == nil {
+		if len(errs) == 0 {
 			return a.result(), a.verifyPins()
 		}
+		class, failed := worst(errs)
 		switch {
 		case ctx.Err() != nil:
 			return a.fail(failed)
-		case class == errClash && clashes < 2:
-			clashes++
-			a.logf("precedence clash (%v): re-reading the account and re-planning", failed)
+		case class == errReplan && replans < 2:
+			replans++
+			a.logf("%v: re-reading the account and re-planning around the refused numbers", failed)
 		case (class == errAmbiguous || class == errNotFound) && stuck < maxStuck:
 			stuck++
 			a.logf("%v: re-reading the account to verify and re-planning", failed)
@@ -226,6 +260,32 @@ func Apply(ctx context.Context, c cfapi.Client, accountID string, desired []Desi
 			return a.result(), err
 		}
 	}
+}
+
+// worst picks, among the failures of one phase, the one Apply acts on: a
+// failure it cannot resolve first (all of those, joined), then a refused
+// number with no other free one nearby, then lost responses and vanished
+// rules.
+func worst(errs []error) (errClass, error) {
+	var fatal []error
+	best, bestClass := errs[0], classify(errs[0])
+	for _, err := range errs {
+		c := classify(err)
+		if c == errOther || c == errValidation {
+			fatal = append(fatal, err)
+			continue
+		}
+		if c == errReplan && bestClass != errReplan {
+			best, bestClass = err, c
+		}
+	}
+	switch len(fatal) {
+	case 0:
+		return bestClass, best
+	case 1:
+		return errOther, fatal[0]
+	}
+	return errOther, errors.Join(fatal...)
 }
 
 // checkDesired rejects lists Apply cannot pair safely.
@@ -267,12 +327,154 @@ type applier struct {
 	// pending are writes whose response was lost, verified at the next
 	// listing.
 	pending []Op
+
+	// mu guards everything above and below while a phase's writes run
+	// (the API calls themselves run unlocked).
+	mu sync.Mutex
+	// progress: a write succeeded since the last look.
+	progress bool
+	// suspects are numbers Cloudflare refused although no rule the token
+	// sees holds them; tried the numbers refused per desired policy.
+	suspects map[uint64]bool
+	tried    map[int][]uint64
+	// targets are the numbers the current round's plan gives its rules
+	// (by desired index) and those its retries took.
+	targets map[int]uint64
+	taken   []uint64
+	rnd     *rand.Rand
 }
 
 func (a *applier) logf(format string, args ...any) {
 	if a.opts.Log != nil {
 		a.opts.Log(format, args...)
 	}
+}
+
+func (a *applier) workers() int {
+	switch w := a.opts.MaxConcurrentWrites; {
+	case w <= 0:
+		return DefaultMaxConcurrentWrites
+	default:
+		return w
+	}
+}
+
+// phases splits the round's writes into phases (one write each when
+// writing one at a time).
+func (a *applier) phases(p *Plan) [][]Op {
+	if a.workers() <= 1 {
+		return sequential(p.Ops)
+	}
+	idx := egressInOrder(a.state)
+	cur := make([]cfapi.Rule, len(idx))
+	for k, j := range idx {
+		cur[k] = a.state[j]
+	}
+	return phases(cur, p, p.Ops)
+}
+
+// deletesFirstAtLimit moves the deletes of p before everything else when
+// the account's limit of egress rules leaves no room to create first.
+func (a *applier) deletesFirstAtLimit(p *Plan) {
+	if a.opts.MaxPolicies <= 0 {
+		return
+	}
+	n := 0
+	for _, r := range a.state {
+		if cfapi.IsEgress(r) {
+			n++
+		}
+	}
+	creates, _, deletes := p.Counts()
+	if deletes == 0 || n+creates <= a.opts.MaxPolicies {
+		return
+	}
+	a.logf("creating %d egress policies before deleting %d would pass the account's limit of %d egress policies: deleting first (traffic of the deleted rules may take the next matching rule, or none, until the creates are done)",
+		creates, deletes, a.opts.MaxPolicies)
+	var dels, rest []Op
+	for _, o := range p.Ops {
+		if o.Kind == OpDelete {
+			dels = append(dels, o)
+		} else {
+			rest = append(rest, o)
+		}
+	}
+	p.Ops = append(dels, rest...)
+}
+
+// startRound records the numbers of a round's plan (retries keep clear of
+// them and stay between the same rules).
+func (a *applier) startRound(p *Plan) {
+	a.targets = make(map[int]uint64, len(p.Rules))
+	for i, r := range p.Rules {
+		a.targets[i] = r.Precedence
+	}
+	a.taken = a.taken[:0]
+}
+
+func (a *applier) suspectList() []uint64 {
+	out := make([]uint64, 0, len(a.suspects))
+	for p := range a.suspects {
+		out = append(out, p)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// runPhase makes the writes of one phase, at most workers() at once, and
+// returns their failures. After a failure (or the end of ctx) no new write
+// starts; the writes in flight finish and are recorded.
+func (a *applier) runPhase(ops []Op) []error {
+	return runPool(a.ctx, len(ops), a.workers(), func(i int, stopped func() bool) error { return a.exec(ops[i], stopped) })
+}
+
+// runPool runs do(0..n-1), at most workers at once, in order of i, and
+// returns the failures (ctx's error when it ended before a call). After the
+// first failure no new call starts; do's stopped reports it to the calls
+// in flight.
+func runPool(ctx context.Context, n, workers int, do func(i int, stopped func() bool) error) []error {
+	var (
+		mu   sync.Mutex
+		next int
+		stop bool
+		errs []error
+		wg   sync.WaitGroup
+	)
+	stopped := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return stop
+	}
+	fail := func(err error) {
+		mu.Lock()
+		stop = true
+		errs = append(errs, err)
+		mu.Unlock()
+	}
+	for range max(1, min(workers, n)) {
+		wg.Go(func() {
+			for {
+				mu.Lock()
+				if stop || next >= n {
+					mu.Unlock()
+					return
+				}
+				i := next
+				next++
+				mu.Unlock()
+				if err := ctx.Err(); err != nil {
+					fail(err)
+					return
+				}
+				if err := do(i, stopped); err != nil {
+					fail(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return errs
 }
 
 // list reads the account and decides the writes whose response was lost
@@ -308,7 +510,7 @@ func (a *applier) resolve(ops []Op) (notFound []Op) {
 		case OpCreate:
 			found := false
 			for _, r := range a.state {
-				if cfapi.IsEgress(r) && !a.known[r.ID] && r.Name == op.Rule.Name && r.Precedence == op.Rule.Precedence && sameContent(r, a.want[op.Index]) {
+				if managed(r) && !a.known[r.ID] && r.Name == op.Rule.Name && r.Precedence == op.Rule.Precedence && sameContent(r, a.want[op.Index]) {
 					a.created(op.Index, r, true)
 					found = true
 					break
@@ -339,8 +541,8 @@ func (a *applier) check() error {
 	var unknown []cfapi.Rule
 	present := make(map[string]bool, len(a.state))
 	for _, r := range a.state {
-		if !cfapi.IsEgress(r) {
-			continue
+		if !managed(r) {
+			continue // other kinds, and read_only egress rules: never ours
 		}
 		present[r.ID] = true
 		if !a.known[r.ID] {
@@ -482,41 +684,104 @@ func (a *applier) created(i int, r cfapi.Rule, verified bool) {
 	a.res.Done = append(a.res.Done, Write{Kind: OpCreate, Index: i, Rule: r, Verified: verified})
 }
 
-func (a *applier) exec(op Op) error {
-	a.res.Calls++
-	a.logf("%s", op)
+// exec makes one write (ops of one phase run concurrently: the API call
+// runs unlocked, the recording under a.mu). A create or a move refused as
+// invalid (400/409/422: Cloudflare publishes no code or text for a
+// precedence clash, so the error's text is never read) may have hit a
+// number held by a rule this token cannot see: it is retried at other free
+// numbers between the same rules, a bounded number of times.
+func (a *applier) exec(op Op, stopped func() bool) error {
+	for {
+		a.mu.Lock()
+		a.res.Calls++
+		a.logf("%s", op)
+		a.mu.Unlock()
+		r, err := a.call(op)
+		a.mu.Lock()
+		if err == nil || (op.Kind == OpDelete && classify(err) == errNotFound) {
+			a.record(op, r, err != nil)
+			a.mu.Unlock()
+			return nil
+		}
+		a.lost(op, err)
+		werr := &WriteError{Op: op, Err: err, what: a.what(op)}
+		if !mayRenumber(op, err) {
+			a.mu.Unlock()
+			return werr
+		}
+		if d := a.want[op.Index]; d.Precedence != 0 && d.Precedence == op.Rule.Precedence {
+			// The plan promised this number: it cannot be changed here.
+			a.mu.Unlock()
+			return a.changed(&AccountChangedError{Cause: werr, Conflicts: []string{fmt.Sprintf(
+				"Cloudflare refused to move policies[%d] %q back to precedence %d, which the plan keeps for it (%v); no rule this token can see holds it, so a Gateway rule the token cannot see probably took it since the plan (%s)",
+				op.Index, d.Name, d.Precedence, err, seeEveryRule)}})
+		}
+		a.suspects[op.Rule.Precedence] = true
+		a.tried[op.Index] = append(a.tried[op.Index], op.Rule.Precedence)
+		if len(a.tried[op.Index]) >= MaxPrecedenceTries {
+			a.mu.Unlock()
+			return &PrecedenceRejectedError{Index: op.Index, Name: op.Rule.Name, Kind: op.Kind,
+				Tried: append([]uint64(nil), a.tried[op.Index]...), Err: werr}
+		}
+		next, ok := a.renumber(op)
+		if !ok || a.ctx.Err() != nil {
+			a.mu.Unlock()
+			if !ok {
+				return &replanError{werr}
+			}
+			return werr
+		}
+		a.mu.Unlock()
+		if stopped() {
+			return werr
+		}
+		a.mu.Lock()
+		a.logf("%s: refused at precedence %d (%v); trying the free number %d between the same rules", a.what(op), op.Rule.Precedence, err, next)
+		a.mu.Unlock()
+		op.Rule.Precedence = next
+	}
+}
+
+// call sends op's write.
+func (a *applier) call(op Op) (cfapi.Rule, error) {
 	switch op.Kind {
 	case OpCreate:
-		r, err := a.c.CreateRule(a.ctx, a.account, op.Rule)
-		if err != nil {
-			a.lost(op, err)
-			return fmt.Errorf("creating %s at precedence %d: %w", a.where(op), op.Rule.Precedence, err)
-		}
+		return a.c.CreateRule(a.ctx, a.account, op.Rule)
+	case OpUpdate:
+		return a.c.UpdateRule(a.ctx, a.account, op.Rule)
+	}
+	return cfapi.Rule{}, a.c.DeleteRule(a.ctx, a.account, op.Rule.ID)
+}
+
+// record notes a successful write (gone: a delete answered not found).
+func (a *applier) record(op Op, r cfapi.Rule, gone bool) {
+	a.progress = true
+	switch op.Kind {
+	case OpCreate:
 		a.state = append(a.state, r)
 		a.created(op.Index, r, false)
 	case OpUpdate:
-		r, err := a.c.UpdateRule(a.ctx, a.account, op.Rule)
-		if err != nil {
-			a.lost(op, err)
-			return fmt.Errorf("updating %s (id %s) at precedence %d: %w", a.where(op), op.Rule.ID, op.Rule.Precedence, err)
-		}
 		a.replace(r)
 		a.res.Updates++
 		a.res.Done = append(a.res.Done, Write{Kind: OpUpdate, Index: op.Index, Rule: r})
 	case OpDelete:
-		err := a.c.DeleteRule(a.ctx, a.account, op.Rule.ID)
-		notFound := err != nil && classify(err) == errNotFound
-		if err != nil && !notFound {
-			a.lost(op, err)
-			return fmt.Errorf("deleting %s: %w", a.where(op), err)
-		}
 		a.remove(op.Rule.ID)
 		a.res.Deletes++
 		a.gone[op.Rule.ID] = true
-		a.res.Done = append(a.res.Done, Write{Kind: OpDelete, Index: -1, Rule: op.Rule, Gone: notFound})
+		a.res.Done = append(a.res.Done, Write{Kind: OpDelete, Index: -1, Rule: op.Rule, Gone: gone})
 	}
 	a.res.Writes++
-	return nil
+}
+
+// what describes op for errors and logs.
+func (a *applier) what(op Op) string {
+	switch op.Kind {
+	case OpCreate:
+		return fmt.Sprintf("creating %s at precedence %d", a.where(op), op.Rule.Precedence)
+	case OpUpdate:
+		return fmt.Sprintf("updating %s (id %s) at precedence %d", a.where(op), op.Rule.ID, op.Rule.Precedence)
+	}
+	return "deleting " + a.where(op)
 }
 
 // lost remembers a write whose response was lost (it may have landed).
@@ -524,6 +789,62 @@ func (a *applier) lost(op Op, err error) {
 	if classify(err) == errAmbiguous {
 		a.pending = append(a.pending, op)
 	}
+}
+
+// renumber picks another free number for op (create or move) between the
+// same rules: strictly between the nearest numbers, below and above the one
+// refused, of any egress rule's current place and of any rule's place in
+// this round's plan (as retries changed it: renumbers run one at a time,
+// under a.mu), so that op's rule is on the same side of every rule at every
+// moment of the apply; never a number in use, planned, taken by a
+// retry or refused before. Random inside that gap, so that a second try
+// does not land on a neighbour of the hidden rule the first one hit.
+func (a *applier) renumber(op Op) (uint64, bool) {
+	t := op.Rule.Precedence
+	lo, hi := MinPrecedence-1, MaxPrecedence+1
+	bound := func(p uint64) {
+		switch {
+		case p < t && p > lo:
+			lo = p
+		case p > t && p < hi:
+			hi = p
+		}
+	}
+	var excl []uint64
+	for _, r := range a.state {
+		excl = append(excl, r.Precedence)
+		if cfapi.IsEgress(r) && r.ID != op.Rule.ID {
+			bound(r.Precedence)
+		}
+	}
+	for i, p := range a.targets {
+		excl = append(excl, p)
+		if i != op.Index {
+			bound(p)
+		}
+	}
+	excl = append(excl, a.taken...)
+	excl = append(excl, a.suspectList()...)
+	space := newNumberSpace(nil, excl...)
+	free := space.free(lo, hi)
+	if free == 0 {
+		return 0, false
+	}
+	p := space.kthFree(lo, a.rnd.Uint64N(free))
+	a.taken = append(a.taken, p)
+	// Later retries of other rules keep to the same side of this one.
+	a.targets[op.Index] = p
+	return p, true
+}
+
+// mayRenumber: op chose its number (a create, or a move) and Cloudflare
+// refused it as invalid, without one of the codes it publishes for other
+// causes (2055: the dedicated IPv4 is not the account's; 7003: a bad ID).
+func mayRenumber(op Op, err error) bool {
+	if classify(err) != errValidation || op.Index < 0 || (op.Kind != OpCreate && !op.Move) {
+		return false
+	}
+	return !cfapi.IsDedicatedIPv4NotOwned(err) && !cfapi.HasCode(err, cfapi.CodeRoute)
 }
 
 func (a *applier) replace(r cfapi.Rule) {
@@ -550,7 +871,7 @@ func (a *applier) result() Result {
 	res := a.res
 	byID := make(map[string]cfapi.Rule, len(a.state))
 	for _, r := range a.state {
-		if cfapi.IsEgress(r) {
+		if managed(r) {
 			byID[r.ID] = r
 		}
 	}

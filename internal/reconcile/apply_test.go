@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cfegress/terraform-provider-cfegress/internal/cfapi"
 )
@@ -523,11 +524,13 @@ func checkPartial(t testing.TB, f *fakeClient, res Result) {
 	}
 }
 
+// TestErrorMidwayThenResumedCreate, one write at a time (the concurrent
+// version is TestConcurrentFailureStopsNewWrites).
 func TestErrorMidwayThenResumedCreate(t *testing.T) {
 	f := newFake(otherRule("", "dns", 3000))
 	want := pols(6)
 	f.fault = faultOn(4, "", faultFail)
-	res, err := Apply(ctx, f, "acc", want, Options{Create: true})
+	res, err := Apply(ctx, f, "acc", want, Options{Create: true, MaxConcurrentWrites: 1})
 	if err == nil {
 		t.Fatal("want an error")
 	}
@@ -560,7 +563,7 @@ func TestErrorMidwayThenResumedCreate(t *testing.T) {
 	// plan adopts the rules by name, visibly, and completes.
 	g := newFake(otherRule("", "dns", 3000))
 	g.fault = faultOn(4, "", faultFail)
-	if _, err := Apply(ctx, g, "acc", want, Options{Create: true}); err == nil {
+	if _, err := Apply(ctx, g, "acc", want, Options{Create: true, MaxConcurrentWrites: 1}); err == nil {
 		t.Fatal("want an error")
 	}
 	g.fault = nil
@@ -585,12 +588,32 @@ func TestContextCanceledStopsWriting(t *testing.T) {
 		}
 		return faultNone
 	}
-	res, err := Apply(c, f, "acc", pols(5), Options{Create: true})
+	res, err := Apply(c, f, "acc", pols(5), Options{Create: true, MaxConcurrentWrites: 1})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v", err)
 	}
 	if res.Creates != 2 || f.calls() != 3 {
 		t.Errorf("creates=%d calls=%d, want 2 creates then stop", res.Creates, f.calls())
+	}
+	// Concurrently: the writes in flight when the context ends finish and
+	// are recorded; none starts after.
+	const workers = 4
+	g := newFake()
+	g.pause = time.Millisecond
+	c, cancel = context.WithCancel(ctx)
+	defer cancel()
+	g.fault = func(n int, _ string, _ cfapi.Rule) string {
+		if n == 10 {
+			cancel()
+		}
+		return faultNone
+	}
+	res, err = Apply(c, g, "acc", pols(40), Options{Create: true, MaxConcurrentWrites: workers})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v", err)
+	}
+	if g.writes > 10+workers-1 || res.Creates != g.writes || len(g.egress()) != res.Creates {
+		t.Errorf("%d writes received, %d creates recorded, %d rules in the account: want at most %d writes, all recorded", g.writes, res.Creates, len(g.egress()), 10+workers-1)
 	}
 }
 
@@ -604,7 +627,7 @@ func TestReadAndDelete(t *testing.T) {
 		t.Errorf("Read = %v, want [b a c]", names(got))
 	}
 	// r9 does not exist, o1 is not an egress rule: neither is touched.
-	gone, err := Delete(ctx, f, "acc", []string{"r1", "r9", "o1", "r2"})
+	gone, err := Delete(ctx, f, "acc", []string{"r1", "r9", "o1", "r2"}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -618,7 +641,7 @@ func TestReadAndDelete(t *testing.T) {
 	f.checkHealthy(t, false)
 	// Already gone (deleted between the list and the delete) is success.
 	f.fault = faultOn(1, "delete", faultVanish)
-	if gone, err := Delete(ctx, f, "acc", []string{"r3"}); err != nil || fmt.Sprint(gone) != "[r3]" {
+	if gone, err := Delete(ctx, f, "acc", []string{"r3"}, Options{}); err != nil || fmt.Sprint(gone) != "[r3]" {
 		t.Errorf("delete of a vanished rule: %v %v", gone, err)
 	}
 	f.fault = faultOn(2, "delete", faultLostLanded)
@@ -627,7 +650,7 @@ func TestReadAndDelete(t *testing.T) {
 	f.mu.Unlock()
 	f.rules = append(f.rules, egressRule("r4", "d", 50, ""))
 	f.fault = faultOn(1, "delete", faultLostLanded)
-	if _, err := Delete(ctx, f, "acc", []string{"r4"}); err != nil || len(f.egress()) != 0 {
+	if _, err := Delete(ctx, f, "acc", []string{"r4"}, Options{}); err != nil || len(f.egress()) != 0 {
 		t.Errorf("delete with lost response: %v, left %v", err, names(f.egress()))
 	}
 	// A delete that fails half way reports exactly the rules it deleted
@@ -639,14 +662,14 @@ func TestReadAndDelete(t *testing.T) {
 	f.writes = 0
 	f.mu.Unlock()
 	f.fault = faultOn(3, "delete", faultFail)
-	gone, err = Delete(ctx, f, "acc", []string{"x0", "x1", "x2", "x3"})
+	gone, err = Delete(ctx, f, "acc", []string{"x0", "x1", "x2", "x3"}, Options{})
 	sort.Strings(gone)
 	if err == nil || fmt.Sprint(gone) != "[x2 x3]" || len(f.egress()) != 2 {
 		t.Errorf("failed delete: gone %v, err %v, left %v; want x3 and x2 gone and an error", gone, err, names(f.egress()))
 	}
 	f.fault = nil
 	f.listFault = func(int) error { return lost("list rules") }
-	if gone, err := Delete(ctx, f, "acc", []string{"x0"}); err == nil || len(gone) != 0 || len(f.egress()) != 2 {
+	if gone, err := Delete(ctx, f, "acc", []string{"x0"}, Options{}); err == nil || len(gone) != 0 || len(f.egress()) != 2 {
 		t.Errorf("failed list: gone %v, err %v", gone, err)
 	}
 	f.listFault = nil

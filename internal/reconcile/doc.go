@@ -87,12 +87,39 @@
 //     step, a write whose resulting list is safe. Any single insert, delete or
 //     move, and in the tests every combination of them, never misroutes;
 //     several content edits at once can (they cannot be made atomic).
-//  6. Recover: a write refused for a precedence clash (another writer took
-//     the number) makes Apply re-list and re-plan (twice at most); a write
-//     whose response was lost (it may have been applied) or an update of a
-//     rule that vanished makes Apply re-list, verify and re-plan. Every
-//     re-list is checked against what the plan knew, like the first.
-//     Deleting a rule that is already gone is success.
+//     read_only rules are in both lists, at their numbers.
+//  6. Concurrently where order cannot matter: that order is cut into
+//     phases of writes to rules no flow matches together (decided by the
+//     flow-set algebra), each of which keeps the list before the phase
+//     safe; every subset of such a phase is then as safe as the sequential
+//     order (phases.go has the argument; TestPhasesEverySubsetIsSafe checks
+//     every subset by evaluation). Up to Options.MaxConcurrentWrites writes
+//     of a phase are in flight; a phase starts when the previous one's writes
+//     all succeeded, and after a failure no new write starts: the writes in
+//     flight finish and are recorded. Creating 500 disjoint policies is one
+//     phase; a catch-all after them is a phase of its own, written last.
+//  7. Recover. Cloudflare publishes no error for a precedence clash, so no
+//     error text is read: a create or move refused as invalid (400/409/422,
+//     except 2055 and 7003, whose meaning is published) may have hit a number
+//     held by a rule this token cannot see (the list is authorization-aware:
+//     Gateway granular permissions, 2026-06-30). It is retried at another
+//     free number between the same rules (random inside the gap, clear of
+//     every number in use, planned or refused), at most MaxPrecedenceTries
+//     numbers in all, then fails with a *PrecedenceRejectedError naming the
+//     likely cause and the permission to see every rule. When the gap has no
+//     other free number, Apply re-lists and re-plans with the refused numbers
+//     taken (twice at most). A promised number that is refused stops the
+//     apply (*AccountChangedError): the plan showed it. A write whose response
+//     was lost (it may have been applied) or an update of a rule that
+//     vanished makes Apply re-list, verify and re-plan. Every re-list is
+//     checked against what the plan knew, like the first. Deleting a rule
+//     that is already gone (404, or 400 "invalid rule id" or 7003 on the
+//     rule's path: cfapi.IsNotFound) is success.
+//
+// read_only egress rules (shared by a parent account) are never written,
+// deleted, adopted by name or reported as unknown; their numbers are taken,
+// and a policy is never numbered across one unless the desired order
+// requires it (see PlanFor).
 //
 // Content is compared by meaning, so an unchanged rule is never written:
 // expressions by equivalence, IPs and CIDRs by their canonical form, and ""

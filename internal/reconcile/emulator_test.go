@@ -275,9 +275,168 @@ func TestEmulatorPrecedenceClashReplans(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// list, refused create, list, create.
-	if c := emu.Stats().Requests - before; res.Writes != 1 || c != 4 {
-		t.Errorf("%d writes, %d calls; want 1 and 4", res.Writes, c)
+	// list, refused create, create at another free number between the same
+	// neighbours (no re-list: the refusal's text is never read, and the
+	// retry keeps clear of every number the plan and the account use).
+	if c := emu.Stats().Requests - before; res.Writes != 1 || c != 3 {
+		t.Errorf("%d writes, %d calls; want 1 and 3", res.Writes, c)
 	}
 	assertEmuConverged(t, emu, want)
+	if p := res.Rules[5].Precedence; p <= res.Rules[4].Precedence || p >= res.Rules[6].Precedence {
+		t.Errorf("retried create at %d, not between its neighbours %d and %d", p, res.Rules[4].Precedence, res.Rules[6].Precedence)
+	}
+}
+
+// startEmulatorWith is startEmulator with an adjusted emulator
+// configuration and the client's token.
+func startEmulatorWith(t *testing.T, adjust func(*emulator.Config), token string) (*emulator.Emulator, cfapi.Client) {
+	t.Helper()
+	cfg := emulator.Config{Token: emuToken, Seed: 3, RateLimit: -1}
+	adjust(&cfg)
+	emu := emulator.New(cfg)
+	url, err := emu.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = emu.Close() })
+	api, err := cfapi.New(cfapi.Config{APIToken: token, BaseURL: url, MaxRetries: -1, RequestTimeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return emu, api
+}
+
+// TestEmulatorScopedTokenCreatesNextToHiddenRules: a token permission-scoped
+// to egress policies does not see the DNS rules that hold the numbers a new
+// list takes; the creates are retried at other free numbers and succeed,
+// and the hidden rules are untouched.
+func TestEmulatorScopedTokenCreatesNextToHiddenRules(t *testing.T) {
+	const scoped = "scoped-token-not-secret"
+	emu, api := startEmulatorWith(t, func(c *emulator.Config) { c.ScopedToken = scoped }, scoped)
+	var dns []emulator.Rule
+	for i, p := range []uint64{1000, 2000, 3000, 4000, 5000, 6000} {
+		dns = append(dns, emulator.Rule{Name: fmt.Sprintf("dns-%d", i), Precedence: p, Enabled: true,
+			Action: "block", Filters: []string{"dns"}, Traffic: `any(dns.domains[*] == "blocked.example")`})
+	}
+	if err := emu.SeedRules(emulator.DefaultAccountID, dns); err != nil {
+		t.Fatal(err)
+	}
+	if all, err := api.ListRules(ctx, emulator.DefaultAccountID); err != nil || len(all) != 0 {
+		t.Fatalf("the scoped token sees %d rules (%v), want none", len(all), err)
+	}
+	want := overlapping(6, 60)
+	res, err := Apply(ctx, api, emulator.DefaultAccountID, want, Options{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertEmuConverged(t, emu, want)
+	for _, r := range res.Rules {
+		if r.Precedence%1000 == 0 {
+			t.Errorf("%q at %d: a hidden rule's number", r.Name, r.Precedence)
+		}
+	}
+	if st := emu.Stats(); st.ByRoute["POST /accounts/{account_id}/gateway/rules"] != 12 {
+		t.Errorf("%d creates sent, want 12 (each refused once, then placed)", st.ByRoute["POST /accounts/{account_id}/gateway/rules"])
+	}
+	if got := len(emuRules(emu)) - len(emuEgress(emu)); got != 6 {
+		t.Errorf("%d DNS rules left, want 6", got)
+	}
+}
+
+// racing is a Client that deletes a rule through the emulator's back door
+// just before Apply writes it (the rule vanishes between the list and the
+// write).
+type racing struct {
+	cfapi.Client
+	emu  *emulator.Emulator
+	hits int
+}
+
+func (r *racing) vanish(acc, id string) {
+	r.hits++
+	_ = r.emu.DeleteRule(acc, id)
+}
+
+func (r *racing) UpdateRule(c context.Context, acc string, rule cfapi.Rule) (cfapi.Rule, error) {
+	r.vanish(acc, rule.ID)
+	return r.Client.UpdateRule(c, acc, rule)
+}
+
+func (r *racing) DeleteRule(c context.Context, acc, id string) error {
+	r.vanish(acc, id)
+	return r.Client.DeleteRule(c, acc, id)
+}
+
+// TestEmulatorNotFoundStylesOnEveryRulePath: Cloudflare has answered an
+// unknown rule ID 404, 400 "invalid rule id" and 400 7003; with each, a
+// planned delete of a rule that vanished is done, and an update of one that
+// vanished creates it again.
+func TestEmulatorNotFoundStylesOnEveryRulePath(t *testing.T) {
+	for name, style := range map[string]emulator.NotFoundStyle{"404": emulator.NotFound404, "400 invalid rule id": emulator.NotFoundInvalidRuleID, "400 7003": emulator.NotFoundRoute} {
+		t.Run(name, func(t *testing.T) {
+			emu, api := startEmulatorWith(t, func(c *emulator.Config) { c.NotFound = style }, emuToken)
+			acc := emulator.DefaultAccountID
+			want := pols(4)
+			res, err := Apply(ctx, api, acc, want, Options{Create: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			prior := withIDs(want, res)
+			// Delete p003 (it vanishes first): done.
+			want = prior[:3]
+			res, err = Apply(ctx, &racing{Client: api, emu: emu}, acc, want, from(prior))
+			if err != nil || res.Deletes != 1 || len(res.Done) != 1 || !res.Done[0].Gone {
+				t.Fatalf("planned delete of a vanished rule: %+v, %v", res.Done, err)
+			}
+			assertEmuConverged(t, emu, want)
+			// Edit p001 (it vanishes first): created again.
+			prior = withIDs(want, res)
+			want = append([]Desired(nil), prior...)
+			want[1].Description = "edited"
+			res, err = Apply(ctx, &racing{Client: api, emu: emu}, acc, want, from(prior))
+			if err != nil || fmt.Sprint(res.Recreated) != "[1]" {
+				t.Fatalf("update of a vanished rule: recreated %v, %v", res.Recreated, err)
+			}
+			assertEmuConverged(t, emu, want)
+			// Destroy of a rule already gone is a success too.
+			if err := emu.DeleteRule(acc, res.Rules[0].ID); err != nil {
+				t.Fatal(err)
+			}
+			gone, err := Delete(ctx, &racing{Client: api, emu: emu}, acc, []string{res.Rules[0].ID, res.Rules[1].ID}, Options{})
+			if err != nil || len(gone) != 2 {
+				t.Fatalf("destroy: gone %v, %v", gone, err)
+			}
+		})
+	}
+}
+
+// TestEmulatorSharedAndUnfilteredRules: a read_only egress rule and answers
+// without "filters" (egress rules recognised by their action): a create
+// next to the shared rule succeeds, never touches it, and a no-op apply is
+// one call.
+func TestEmulatorSharedAndUnfilteredRules(t *testing.T) {
+	emu, api := startEmulatorWith(t, func(c *emulator.Config) { c.OmitFilters = true }, emuToken)
+	acc := emulator.DefaultAccountID
+	warn := "misconfigured"
+	if err := emu.SeedRules(acc, []emulator.Rule{{Name: "org: finance", Precedence: 1500, Enabled: true, Action: "egress",
+		Filters: []string{"egress"}, Traffic: "net.dst.port in {7000}", ReadOnly: true, SourceAccount: "parent", WarningStatus: &warn}}); err != nil {
+		t.Fatal(err)
+	}
+	want := pols(3)
+	res, err := Apply(ctx, api, acc, want, Options{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = withIDs(want, res)
+	before := emu.Stats().Requests
+	if res, err := Apply(ctx, api, acc, want, from(want)); err != nil || res.Writes != 0 || emu.Stats().Requests-before != 1 {
+		t.Errorf("no-op without filters: %d writes, %d calls, %v", res.Writes, emu.Stats().Requests-before, err)
+	}
+	rules, err := Read(ctx, api, acc)
+	if err != nil || len(rules) != 4 || !rules[0].ReadOnly || rules[0].WarningStatus != warn {
+		t.Fatalf("Read = %+v, %v: want the shared rule first, flagged, then the 3 policies", rules, err)
+	}
+	if len(emuEgress(emu)) != 4 {
+		t.Errorf("%d egress rules in the emulator, want 4", len(emuEgress(emu)))
+	}
 }

@@ -3,10 +3,12 @@ package reconcile
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/cfegress/terraform-provider-cfegress/internal/cfapi"
 )
@@ -20,6 +22,8 @@ const (
 	faultVanish        = "vanish"           // the target rule is deleted out of band first
 	faultFail          = "fail"             // a plain error, nothing applied
 	faultCanceled      = "canceled"         // the caller's context ended before the write was sent
+	faultInvalid       = "invalid"          // refused as invalid (400), nothing applied
+	faultNotOwned      = "not-owned"        // 400 2055: the dedicated IPv4 is not the account's
 )
 
 // fakeClient is an in-memory Gateway rules API. It enforces precedence
@@ -42,6 +46,15 @@ type fakeClient struct {
 	listFault func(n int) error
 	// reformat mimics Cloudflare rewriting stored expressions.
 	reformat bool
+	// limit, when > 0, refuses a create past this many egress rules.
+	limit int
+	// hideOthers plays a token permission-scoped to egress policies: the
+	// list shows egress rules only, the others' numbers still collide.
+	hideOthers bool
+	// inFlight and maxInFlight count concurrent writes; pause is how long
+	// a write takes before it is processed (0: no pause).
+	inFlight, maxInFlight, arrived int
+	pause                          time.Duration
 }
 
 func newFake(rules ...cfapi.Rule) *fakeClient {
@@ -147,7 +160,31 @@ func (f *fakeClient) ListRules(_ context.Context, accountID string) ([]cfapi.Rul
 		}
 	}
 	f.sortLocked()
-	return cloneRules(f.rules), nil
+	out := cloneRules(f.rules)
+	if f.hideOthers {
+		out = slices.DeleteFunc(out, func(r cfapi.Rule) bool { return !cfapi.IsEgress(r) })
+	}
+	return out, nil
+}
+
+// enter and leave bracket a write (they count writes in flight and their
+// arrivals; a pause lets concurrent writes overlap).
+func (f *fakeClient) enter() {
+	f.mu.Lock()
+	f.inFlight++
+	f.arrived++
+	f.maxInFlight = max(f.maxInFlight, f.inFlight)
+	pause := f.pause
+	f.mu.Unlock()
+	if pause > 0 {
+		time.Sleep(pause)
+	}
+}
+
+func (f *fakeClient) leave() {
+	f.mu.Lock()
+	f.inFlight--
+	f.mu.Unlock()
 }
 
 func (f *fakeClient) indexLocked(id string) int {
@@ -167,7 +204,9 @@ func (f *fakeClient) precedenceErrLocked(r cfapi.Rule, op string) error {
 	for _, o := range f.rules {
 		if o.ID != r.ID && o.Precedence == r.Precedence {
 			f.rejected = append(f.rejected, fmt.Sprintf("%s: precedence %d held by %q", op, r.Precedence, o.Name))
-			return apiErr(cfapi.KindValidation, op, fmt.Sprintf("precedence %d is already in use by another rule", r.Precedence))
+			// Cloudflare publishes no code or text for a clash: the
+			// fake's answer says nothing about it.
+			return apiErr(cfapi.KindValidation, op, "Bad Request")
 		}
 	}
 	return nil
@@ -210,6 +249,13 @@ func lost(op string) error {
 	return &cfapi.Error{Kind: cfapi.KindAmbiguous, Op: op, Detail: "connection dropped"}
 }
 
+// notOwned is Cloudflare's 2055 (official provider's
+// TestAccCloudflareTeamsRule_EgressDedicated).
+func notOwned(op string) error {
+	return &cfapi.Error{Kind: cfapi.KindValidation, Op: op, Status: 400, Codes: []int{cfapi.CodeDedicatedIPv4NotOwned},
+		Messages: []string{"Account doesn't own dedicated primary IPv4"}}
+}
+
 func canceled(op string) error {
 	return &cfapi.Error{Kind: cfapi.KindCanceled, Op: op, Detail: "context canceled"}
 }
@@ -236,6 +282,8 @@ func (f *fakeClient) store(r cfapi.Rule) cfapi.Rule {
 }
 
 func (f *fakeClient) CreateRule(_ context.Context, accountID string, r cfapi.Rule) (cfapi.Rule, error) {
+	f.enter()
+	defer f.leave()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.writes++
@@ -245,6 +293,11 @@ func (f *fakeClient) CreateRule(_ context.Context, accountID string, r cfapi.Rul
 	}
 	mode := f.preFaultLocked("create", r)
 	switch mode {
+	case faultInvalid:
+		f.rejected = append(f.rejected, op+": invalid (injected)")
+		return cfapi.Rule{}, apiErr(cfapi.KindValidation, op, "Bad Request")
+	case faultNotOwned:
+		return cfapi.Rule{}, notOwned(op)
 	case faultLostNotLanded:
 		return cfapi.Rule{}, lost(op)
 	case faultFail:
@@ -254,6 +307,10 @@ func (f *fakeClient) CreateRule(_ context.Context, accountID string, r cfapi.Rul
 	}
 	if r.ID != "" {
 		return cfapi.Rule{}, apiErr(cfapi.KindValidation, op, "id must not be set")
+	}
+	if f.limit > 0 && len(slices.DeleteFunc(cloneRules(f.rules), func(r cfapi.Rule) bool { return !cfapi.IsEgress(r) })) >= f.limit {
+		f.rejected = append(f.rejected, op+": over the limit")
+		return cfapi.Rule{}, apiErr(cfapi.KindValidation, op, "Bad Request")
 	}
 	if err := f.precedenceErrLocked(r, op); err != nil {
 		return cfapi.Rule{}, err
@@ -270,6 +327,8 @@ func (f *fakeClient) CreateRule(_ context.Context, accountID string, r cfapi.Rul
 }
 
 func (f *fakeClient) UpdateRule(_ context.Context, accountID string, r cfapi.Rule) (cfapi.Rule, error) {
+	f.enter()
+	defer f.leave()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.writes++
@@ -279,6 +338,11 @@ func (f *fakeClient) UpdateRule(_ context.Context, accountID string, r cfapi.Rul
 	}
 	mode := f.preFaultLocked("update", r)
 	switch mode {
+	case faultInvalid:
+		f.rejected = append(f.rejected, op+": invalid (injected)")
+		return cfapi.Rule{}, apiErr(cfapi.KindValidation, op, "Bad Request")
+	case faultNotOwned:
+		return cfapi.Rule{}, notOwned(op)
 	case faultLostNotLanded:
 		return cfapi.Rule{}, lost(op)
 	case faultFail:
@@ -290,8 +354,8 @@ func (f *fakeClient) UpdateRule(_ context.Context, accountID string, r cfapi.Rul
 	if i < 0 {
 		return cfapi.Rule{}, apiErr(cfapi.KindNotFound, op, "rule not found")
 	}
-	if !cfapi.IsEgress(f.rules[i]) {
-		f.violations = append(f.violations, fmt.Sprintf("update of non-egress rule %q", f.rules[i].Name))
+	if !cfapi.IsEgress(f.rules[i]) || f.rules[i].ReadOnly {
+		f.violations = append(f.violations, fmt.Sprintf("update of non-egress or read_only rule %q", f.rules[i].Name))
 	}
 	if err := f.precedenceErrLocked(r, op); err != nil {
 		return cfapi.Rule{}, err
@@ -307,6 +371,8 @@ func (f *fakeClient) UpdateRule(_ context.Context, accountID string, r cfapi.Rul
 }
 
 func (f *fakeClient) DeleteRule(_ context.Context, accountID, id string) error {
+	f.enter()
+	defer f.leave()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.writes++
@@ -327,8 +393,8 @@ func (f *fakeClient) DeleteRule(_ context.Context, accountID, id string) error {
 	if i < 0 {
 		return apiErr(cfapi.KindNotFound, op, "rule not found")
 	}
-	if !cfapi.IsEgress(f.rules[i]) {
-		f.violations = append(f.violations, fmt.Sprintf("delete of non-egress rule %q", f.rules[i].Name))
+	if !cfapi.IsEgress(f.rules[i]) || f.rules[i].ReadOnly {
+		f.violations = append(f.violations, fmt.Sprintf("delete of non-egress or read_only rule %q", f.rules[i].Name))
 	}
 	f.rules = append(f.rules[:i], f.rules[i+1:]...)
 	f.snapshotLocked()

@@ -61,8 +61,8 @@ func newKey(op Op, id string) string {
 }
 
 // newMBBModel describes the old list (current: egress rules in precedence
-// order), the new list
-// (p.Rules) and what each op does to the list.
+// order, read_only ones included), the new list (p.Rules and the read_only
+// rules) and what each op does to the list.
 func newMBBModel(current []cfapi.Rule, p *Plan, ops []Op) *mbbModel {
 	m := &mbbModel{}
 	edited := map[string]bool{}
@@ -82,12 +82,28 @@ func newMBBModel(current []cfapi.Rule, p *Plan, ops []Op) *mbbModel {
 			byIndex[o.Index] = o
 		}
 	}
+	// The new list: the planned rules and, at their numbers, the read_only
+	// rules (never written, evaluated with the others).
+	type at struct {
+		prec uint64
+		key  string
+	}
+	var fin []at
 	for i, r := range p.Rules {
 		if o, ok := byIndex[i]; ok {
-			m.fOrder = append(m.fOrder, newKey(o, r.ID))
+			fin = append(fin, at{r.Precedence, newKey(o, r.ID)})
 		} else {
-			m.fOrder = append(m.fOrder, r.ID)
+			fin = append(fin, at{r.Precedence, r.ID})
 		}
+	}
+	for _, r := range current {
+		if r.ReadOnly {
+			fin = append(fin, at{r.Precedence, r.ID})
+		}
+	}
+	sort.SliceStable(fin, func(i, j int) bool { return fin[i].prec < fin[j].prec })
+	for _, x := range fin {
+		m.fOrder = append(m.fOrder, x.key)
 	}
 	for _, o := range ops {
 		switch o.Kind {

@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/cfegress/terraform-provider-cfegress/internal/cfapi"
@@ -140,12 +141,27 @@ func ruleFor(d Desired, id string, prec uint64) cfapi.Rule {
 	}
 }
 
-// egressInOrder returns the indices of current's egress rules in precedence
-// order (ties by ID, for determinism).
-func egressInOrder(current []cfapi.Rule) []int {
+// managed reports whether r is an egress rule this package may write: an
+// egress rule that is not read_only. A read_only rule is shared by a parent
+// account ("Indicate that this rule is shared via the Orgs API and read
+// only": cloudflare-go v7.9.0 zero_trust.GatewayRule.ReadOnly, generated
+// from Cloudflare's OpenAPI): it is never paired, written or deleted, but it
+// is evaluated among the egress rules, in precedence order, and its number
+// is taken.
+func managed(r cfapi.Rule) bool { return cfapi.IsEgress(r) && !r.ReadOnly }
+
+// egressInOrder returns the indices of current's egress rules (read_only
+// ones included: they are evaluated with the others) in precedence order
+// (ties by ID, for determinism).
+func egressInOrder(current []cfapi.Rule) []int { return inOrder(current, cfapi.IsEgress) }
+
+// managedInOrder is egressInOrder without the read_only rules.
+func managedInOrder(current []cfapi.Rule) []int { return inOrder(current, managed) }
+
+func inOrder(current []cfapi.Rule, keep func(cfapi.Rule) bool) []int {
 	var idx []int
 	for i, r := range current {
-		if cfapi.IsEgress(r) {
+		if keep(r) {
 			idx = append(idx, i)
 		}
 	}
@@ -163,7 +179,7 @@ func egressInOrder(current []cfapi.Rule) []int {
 // is an index into current or -1; unpaired lists the egress rules no
 // desired policy pairs with, in precedence order.
 func pair(current []cfapi.Rule, desired []Desired) (match []int, unpaired []int) {
-	egress := egressInOrder(current)
+	egress := managedInOrder(current)
 	byID := make(map[string]int, len(egress))
 	for _, j := range egress {
 		if id := current[j].ID; id != "" {
@@ -197,10 +213,11 @@ func pair(current []cfapi.Rule, desired []Desired) (match []int, unpaired []int)
 // (the first in precedence order not already taken). It returns the desired
 // policies with those IDs and the egress rules left unpaired (rules the
 // configuration does not manage). Apply itself never pairs by name: a rule
-// is taken over only when the plan showed it.
+// is taken over only when the plan showed it. read_only rules are neither
+// adopted nor unpaired: they are not the configuration's to manage.
 func AdoptByName(current []cfapi.Rule, desired []Desired) ([]Desired, []cfapi.Rule) {
 	out := append([]Desired(nil), desired...)
-	egress := egressInOrder(current)
+	egress := managedInOrder(current)
 	taken := make(map[string]bool, len(out))
 	for _, d := range out {
 		if d.ID != "" {
@@ -329,7 +346,20 @@ func (s numberSpace) assign(lo, hi uint64, m int) []uint64 {
 // first). Policies with a promised Precedence keep it; when that is not
 // possible PlanFor returns an *AccountChangedError. It is pure; Apply runs it
 // on a fresh listing.
+//
+// read_only egress rules (shared by a parent account) keep their numbers,
+// and a policy is never numbered across one unless the order of desired
+// requires it: a rule that is already between the same two policies keeps
+// its side of every read_only rule between them, a new (or moved) policy
+// takes the side of the policy before it in desired (at the top of the
+// list, of the policy after it).
 func PlanFor(current []cfapi.Rule, desired []Desired) (Plan, error) {
+	return planFor(current, desired, nil)
+}
+
+// planFor is PlanFor with extra numbers taken: numbers Cloudflare refused
+// although no visible rule holds them (rules the token cannot see).
+func planFor(current []cfapi.Rule, desired []Desired, taken []uint64) (Plan, error) {
 	n := len(desired)
 	match, unpairedIdx := pair(current, desired)
 
@@ -366,6 +396,11 @@ func PlanFor(current []cfapi.Rule, desired []Desired) (Plan, error) {
 			conflicts = append(conflicts, fmt.Sprintf("precedence %d, which the plan keeps for policies[%d] %q, is now used by the rule %q (id %s)", pv, i, d.Name, o.Name, o.ID))
 			continue
 		}
+		if slices.Contains(taken, pv) {
+			conflicts = append(conflicts, fmt.Sprintf("precedence %d, which the plan keeps for policies[%d] %q, was refused by Cloudflare although no rule this token can see holds it: "+
+				"a Gateway rule the token cannot see probably took it since the plan (%s)", pv, i, d.Name, seeEveryRule))
+			continue
+		}
 		pins[pv] = i
 		pinned[i] = true
 		pinNums = append(pinNums, pv)
@@ -375,7 +410,15 @@ func PlanFor(current []cfapi.Rule, desired []Desired) (Plan, error) {
 	}
 	// A promised number is taken for this apply even while the rule that
 	// will hold it is elsewhere.
-	space := newNumberSpace(current, pinNums...)
+	space := newNumberSpace(current, append(pinNums, taken...)...)
+	// Where the read_only egress rules are.
+	var shared []uint64
+	for _, r := range current {
+		if cfapi.IsEgress(r) && r.ReadOnly {
+			shared = append(shared, r.Precedence)
+		}
+	}
+	slices.Sort(shared)
 
 	// Keep-set dynamic programme over the paired (and the pinned) rules,
 	// with sentinels at both ends. Node k has a desired position pos
@@ -482,7 +525,7 @@ func PlanFor(current []cfapi.Rule, desired []Desired) (Plan, error) {
 				hi = MaxPrecedence + 1
 			}
 		}
-		for t, x := range space.assign(lo, hi, m) {
+		for t, x := range assignSides(space, shared, lo, hi, a.pos, m, a.pos == 0, b.pos == n+1, match, current) {
 			target[a.pos+t] = x
 		}
 	}
@@ -562,4 +605,67 @@ func PlanFor(current []cfapi.Rule, desired []Desired) (Plan, error) {
 	}
 	p.Ops = safeOrder(old, &p, p.Ops)
 	return p, nil
+}
+
+// assignSides numbers the m policies desired[from..from+m-1], placed between
+// the numbers lo and hi, keeping them on their sides of the read_only rules
+// (shared) in between: a policy whose rule is already in the gap keeps its
+// side, any other policy takes the side of the one before it (of the one
+// after it at the top of the list, top). open: hi is not a rule's number
+// but the end of the spaced numbers after the last kept rule (the last
+// segment is then spaced from its start). When the sides do not leave room
+// the gap is numbered as a whole.
+func assignSides(space numberSpace, shared []uint64, lo, hi uint64, from, m int, top, open bool, match []int, current []cfapi.Rule) []uint64 {
+	a := sort.Search(len(shared), func(i int) bool { return shared[i] > lo })
+	b := sort.Search(len(shared), func(i int) bool { return shared[i] >= hi })
+	if a >= b {
+		return space.assign(lo, hi, m)
+	}
+	cuts := shared[a:b] // segment s is between cuts[s-1] (or lo) and cuts[s] (or hi)
+	segOf := func(p uint64) int { return sort.Search(len(cuts), func(i int) bool { return cuts[i] > p }) }
+	seg := make([]int, m)
+	prev := -1
+	if top {
+		prev = len(cuts) // the policy after the gap: below every shared rule in it
+	}
+	for t := 0; t < m; t++ {
+		s := prev
+		if j := match[from+t]; j >= 0 {
+			if p := current[j].Precedence; p > lo && p < hi {
+				s = segOf(p)
+			}
+		}
+		if s < 0 {
+			s = 0 // right after the kept policy before the gap
+		}
+		if t > 0 && s < seg[t-1] {
+			s = seg[t-1]
+		}
+		seg[t], prev = s, s
+	}
+	out := make([]uint64, 0, m)
+	for t := 0; t < m; {
+		u := t
+		for u < m && seg[u] == seg[t] {
+			u++
+		}
+		sLo, sHi := lo, hi
+		if seg[t] > 0 {
+			sLo = cuts[seg[t]-1]
+		}
+		if seg[t] < len(cuts) {
+			sHi = cuts[seg[t]]
+		} else if open {
+			sHi = sLo + Spacing*uint64(u-t+1)
+			if sHi > MaxPrecedence+1 || space.free(sLo, sHi) < uint64(u-t) {
+				sHi = MaxPrecedence + 1
+			}
+		}
+		if space.free(sLo, sHi) < uint64(u-t) {
+			return space.assign(lo, hi, m)
+		}
+		out = append(out, space.assign(sLo, sHi, u-t)...)
+		t = u
+	}
+	return out
 }

@@ -290,7 +290,7 @@ func TestFailureAtEveryStep(t *testing.T) {
 	}
 	writeModes := []string{faultFail, faultLostLanded, faultLostNotLanded, faultCanceled, "canceled-landed"}
 	listModes := []string{"list-fail", "list-canceled"}
-	var applies, runs, failed, absorbed, steps, expected int
+	var applies, runs, failed, absorbed, steps, expected, inFlight int
 	byMode := map[string]int{}
 	for seed := 0; seed < seeds; seed++ {
 		g := &gen{r: rand.New(rand.NewPCG(uint64(seed), 10))}
@@ -327,6 +327,11 @@ func TestFailureAtEveryStep(t *testing.T) {
 		for k := 1; k <= total; k++ {
 			for _, mode := range append(append([]string(nil), writeModes...), listModes...) {
 				f := base.clone()
+				if seed%4 == 0 {
+					// Writes that take a while, so that several are in
+					// flight when the fault hits (default concurrency).
+					f.pause = 100 * time.Microsecond
+				}
 				c, cancel := context.WithCancel(ctx)
 				hit := false
 				f.listFault = func(int) error {
@@ -361,6 +366,9 @@ func TestFailureAtEveryStep(t *testing.T) {
 				}
 				runs++
 				byMode[mode]++
+				if f.maxInFlight > 1 {
+					inFlight++
+				}
 				where := fmt.Sprintf("seed %d, fault %s at call %d of %d", seed, mode, k, total)
 				f.listFault, f.fault = nil, nil
 				checkExact(t, where, prior, planned, opts, res, f)
@@ -379,8 +387,11 @@ func TestFailureAtEveryStep(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d randomized applies, %d API calls in all: %d fault-injected runs (%v); %d failed and were re-applied, %d absorbed by the apply itself",
-		applies, steps, runs, byMode, failed, absorbed)
+	t.Logf("%d randomized applies, %d API calls in all: %d fault-injected runs (%v), %d of them with several writes in flight; %d failed and were re-applied, %d absorbed by the apply itself",
+		applies, steps, runs, byMode, inFlight, failed, absorbed)
+	if inFlight == 0 {
+		t.Error("no run had several writes in flight: the concurrent path was not exercised")
+	}
 	if runs != expected {
 		t.Errorf("%d runs, want %d (every call of every apply, every fault)", runs, expected)
 	}
