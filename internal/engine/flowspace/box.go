@@ -308,11 +308,16 @@ func (c cons) universeOf() cons {
 
 func emptyOf(u cons) cons { return cons{kind: u.kind} }
 
-// dc is a box's constraint on dimension dim.
+// dc is a box's constraint on dimension dim. Constraints are never
+// changed in place: boxes share them, so that a box is cheap to copy (two
+// words a dimension) when it is cut into pieces.
 type dc struct {
 	dim int
-	c   cons
+	c   *cons
 }
+
+// mkdc is the constraint c on dim.
+func mkdc(dim int, c cons) dc { return dc{dim, &c} }
 
 // box is a conjunction of constraints, sorted by dimension. A missing
 // dimension is unconstrained.
@@ -331,11 +336,15 @@ func boxAnd(a, b box) (box, bool) {
 			out = append(out, b[j])
 			j++
 		default:
-			c := a[i].c.and(b[j].c)
-			if c.empty() {
-				return nil, false
+			if a[i].c == b[j].c {
+				out = append(out, a[i])
+			} else {
+				c := a[i].c.and(*b[j].c)
+				if c.empty() {
+					return nil, false
+				}
+				out = append(out, mkdc(a[i].dim, c))
 			}
-			out = append(out, dc{a[i].dim, c})
 			i++
 			j++
 		}
@@ -353,7 +362,7 @@ func boxOverlap(a, b box) bool {
 		case b[j].dim < a[i].dim:
 			j++
 		default:
-			if !a[i].c.overlaps(b[j].c) {
+			if a[i].c != b[j].c && !a[i].c.overlaps(*b[j].c) {
 				return false
 			}
 			i++
@@ -372,12 +381,12 @@ func (sp *space) boxSubset(a, b box) bool {
 		}
 		if i == len(a) || a[i].dim != y.dim {
 			// a is unconstrained here.
-			if !sp.dims[y.dim].univ.subsetOf(y.c) {
+			if !sp.dims[y.dim].univ.subsetOf(*y.c) {
 				return false
 			}
 			continue
 		}
-		if !a[i].c.subsetOf(y.c) {
+		if a[i].c != y.c && !a[i].c.subsetOf(*y.c) {
 			return false
 		}
 	}
@@ -388,7 +397,7 @@ func (sp *space) boxSubset(a, b box) bool {
 func (b box) get(dim int) (cons, bool) {
 	k := sort.Search(len(b), func(i int) bool { return b[i].dim >= dim })
 	if k < len(b) && b[k].dim == dim {
-		return b[k].c, true
+		return *b[k].c, true
 	}
 	return cons{}, false
 }
@@ -400,25 +409,27 @@ func (b box) with(dim int, c cons) box {
 	done := false
 	for _, x := range b {
 		if x.dim == dim {
-			out = append(out, dc{dim, c})
+			out = append(out, mkdc(dim, c))
 			done = true
 			continue
 		}
 		if !done && x.dim > dim {
-			out = append(out, dc{dim, c})
+			out = append(out, mkdc(dim, c))
 			done = true
 		}
 		out = append(out, x)
 	}
 	if !done {
-		out = append(out, dc{dim, c})
+		out = append(out, mkdc(dim, c))
 	}
 	return out
 }
 
 // boxMinus returns a \ b as a union of non-empty boxes (pairwise disjoint
 // except for pieces of an array dimension's complement). Assumes a and b are
-// non-empty.
+// non-empty. The pieces are carved from one slab, each capped at its own
+// length, so that appending to one never writes into its neighbour; the box
+// narrowed dimension by dimension lives in the space's private buffer.
 func (sp *space) boxMinus(a, b box) []box {
 	if !boxOverlap(a, b) {
 		return []box{a}
@@ -427,27 +438,65 @@ func (sp *space) boxMinus(a, b box) []box {
 		return nil
 	}
 	var out []box
-	cur := a
-	for _, y := range b {
-		ac, has := cur.get(y.dim)
-		if !has {
+	var slab box
+	cur := append(sp.minusBuf[:0], a...)
+	pos := 0 // cur[:pos] are dimensions below y.dim
+	for k, y := range b {
+		for pos < len(cur) && cur[pos].dim < y.dim {
+			pos++
+		}
+		has := pos < len(cur) && cur[pos].dim == y.dim
+		var ac cons
+		if has {
+			ac = *cur[pos].c
+		} else {
 			ac = sp.dims[y.dim].univ
 		}
-		if has && ac.subsetOf(y.c) {
+		if has && (cur[pos].c == y.c || ac.subsetOf(*y.c)) {
 			continue // nothing of cur lies outside b on this dimension
+		}
+		n := len(cur)
+		if !has {
+			n++
 		}
 		for _, nc := range y.c.notIn(sp.dims[y.dim].univ) {
 			piece := ac.and(nc)
 			if piece.empty() {
 				continue
 			}
-			out = append(out, cur.with(y.dim, piece))
+			if cap(slab)-len(slab) < n {
+				// One piece per remaining dimension of b is the usual
+				// most (arrays' complements may take more).
+				slab = make(box, 0, n*(len(b)-k))
+			}
+			l := len(slab)
+			slab = slab[:l+n]
+			p := slab[l : l+n : l+n]
+			copy(p, cur[:pos])
+			p[pos] = mkdc(y.dim, piece)
+			if has {
+				copy(p[pos+1:], cur[pos+1:])
+			} else {
+				copy(p[pos+1:], cur[pos:])
+			}
+			if out == nil {
+				out = make([]box, 0, len(b)-k)
+			}
+			out = append(out, p)
 		}
-		in := ac.and(y.c)
+		in := ac.and(*y.c)
 		if in.empty() {
-			return out // unreachable after the overlap check, kept for safety
+			break // unreachable after the overlap check, kept for safety
 		}
-		cur = cur.with(y.dim, in)
+		if has {
+			cur[pos] = mkdc(y.dim, in)
+		} else {
+			cur = append(cur, dc{})
+			copy(cur[pos+1:], cur[pos:])
+			cur[pos] = mkdc(y.dim, in)
+		}
 	}
+	clear(cur) // drop the references the buffer holds
+	sp.minusBuf = cur[:0]
 	return out
 }

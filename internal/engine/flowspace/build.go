@@ -32,6 +32,8 @@ type space struct {
 	scratch  []pval // witness search's working point (equal to defaults between probes)
 	regexps  map[string]*regexp.Regexp
 	regexEx  map[string][]string // strings generated from a regex
+	minusBuf box                 // boxMinus's working box
+	stk      []int               // part's and dfs's items, by frame
 }
 
 func newSpace() *space { return &space{byName: map[string]int{}} }
@@ -154,7 +156,7 @@ func (sp *space) single(d int, c cons) fset {
 	} else if c.empty() {
 		return nil
 	}
-	return fset{box{{d, c}}}
+	return fset{box{mkdc(d, c)}}
 }
 
 // singleNeg returns the set of flows whose dimension d does NOT satisfy c.
@@ -250,7 +252,7 @@ func (sp *space) merge(a, b box) (box, bool) {
 		if a[i].dim != b[i].dim {
 			return nil, false
 		}
-		if !a[i].c.equal(b[i].c) {
+		if a[i].c != b[i].c && !a[i].c.equal(*b[i].c) {
 			if diff >= 0 || a[i].c.kind == kArr {
 				return nil, false
 			}
@@ -260,14 +262,14 @@ func (sp *space) merge(a, b box) (box, bool) {
 	if diff < 0 {
 		return a, true
 	}
-	c := a[diff].c.or(b[diff].c)
+	c := a[diff].c.or(*b[diff].c)
 	if sp.dims[a[diff].dim].univ.subsetOf(c) {
 		out := make(box, 0, len(a)-1)
 		out = append(out, a[:diff]...)
 		return append(out, a[diff+1:]...), true
 	}
 	out := append(box(nil), a...)
-	out[diff] = dc{a[diff].dim, c}
+	out[diff] = mkdc(a[diff].dim, c)
 	return out, true
 }
 

@@ -127,7 +127,7 @@ func (a *Analyzer) describeBox(b box) string {
 			}
 			parts = append(parts, t)
 		case dm.kind == kIP:
-			if t := describeIP(dm.name, x.c, dm.univ); t != "" {
+			if t := describeIP(dm.name, *x.c, dm.univ); t != "" {
 				parts = append(parts, t)
 			}
 		case dm.kind == kNum:
@@ -135,7 +135,7 @@ func (a *Analyzer) describeBox(b box) string {
 		case dm.kind == kStr:
 			parts = append(parts, describeStr(dm.name, x.c.s))
 		case dm.kind == kArr:
-			parts = append(parts, describeArr(dm.name, x.c)...)
+			parts = append(parts, describeArr(dm.name, *x.c)...)
 		}
 	}
 	return strings.Join(parts, " and ")

@@ -30,7 +30,7 @@ func member(s *Set, f *engine.Flow) (in, ok bool) {
 			if d.opaque {
 				return false, false
 			}
-			if !consHas(x.c, d.name, f) {
+			if !consHas(*x.c, d.name, f) {
 				all = false
 				break
 			}
@@ -368,7 +368,7 @@ func TestIndexedAgreesWithExplicit(t *testing.T) {
 			p := append([]pval(nil), a.sp.defaultPoint()...)
 			var touched []int
 			for _, x := range b {
-				if v, ok := lowest(x.c); ok {
+				if v, ok := lowest(*x.c); ok {
 					p[x.dim] = v
 					touched = append(touched, x.dim)
 				}

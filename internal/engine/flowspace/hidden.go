@@ -98,13 +98,13 @@ func (a *Analyzer) Kind(k FlowKind) *Set {
 	if k == IPv6 {
 		return a.newSet(sp.single(dst, cons{kind: kIP, v6: u.v6}))
 	}
-	b := box{{dst, cons{kind: kIP, v4: u.v4}}}
+	b := box{mkdc(dst, cons{kind: kIP, v4: u.v4})}
 	p := sp.proxiedDim()
 	bit := uint8(2) // false
 	if k == IPv4Orange {
 		bit = 1
 	}
-	b, _ = boxAnd(b, box{{p, cons{kind: kBool, b: bit}}})
+	b, _ = boxAnd(b, box{mkdc(p, cons{kind: kBool, b: bit})})
 	return a.newSet(fset{b})
 }
 

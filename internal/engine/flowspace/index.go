@@ -213,7 +213,7 @@ func (a *Analyzer) NewIndex(sets []*Set) *Index {
 	ix.sig = make([]uint64, len(ix.items))
 	for id, it := range ix.items {
 		for _, x := range it.b {
-			if a.sp.dims[x.dim].univ.subsetOf(x.c) {
+			if a.sp.dims[x.dim].univ.subsetOf(*x.c) {
 				continue
 			}
 			if x.dim >= 64 {

@@ -107,9 +107,19 @@ func (q *Question) Partition(s *Set, emit func(p Piece, owner int) bool) engine.
 // part is Partition for the box b and the items cands (ascending, a
 // superset of those overlapping b).
 func (q *Question) part(b box, cands []int, emit func(Piece, int) bool) engine.Tri {
+	base := len(q.sp.stk)
+	r := q.part1(b, cands, emit)
+	q.sp.stk = q.sp.stk[:base]
+	return r
+}
+
+// part1 is part; the items overlapping b go on the space's stack (above
+// cands, which may lie on it too), which part pops.
+func (q *Question) part1(b box, cands []int, emit func(Piece, int) bool) engine.Tri {
 	// Subtract items before the first overlapping obstacle take their flows
 	// whatever their order: subtract the one that cuts b least first.
-	var over []int
+	stk := q.sp.stk
+	base := len(stk)
 	best, bestScore, firstObs := -1, 1<<30, -1
 	for _, m := range cands {
 		q.scans--
@@ -122,9 +132,9 @@ func (q *Question) part(b box, cands []int, emit func(Piece, int) bool) engine.T
 		}
 		if obstacle {
 			if firstObs < 0 {
-				firstObs = len(over)
+				firstObs = len(stk) - base
 			}
-			over = append(over, m)
+			stk = append(stk, m)
 			continue
 		}
 		if firstObs < 0 {
@@ -133,11 +143,13 @@ func (q *Question) part(b box, cands []int, emit func(Piece, int) bool) engine.T
 				return engine.Yes // dropped whole
 			}
 			if sc < bestScore {
-				best, bestScore = len(over), sc
+				best, bestScore = len(stk)-base, sc
 			}
 		}
-		over = append(over, m)
+		stk = append(stk, m)
 	}
+	over := stk[base:]
+	q.sp.stk = stk
 	if best < 0 && firstObs < 0 {
 		if !emit(Piece{q.a, b}, -1) {
 			return engine.No
@@ -158,9 +170,8 @@ func (q *Question) part(b box, cands []int, emit func(Piece, int) bool) engine.T
 	if q.ops < 0 {
 		return engine.Unknown
 	}
-	rest := make([]int, 0, len(over)-1)
-	rest = append(rest, over[:k]...)
-	rest = append(rest, over[k+1:]...)
+	// The other items, in place (over is not read again).
+	rest := append(over[:k], over[k+1:]...)
 	res := engine.Yes
 	for _, p := range q.sp.boxMinus(b, ib) {
 		switch q.part(p, rest, emit) {

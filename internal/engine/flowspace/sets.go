@@ -161,7 +161,7 @@ func (sp *space) hull(bs fset) box {
 		if x.c.kind == kArr || sp.dims[x.dim].opaque {
 			continue
 		}
-		c := x.c
+		c := *x.c
 		all := true
 		for _, b := range bs[1:] {
 			y, ok := b.get(x.dim)
@@ -172,7 +172,7 @@ func (sp *space) hull(bs fset) box {
 			c = c.or(y)
 		}
 		if all {
-			out = append(out, dc{x.dim, hullOf(c)})
+			out = append(out, mkdc(x.dim, hullOf(c)))
 		}
 	}
 	return out
@@ -236,7 +236,7 @@ func (a *Analyzer) CoveredByUnion(b *Set, as []*Set) engine.Tri {
 // only if its opaque atoms are always true (a "possibly" catch-all), No.
 func (a *Analyzer) CoversAll(s *Set) engine.Tri {
 	for _, x := range s.getHull() {
-		if !a.sp.dims[x.dim].univ.subsetOf(x.c) {
+		if !a.sp.dims[x.dim].univ.subsetOf(*x.c) {
 			return engine.No
 		}
 	}
@@ -463,12 +463,22 @@ func (q *Question) use(owner int) {
 // dfs answers for the box b, which still has to pass the items cands
 // (indices into seq, ascending, a superset of the items overlapping b).
 func (q *Question) dfs(b box, cands []int) engine.Tri {
+	base := len(q.sp.stk)
+	r := q.dfs1(b, cands)
+	q.sp.stk = q.sp.stk[:base]
+	return r
+}
+
+// dfs1 is dfs; the items overlapping b go on the space's stack (above
+// cands, which may lie on it too), which dfs pops.
+func (q *Question) dfs1(b box, cands []int) engine.Tri {
 	// Keep the items overlapping b: b's pieces only need those. If a
 	// subtract item before any overlapping obstacle contains b whole, b is
 	// removed without splitting. Otherwise subtract one of the subtract
 	// items before the first overlapping obstacle (flows they remove never
 	// reach it, whatever their order), the one that cuts b least.
-	var over []int
+	stk := q.sp.stk
+	base := len(stk)
 	best, bestScore := -1, 1<<30
 	sawObstacle := false
 	for _, m := range cands {
@@ -486,7 +496,7 @@ func (q *Question) dfs(b box, cands []int) engine.Tri {
 				return engine.No
 			}
 			sawObstacle = true
-			over = append(over, m)
+			stk = append(stk, m)
 			continue
 		}
 		if !sawObstacle {
@@ -496,11 +506,13 @@ func (q *Question) dfs(b box, cands []int) engine.Tri {
 				return engine.Yes
 			}
 			if sc < bestScore {
-				best, bestScore = len(over), sc
+				best, bestScore = len(stk)-base, sc
 			}
 		}
-		over = append(over, m)
+		stk = append(stk, m)
 	}
+	over := stk[base:]
+	q.sp.stk = stk
 	if best < 0 {
 		if q.endOK {
 			return engine.Yes
@@ -514,9 +526,8 @@ func (q *Question) dfs(b box, cands []int) engine.Tri {
 		return engine.Unknown
 	}
 	q.use(owner)
-	rest := make([]int, 0, len(over)-1)
-	rest = append(rest, over[:best]...)
-	rest = append(rest, over[best+1:]...)
+	// The other items, in place (over is not read again).
+	rest := append(over[:best], over[best+1:]...)
 	res := engine.Yes
 	for _, p := range q.sp.boxMinus(b, ib) {
 		switch q.dfs(p, rest) {
@@ -574,7 +585,7 @@ func (sp *space) within(a, b box) bool {
 		for i < len(b) && b[i].dim < y.dim {
 			i++
 		}
-		if (i == len(b) || b[i].dim != y.dim) && !sp.dims[y.dim].univ.subsetOf(y.c) {
+		if (i == len(b) || b[i].dim != y.dim) && !sp.dims[y.dim].univ.subsetOf(*y.c) {
 			return false
 		}
 	}
@@ -656,12 +667,12 @@ func (sp *space) cutScore(b, a box) int {
 			i++
 		}
 		if i == len(b) || b[i].dim != y.dim {
-			if !sp.dims[y.dim].univ.subsetOf(y.c) {
+			if !sp.dims[y.dim].univ.subsetOf(*y.c) {
 				score += 17
 			}
 			continue
 		}
-		if !b[i].c.subsetOf(y.c) {
+		if b[i].c != y.c && !b[i].c.subsetOf(*y.c) {
 			score++
 		}
 	}

@@ -340,11 +340,11 @@ func (q *Question) probe(b box, k int) engine.Tri {
 			}
 			var v pval
 			if x.c.kind == kArr {
-				if v, ok = pickArrOutside(c, x.c); !ok {
+				if v, ok = pickArrOutside(c, *x.c); !ok {
 					continue
 				}
 			} else {
-				rest := c.minus(x.c)
+				rest := c.minus(*x.c)
 				if rest.empty() {
 					continue
 				}
@@ -395,7 +395,7 @@ func (sp *space) lowestPoint(b box) (p []pval, touched []int, ok bool) {
 	sp.defaultPoint()
 	p = sp.scratch
 	for _, x := range b {
-		v, ok := lowest(x.c)
+		v, ok := lowest(*x.c)
 		if !ok {
 			return p, touched, false
 		}
@@ -462,7 +462,7 @@ func (sp *space) pin(p []pval, b box) box {
 		if x, ok := b.get(d); ok && !c.subsetOf(x) {
 			c = c.and(x) // keep within b (never empty for a point of b)
 		}
-		out = append(out, dc{d, c})
+		out = append(out, mkdc(d, c))
 	}
 	return out
 }
