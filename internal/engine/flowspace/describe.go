@@ -148,28 +148,59 @@ func describeIP(field string, c, u cons) string {
 	if field == "net.dst.ip" && (c.v4.equal(u.v4) && len(c.v6) == 0 || c.v6.equal(u.v6) && len(c.v4) == 0) {
 		return ""
 	}
-	in := append(cidrs(c.v4, false), cidrs(c.v6, true)...)
-	best := field + " in {" + joinListed(in) + "}"
-	n := len(in)
+	var in, out, covers, holes prefixList
+	in.add(c.v4, false)
+	in.add(c.v6, true)
+	best, n := &in, in.n
 	// The complement names every address left out; of net.dst.ip a family
 	// the set lacks is told by the kinds.
-	var out []lazyText
 	if len(c.v4) > 0 || field != "net.dst.ip" {
-		out = append(out, cidrs(u.v4.minus(c.v4), false)...)
+		out.add(u.v4.minus(c.v4), false)
 	}
 	if len(c.v6) > 0 || field != "net.dst.ip" {
-		out = append(out, cidrs(u.v6.minus(c.v6), true)...)
+		out.add(u.v6.minus(c.v6), true)
 	}
-	if len(out) > 0 && len(out) < n {
-		best, n = "not("+field+" in {"+joinListed(out)+"})", len(out)
+	if out.n > 0 && out.n < n {
+		best, n = &out, out.n
 	}
 	cover4, cover6 := coverOf(c.v4, false), coverOf(c.v6, true)
-	covers := append(cidrs(cover4, false), cidrs(cover6, true)...)
-	holes := append(cidrs(cover4.minus(c.v4), false), cidrs(cover6.minus(c.v6), true)...)
-	if len(holes) > 0 && len(covers)+len(holes) < n {
-		best = field + " in {" + joinListed(covers) + "} and not(" + field + " in {" + joinListed(holes) + "})"
+	covers.add(cover4, false)
+	covers.add(cover6, true)
+	holes.add(cover4.minus(c.v4), false)
+	holes.add(cover6.minus(c.v6), true)
+	switch {
+	case holes.n > 0 && covers.n+holes.n < n:
+		return field + " in {" + covers.join() + "} and not(" + field + " in {" + holes.join() + "})"
+	case best == &out:
+		return "not(" + field + " in {" + out.join() + "})"
 	}
-	return best
+	return field + " in {" + in.join() + "}"
+}
+
+// prefixList is a list of prefixes as joinListed shows it: the first
+// maxListed of them, and how many there are.
+type prefixList struct {
+	first []lazyText
+	n     int
+}
+
+// add appends the prefixes of iv (see cidrs).
+func (l *prefixList) add(iv ivset, v6 bool) {
+	forCIDRs(iv, v6, func(p netip.Prefix) {
+		if len(l.first) < maxListed {
+			l.first = append(l.first, prefixText(p))
+		}
+		l.n++
+	})
+}
+
+// join is joinListed of the whole list.
+func (l *prefixList) join() string {
+	s := joinListed(l.first)
+	if l.n > maxListed {
+		s += fmt.Sprintf(" ... and %d more", l.n-maxListed)
+	}
+	return s
 }
 
 // coverOf is the union of the smallest prefixes that each hold one of iv's
@@ -245,9 +276,8 @@ func joinListed(xs []lazyText) string {
 	return b.String()
 }
 
-// cidrs splits intervals into prefixes (their text, formatted when shown).
-func cidrs(iv ivset, v6 bool) []lazyText {
-	var out []lazyText
+// forCIDRs calls f with the prefixes iv splits into, in order.
+func forCIDRs(iv ivset, v6 bool, f func(netip.Prefix)) {
 	bitsLen := 32
 	if v6 {
 		bitsLen = 128
@@ -260,7 +290,7 @@ func cidrs(iv ivset, v6 bool) []lazyText {
 			for size > 0 && addPow(lo, size).dec().cmp(r.hi) > 0 {
 				size--
 			}
-			out = append(out, prefixText(netip.PrefixFrom(addrOfKey(lo, v6), bitsLen-size)))
+			f(netip.PrefixFrom(addrOfKey(lo, v6), bitsLen-size))
 			next := addPow(lo, size)
 			if size == bitsLen || next.dec().cmp(r.hi) >= 0 {
 				break
@@ -268,7 +298,6 @@ func cidrs(iv ivset, v6 bool) []lazyText {
 			lo = next
 		}
 	}
-	return out
 }
 
 func tz128(k u128) int {

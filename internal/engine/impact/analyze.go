@@ -165,6 +165,8 @@ type analysis struct {
 	// (same identity, expressions and decisions), or -1.
 	match    []int
 	matchInv []int
+	// Prefix counts over before's list, for suspect.
+	unpairedBefore, pairMax []int
 	regions  map[regionKey]*regionAcc
 	res      Result
 	// none-groups per kind class: before, after.
@@ -273,6 +275,16 @@ func (an *analysis) run() {
 	onB := an.ix.Select(func(o int) bool { return o >= an.na && all[o] != nil })
 	an.onB = onB
 	unmatchedB := an.ix.Select(func(o int) bool { return o >= an.na && all[o] != nil && an.matchInv[o-an.na] < 0 })
+	// unpairedBefore[i]: the unpaired enabled before policies ahead of i;
+	// pairMax[i]: the latest after policy paired with one ahead of i (-1).
+	an.unpairedBefore, an.pairMax = make([]int, an.nb+1), make([]int, an.nb+1)
+	an.pairMax[0] = -1
+	for i := 0; i < an.nb; i++ {
+		an.unpairedBefore[i+1], an.pairMax[i+1] = an.unpairedBefore[i], max(an.pairMax[i], an.matchInv[i])
+		if mb.sets[i] != nil && an.matchInv[i] < 0 {
+			an.unpairedBefore[i+1]++
+		}
+	}
 	var cands []int
 	for j := range ma.sets {
 		if ma.sets[j] == nil {
@@ -298,6 +310,9 @@ func (an *analysis) run() {
 // policy ahead of i, or a paired one ahead of i whose pair comes after j,
 // that overlaps j.
 func (an *analysis) suspect(j, i int, unmatchedB flowspace.Mask) bool {
+	if an.unpairedBefore[i] == 0 && an.pairMax[i] <= j {
+		return false // no such policy ahead of i: the masks below are empty
+	}
 	ahead := an.ix.Range(an.na, an.na+i)
 	crossed := an.ix.Select(func(o int) bool {
 		if o < an.na || o >= an.na+i {
