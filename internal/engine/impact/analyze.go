@@ -167,8 +167,8 @@ type analysis struct {
 	matchInv []int
 	// Prefix counts over before's list, for suspect.
 	unpairedBefore, pairMax []int
-	regions  map[regionKey]*regionAcc
-	res      Result
+	regions                 map[regionKey]*regionAcc
+	res                     Result
 	// none-groups per kind class: before, after.
 	gsB, gsA [2]map[string]*flowspace.Set
 }
