@@ -387,6 +387,21 @@ func boxOverlap(a, b box) bool {
 
 // boxSubset reports a ⊆ b for a non-empty box a.
 func (sp *space) boxSubset(a, b box) bool {
+	if len(b) <= 2 && len(a) >= 16 {
+		for _, y := range b {
+			x, ok := a.lookup(y.dim)
+			if !ok {
+				if !sp.dims[y.dim].univ.subsetOf(*y.c) {
+					return false
+				}
+				continue
+			}
+			if x != y.c && !x.subsetOf(*y.c) {
+				return false
+			}
+		}
+		return true
+	}
 	i := 0
 	for _, y := range b {
 		for i < len(a) && a[i].dim < y.dim {
@@ -455,6 +470,22 @@ func (b box) with(dim int, c cons) box {
 	return out
 }
 
+// complement is the complement of a scalar constraint within its
+// dimension's universe. Items are subtracted again and again, so the answer
+// is kept (constraints are never changed in place, and each belongs to one
+// dimension); the cache starts over past a bound.
+func (sp *space) complement(y dc) cons {
+	if x, ok := sp.compl[y.c]; ok {
+		return x
+	}
+	x := sp.dims[y.dim].univ.minus(*y.c)
+	if sp.compl == nil || len(sp.compl) >= 1<<14 {
+		sp.compl = map[*cons]cons{}
+	}
+	sp.compl[y.c] = x
+	return x
+}
+
 // boxMinus returns a \ b as a union of non-empty boxes (pairwise disjoint
 // except for pieces of an array dimension's complement). Assumes a and b are
 // non-empty. The pieces are carved from one slab, each capped at its own
@@ -492,7 +523,7 @@ func (sp *space) boxMinus(a, b box) []box {
 		var ncs []cons
 		if y.c.kind == kArr {
 			ncs = y.c.notIn(sp.dims[y.dim].univ)
-		} else if x := sp.dims[y.dim].univ.minus(*y.c); !x.empty() {
+		} else if x := sp.complement(y); !x.empty() {
 			ncs = []cons{x} // notIn's answer, kept off the heap
 		}
 		for _, nc := range ncs {

@@ -34,6 +34,8 @@ type space struct {
 	regexEx  map[string][]string // strings generated from a regex
 	minusBuf box                 // boxMinus's working box
 	stk      []int               // part's and dfs's items, by frame
+	compl    map[*cons]cons      // see complement
+	descs    map[*cons][]string  // see describeBox
 }
 
 func newSpace() *space { return &space{byName: map[string]int{}} }

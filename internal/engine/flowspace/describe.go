@@ -116,6 +116,11 @@ func (a *Analyzer) describeBox(b box) string {
 	sp := a.sp
 	var parts []string
 	for _, x := range b {
+		if ps, ok := sp.descs[x.c]; ok {
+			parts = append(parts, ps...)
+			continue
+		}
+		n := len(parts)
 		dm := &sp.dims[x.dim]
 		switch {
 		case dm.name == dimProxied || dm.name == dimIngress:
@@ -137,6 +142,13 @@ func (a *Analyzer) describeBox(b box) string {
 		case dm.kind == kArr:
 			parts = append(parts, describeArr(dm.name, *x.c)...)
 		}
+		// The pieces of a region share most of their constraints: keep
+		// each one's text (a constraint is never changed in place and
+		// belongs to one dimension).
+		if sp.descs == nil || len(sp.descs) >= 1<<14 {
+			sp.descs = map[*cons][]string{}
+		}
+		sp.descs[x.c] = parts[n:len(parts):len(parts)]
 	}
 	return strings.Join(parts, " and ")
 }
