@@ -470,27 +470,90 @@ func (b box) with(dim int, c cons) box {
 	return out
 }
 
-// complement is the complement of a scalar constraint within its
-// dimension's universe. Items are subtracted again and again, so the answer
-// is kept (constraints are never changed in place, and each belongs to one
-// dimension); the cache starts over past a bound.
-func (sp *space) complement(y dc) cons {
+// complement is the complement of a scalar constraint y within its
+// dimension's universe, and fresh the universe and it (a piece's constraint
+// on a dimension the box left free). Items are subtracted again and again,
+// so the answers are kept (constraints are never changed in place, and each
+// belongs to one dimension); the cache starts over past a bound.
+func (sp *space) complement(y dc) (nc, fresh *cons) {
 	if x, ok := sp.compl[y.c]; ok {
-		return x
+		return x[0], x[1]
 	}
-	x := sp.dims[y.dim].univ.minus(*y.c)
+	u := sp.dims[y.dim].univ
+	x := u.minus(*y.c)
+	f := u.and(x)
 	if sp.compl == nil || len(sp.compl) >= 1<<14 {
-		sp.compl = map[*cons]cons{}
+		sp.compl = map[*cons][2]*cons{}
 	}
-	sp.compl[y.c] = x
-	return x
+	sp.compl[y.c] = [2]*cons{&x, &f}
+	return &x, &f
+}
+
+type consPair struct{ x, y *cons }
+
+// andOf is x ∧ y for two constraints of one dimension, kept by pointer
+// pair: the pieces of a walk share their constraints, and meet the same
+// items again and again.
+func (sp *space) andOf(x, y *cons) *cons {
+	k := consPair{x, y}
+	if r, ok := sp.ands[k]; ok {
+		return r
+	}
+	r := x.and(*y)
+	if sp.ands == nil || len(sp.ands) >= 1<<15 {
+		sp.ands = map[consPair]*cons{}
+	}
+	sp.ands[k] = &r
+	return &r
+}
+
+// carve returns a box of length n from the space's slab, capped at n so
+// that appending to it never writes into its neighbour.
+func (sp *space) carve(n int) box {
+	if cap(sp.slab)-len(sp.slab) < n {
+		sp.slab = make(box, 0, max(1024, n))
+	}
+	l := len(sp.slab)
+	sp.slab = sp.slab[:l+n]
+	return sp.slab[l : l+n : l+n]
+}
+
+// overlay writes into p (of the exact length) the box a with the
+// constraints of ov (sorted by dimension) in place of a's on theirs.
+func overlay(p, a box, ov []dc) {
+	if len(ov) == 1 {
+		o := ov[0]
+		pos := sort.Search(len(a), func(i int) bool { return a[i].dim >= o.dim })
+		copy(p, a[:pos])
+		p[pos] = o
+		if pos < len(a) && a[pos].dim == o.dim {
+			pos++
+		}
+		copy(p[len(p)-(len(a)-pos):], a[pos:])
+		return
+	}
+	i, j, w := 0, 0, 0
+	for i < len(a) || j < len(ov) {
+		switch {
+		case j == len(ov) || (i < len(a) && a[i].dim < ov[j].dim):
+			p[w] = a[i]
+			i++
+		case i == len(a) || ov[j].dim < a[i].dim:
+			p[w] = ov[j]
+			j++
+		default:
+			p[w] = ov[j]
+			i++
+			j++
+		}
+		w++
+	}
 }
 
 // boxMinus returns a \ b as a union of non-empty boxes (pairwise disjoint
 // except for pieces of an array dimension's complement). Assumes a and b are
-// non-empty. The pieces are carved from one slab, each capped at its own
-// length, so that appending to one never writes into its neighbour; the box
-// narrowed dimension by dimension lives in the space's private buffer.
+// non-empty. A piece is a narrowed on b's dimensions before y and cut on
+// y's; it shares a's constraints, and is carved from the space's slab.
 func (sp *space) boxMinus(a, b box) []box {
 	if !boxOverlap(a, b) {
 		return []box{a}
@@ -499,74 +562,73 @@ func (sp *space) boxMinus(a, b box) []box {
 		return nil
 	}
 	var out []box
-	var slab box
-	cur := append(sp.minusBuf[:0], a...)
-	pos := 0 // cur[:pos] are dimensions below y.dim
+	// ov: the constraints narrowed so far (b's dimensions are ascending),
+	// then the piece's; extra: how many of them a leaves free.
+	var ovBuf [4]dc
+	ov := ovBuf[:0]
+	extra := 0
 	for k, y := range b {
-		for pos < len(cur) && cur[pos].dim < y.dim {
-			pos++
+		ap, has := a.lookup(y.dim)
+		if has && (ap == y.c || ap.subsetOf(*y.c)) {
+			continue // nothing of a lies outside b on this dimension
 		}
-		has := pos < len(cur) && cur[pos].dim == y.dim
-		var ac cons
-		if has {
-			ac = *cur[pos].c
-		} else {
-			ac = sp.dims[y.dim].univ
-		}
-		if has && (cur[pos].c == y.c || ac.subsetOf(*y.c)) {
-			continue // nothing of cur lies outside b on this dimension
-		}
-		n := len(cur)
+		n := len(a) + extra
 		if !has {
 			n++
 		}
 		var ncs []cons
+		var fresh *cons
 		if y.c.kind == kArr {
 			ncs = y.c.notIn(sp.dims[y.dim].univ)
-		} else if x := sp.complement(y); !x.empty() {
-			ncs = []cons{x} // notIn's answer, kept off the heap
+		} else {
+			var nc *cons
+			nc, fresh = sp.complement(y)
+			if !nc.empty() {
+				if has {
+					fresh = sp.andOf(ap, nc)
+				}
+				ncs = []cons{{}} // one piece: fresh
+			}
 		}
 		for _, nc := range ncs {
-			piece := ac.and(nc)
-			if piece.empty() {
+			var pc *cons
+			switch {
+			case fresh != nil:
+				pc = fresh
+			case has:
+				c := ap.and(nc)
+				pc = &c
+			default:
+				c := sp.dims[y.dim].univ.and(nc)
+				pc = &c
+			}
+			if pc.empty() {
 				continue
 			}
-			if cap(slab)-len(slab) < n {
-				// One piece per remaining dimension of b is the usual
-				// most (arrays' complements may take more).
-				slab = make(box, 0, n*(len(b)-k))
-			}
-			l := len(slab)
-			slab = slab[:l+n]
-			p := slab[l : l+n : l+n]
-			copy(p, cur[:pos])
-			p[pos] = mkdc(y.dim, piece)
-			if has {
-				copy(p[pos+1:], cur[pos+1:])
-			} else {
-				copy(p[pos+1:], cur[pos:])
-			}
+			p := sp.carve(n)
+			overlay(p, a, append(ov, dc{y.dim, pc}))
 			if out == nil {
 				out = make([]box, 0, len(b)-k)
 			}
 			out = append(out, p)
 		}
 		if k == len(b)-1 {
-			break // cur is not read again
+			break // not narrowed again
 		}
-		in := ac.and(*y.c)
+		var in *cons
+		if has {
+			in = sp.andOf(ap, y.c)
+		} else {
+			c := sp.dims[y.dim].univ.and(*y.c)
+			in = &c
+		}
 		if in.empty() {
 			break // unreachable after the overlap check, kept for safety
 		}
-		if has {
-			cur[pos] = mkdc(y.dim, in)
-		} else {
-			cur = append(cur, dc{})
-			copy(cur[pos+1:], cur[pos:])
-			cur[pos] = mkdc(y.dim, in)
+		ov = append(ov, dc{y.dim, in})
+		if !has {
+			extra++
 		}
 	}
-	clear(cur) // drop the references the buffer holds
-	sp.minusBuf = cur[:0]
 	return out
 }

@@ -32,9 +32,10 @@ type space struct {
 	scratch  []pval // witness search's working point (equal to defaults between probes)
 	regexps  map[string]*regexp.Regexp
 	regexEx  map[string][]string // strings generated from a regex
-	minusBuf box                 // boxMinus's working box
 	stk      []int               // part's and dfs's items, by frame
-	compl    map[*cons]cons      // see complement
+	compl    map[*cons][2]*cons  // see complement
+	ands     map[consPair]*cons  // see andOf
+	slab     box                 // see carve
 	descs    map[*cons][]string  // see describeBox
 }
 
