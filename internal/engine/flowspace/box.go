@@ -352,6 +352,47 @@ func boxAnd(a, b box) (box, bool) {
 	return out, true
 }
 
+// boxAnd is boxAnd for boxes of sp's walks: the constraints of both meet
+// through andOf, and the box is carved from the slab.
+func (sp *space) boxAnd(a, b box) (box, bool) {
+	n, i, j := 0, 0, 0
+	for i < len(a) || j < len(b) {
+		switch {
+		case j == len(b) || (i < len(a) && a[i].dim < b[j].dim):
+			i++
+		case i == len(a) || b[j].dim < a[i].dim:
+			j++
+		default:
+			if a[i].c != b[j].c && sp.andOf(a[i].c, b[j].c).empty() {
+				return nil, false
+			}
+			i++
+			j++
+		}
+		n++
+	}
+	out := sp.carve(n)
+	i, j = 0, 0
+	for w := range out {
+		switch {
+		case j == len(b) || (i < len(a) && a[i].dim < b[j].dim):
+			out[w] = a[i]
+			i++
+		case i == len(a) || b[j].dim < a[i].dim:
+			out[w] = b[j]
+			j++
+		default:
+			out[w] = a[i]
+			if a[i].c != b[j].c {
+				out[w].c = sp.andOf(a[i].c, b[j].c)
+			}
+			i++
+			j++
+		}
+	}
+	return out, true
+}
+
 // boxOverlap reports whether two (non-empty) boxes intersect.
 func boxOverlap(a, b box) bool {
 	if len(a) < len(b) {

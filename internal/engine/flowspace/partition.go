@@ -161,7 +161,7 @@ func (q *Question) part1(b box, cands []int, emit func(Piece, int) bool) engine.
 		// The first overlapping item is an obstacle: it takes b ∩ it.
 		k = firstObs
 		ib, owner, _ := q.at(over[k])
-		if in, ok := boxAnd(b, ib); ok && !emit(Piece{q.a, in}, owner) {
+		if in, ok := q.sp.boxAnd(b, ib); ok && !emit(Piece{q.a, in}, owner) {
 			return engine.No
 		}
 	}
