@@ -512,22 +512,32 @@ func (b box) with(dim int, c cons) box {
 }
 
 // complement is the complement of a scalar constraint y within its
-// dimension's universe, and fresh the universe and it (a piece's constraint
-// on a dimension the box left free). Items are subtracted again and again,
+// dimension's universe (fresh: the universe and it, a piece's constraint on
+// a dimension the box left free). Items are subtracted again and again,
 // so the answers are kept (constraints are never changed in place, and each
 // belongs to one dimension); the cache starts over past a bound.
-func (sp *space) complement(y dc) (nc, fresh *cons) {
+func (sp *space) complement(y dc) *cons {
 	if x, ok := sp.compl[y.c]; ok {
-		return x[0], x[1]
+		return x[0]
 	}
-	u := sp.dims[y.dim].univ
-	x := u.minus(*y.c)
-	f := u.and(x)
+	x := sp.dims[y.dim].univ.minus(*y.c)
 	if sp.compl == nil || len(sp.compl) >= 1<<14 {
 		sp.compl = map[*cons][2]*cons{}
 	}
-	sp.compl[y.c] = [2]*cons{&x, &f}
-	return &x, &f
+	sp.compl[y.c] = [2]*cons{&x, nil}
+	return &x
+}
+
+// fresh is the universe ∧ complement(y), kept with it.
+func (sp *space) fresh(y dc) *cons {
+	nc := sp.complement(y)
+	x := sp.compl[y.c]
+	if x[1] == nil {
+		f := sp.dims[y.dim].univ.and(*nc)
+		x[1] = &f
+		sp.compl[y.c] = x
+	}
+	return x[1]
 }
 
 type consPair struct{ x, y *cons }
@@ -622,11 +632,11 @@ func (sp *space) boxMinus(a, b box) []box {
 		if y.c.kind == kArr {
 			ncs = y.c.notIn(sp.dims[y.dim].univ)
 		} else {
-			var nc *cons
-			nc, fresh = sp.complement(y)
-			if !nc.empty() {
+			if nc := sp.complement(y); !nc.empty() {
 				if has {
 					fresh = sp.andOf(ap, nc)
+				} else {
+					fresh = sp.fresh(y)
 				}
 				ncs = []cons{{}} // one piece: fresh
 			}

@@ -92,6 +92,29 @@ type expectation struct {
 	method     engine.Method
 	policyName string
 	hasPolicy  bool
+	// dflt caches defaultMeets (the same for every default-egress policy;
+	// one analyser per check), bad the complements of the sets meets gave.
+	dflt *flowspace.Set
+	bad  map[*flowspace.Set]notOf
+}
+
+// notOf is a complement and its error.
+type notOf struct {
+	s   *flowspace.Set
+	err error
+}
+
+// not is a.Not(good), once per set.
+func (e *expectation) not(a *flowspace.Analyzer, good *flowspace.Set) (*flowspace.Set, error) {
+	if n, ok := e.bad[good]; ok {
+		return n.s, n.err
+	}
+	s, err := a.Not(good)
+	if e.bad == nil {
+		e.bad = map[*flowspace.Set]notOf{}
+	}
+	e.bad[good] = notOf{s, err}
+	return s, err
 }
 
 func resolve(inv *Invariant, m *model) (*expectation, error) {
@@ -205,6 +228,9 @@ func (e *expectation) defaultMeets(a *flowspace.Analyzer) *flowspace.Set {
 	if e.method == engine.MethodDedicated || e.hasIP {
 		return a.Empty()
 	}
+	if e.dflt != nil {
+		return e.dflt
+	}
 	out := a.Universe()
 	if e.geo != "" {
 		out = and(a, out, a.StringIn("net.src.geo.country", caseVariants(e.geo), false))
@@ -212,6 +238,7 @@ func (e *expectation) defaultMeets(a *flowspace.Analyzer) *flowspace.Set {
 	if e.colo != "" {
 		out = and(a, out, defaultColoIs(a, e.colo))
 	}
+	e.dflt = out
 	return out
 }
 
@@ -350,7 +377,7 @@ func checkOne(a *flowspace.Analyzer, m *model, inv *Invariant) (Verdict, error) 
 			q.Add(s, i, true)
 		default:
 			in, err1 := a.And(s, good)
-			bad, err2 := a.Not(good)
+			bad, err2 := e.not(a, good)
 			if err1 == nil && err2 == nil {
 				bad, err2 = a.And(s, bad)
 			}
