@@ -94,8 +94,9 @@ type expectation struct {
 	hasPolicy  bool
 	// dflt caches defaultMeets (the same for every default-egress policy;
 	// one analyser per check), bad the complements of the sets meets gave.
-	dflt *flowspace.Set
-	bad  map[*flowspace.Set]notOf
+	dflt    *flowspace.Set
+	bad     map[*flowspace.Set]notOf
+	byKinds map[[3]uint8]*flowspace.Set // meets of dedicated policies
 }
 
 // notOf is a complement and its error.
@@ -192,7 +193,9 @@ func (e *expectation) meets(a *flowspace.Analyzer, m *model, i int) *flowspace.S
 	if p.Egress.Method == engine.MethodDefault {
 		return e.defaultMeets(a)
 	}
-	out := a.Empty()
+	// Per kind: met everywhere (1), from the expected colo only (2), or not
+	// (0); the set is built once per such answer.
+	var key [3]uint8
 	all := true
 	for _, k := range flowspace.FlowKinds() {
 		d := m.outcomes(i)[k]
@@ -200,14 +203,14 @@ func (e *expectation) meets(a *flowspace.Analyzer, m *model, i int) *flowspace.S
 		ok1 := e.satisfied(d[1], k)
 		switch {
 		case ok0 && ok1:
-			out = or(a, out, a.Kind(k))
+			key[k] = 1
 		case d[0].EgressColo == probeColos[0] && d[1].EgressColo == probeColos[1] && e.colo != "":
 			// The colo is the ingress colo: met from the expected colo when
 			// the rest is met there.
 			f := probeFlow(k, e.colo)
 			dd, err := m.eng.DecideAs(&f, i, nil)
 			if err == nil && e.satisfied(dd, k) {
-				out = or(a, out, and(a, a.Kind(k), a.Ingress([]string{e.colo})))
+				key[k] = 2
 			}
 			all = false
 		default:
@@ -217,6 +220,22 @@ func (e *expectation) meets(a *flowspace.Analyzer, m *model, i int) *flowspace.S
 	if all {
 		return nil
 	}
+	if out, ok := e.byKinds[key]; ok {
+		return out
+	}
+	out := a.Empty()
+	for _, k := range flowspace.FlowKinds() {
+		switch key[k] {
+		case 1:
+			out = or(a, out, a.Kind(k))
+		case 2:
+			out = or(a, out, and(a, a.Kind(k), a.Ingress([]string{e.colo})))
+		}
+	}
+	if e.byKinds == nil {
+		e.byKinds = map[[3]uint8]*flowspace.Set{}
+	}
+	e.byKinds[key] = out
 	return out
 }
 
