@@ -26,17 +26,18 @@ type dim struct {
 
 // space registers dimensions; sets built in one space can be compared.
 type space struct {
-	dims     []dim
-	byName   map[string]int
-	defaults []pval // a point of the universe, per dimension
-	scratch  []pval // witness search's working point (equal to defaults between probes)
-	regexps  map[string]*regexp.Regexp
-	regexEx  map[string][]string // strings generated from a regex
-	stk      []int               // part's and dfs's items, by frame
-	compl    map[*cons][2]*cons  // see complement
-	ands     map[consPair]*cons  // see andOf
-	slab     box                 // see carve
-	descs    map[*cons][]string  // see describeBox
+	dims      []dim
+	byName    map[string]int
+	defaults  []pval // a point of the universe, per dimension
+	scratch   []pval // witness search's working point (equal to defaults between probes)
+	regexps   map[string]*regexp.Regexp
+	regexEx   map[string][]string // strings generated from a regex
+	reMatches map[reMatch]bool    // see matches
+	stk       []int               // part's and dfs's items, by frame
+	compl     map[*cons][2]*cons  // see complement
+	ands      map[consPair]*cons  // see andOf
+	slab      box                 // see carve
+	descs     map[*cons][]string  // see describeBox
 }
 
 func newSpace() *space { return &space{byName: map[string]int{}} }

@@ -368,7 +368,7 @@ func realiseRegexes(sp *space, f *engine.Flow, field string, ws []atomWant, b bo
 	}
 	fits := func(s string, want func(i int) bool) bool {
 		for i, re := range res {
-			if re.MatchString(s) != want(i) {
+			if sp.matches(re, s) != want(i) {
 				return false
 			}
 		}
@@ -467,6 +467,26 @@ func realiseRegexes(sp *space, f *engine.Flow, field string, ws []atomWant, b bo
 		}
 	}
 	return fmt.Errorf("%w: no value of %s found for its regex conditions", ErrNoExample, field)
+}
+
+type reMatch struct {
+	re *regexp.Regexp
+	s  string
+}
+
+// matches is re.MatchString(s), kept: the examples of many regions try the
+// same candidates against the same regexes.
+func (sp *space) matches(re *regexp.Regexp, s string) bool {
+	k := reMatch{re, s}
+	if m, ok := sp.reMatches[k]; ok {
+		return m
+	}
+	m := re.MatchString(s)
+	if sp.reMatches == nil || len(sp.reMatches) >= 1<<14 {
+		sp.reMatches = map[reMatch]bool{}
+	}
+	sp.reMatches[k] = m
+	return m
 }
 
 // regexp compiles re once per space.
