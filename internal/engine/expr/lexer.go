@@ -128,7 +128,9 @@ func (lx *lexer) skipSpace() {
 // tokenize splits src into tokens, ending with tEOF.
 func tokenize(src string) ([]token, error) {
 	lx := &lexer{src: src, line: 1, col: 1}
-	var toks []token
+	// About one token per five bytes of source (an operator, a field, a
+	// CIDR): one allocation for most expressions.
+	toks := make([]token, 0, len(src)/5+2)
 	for {
 		lx.skipSpace()
 		p := lx.pos()
