@@ -1,6 +1,7 @@
 package flowspace
 
 import (
+	"slices"
 	"sort"
 )
 
@@ -569,6 +570,23 @@ func (sp *space) carve(n int) box {
 	return sp.slab[l : l+n : l+n]
 }
 
+// boxMinusTmp is boxMinus with pieces that live on the space's arena until
+// the caller truncates it back to the length it had before the call
+// (arenaMark): pieces a walk only splits further, never keeps.
+func (sp *space) boxMinusTmp(a, b box) []box {
+	sp.tmpPieces = true
+	out := sp.boxMinus(a, b)
+	sp.tmpPieces = false
+	return out
+}
+
+// keep is a copy of a box from the arena, on the heap.
+func (sp *space) keep(b box) box {
+	p := sp.carve(len(b))
+	copy(p, b)
+	return p
+}
+
 // overlay writes into p (of the exact length) the box a with the
 // constraints of ov (sorted by dimension) in place of a's on theirs.
 func overlay(p, a box, ov []dc) {
@@ -656,7 +674,14 @@ func (sp *space) boxMinus(a, b box) []box {
 			if pc.empty() {
 				continue
 			}
-			p := sp.carve(n)
+			var p box
+			if sp.tmpPieces {
+				l := len(sp.arena)
+				sp.arena = slices.Grow(sp.arena, n)[:l+n]
+				p = sp.arena[l : l+n : l+n]
+			} else {
+				p = sp.carve(n)
+			}
 			overlay(p, a, append(ov, dc{y.dim, pc}))
 			if out == nil {
 				out = make([]box, 0, len(b)-k)

@@ -37,6 +37,8 @@ type space struct {
 	compl     map[*cons][2]*cons  // see complement
 	ands      map[consPair]*cons  // see andOf
 	slab      box                 // see carve
+	arena     box                 // see boxMinusTmp
+	tmpPieces bool                // boxMinus carves from arena
 	descs     map[*cons][]string  // see describeBox
 }
 

@@ -151,7 +151,7 @@ func (q *Question) part1(b box, cands []int, emit func(Piece, int) bool) engine.
 	over := stk[base:]
 	q.sp.stk = stk
 	if best < 0 && firstObs < 0 {
-		if !emit(Piece{q.a, b}, -1) {
+		if !emit(Piece{q.a, q.sp.keep(b)}, -1) {
 			return engine.No
 		}
 		return engine.Yes
@@ -173,13 +173,20 @@ func (q *Question) part1(b box, cands []int, emit func(Piece, int) bool) engine.
 	// The other items, in place (over is not read again).
 	rest := append(over[:k], over[k+1:]...)
 	res := engine.Yes
-	for _, p := range q.sp.boxMinus(b, ib) {
+	mark := len(q.sp.arena)
+	for _, p := range q.sp.boxMinusTmp(b, ib) {
 		switch q.part(p, rest, emit) {
 		case engine.No:
-			return engine.No
+			res = engine.No
 		case engine.Unknown:
 			res = engine.Unknown
 		}
+		if res == engine.No {
+			break
+		}
 	}
+	// The pieces were split or kept (copied) by now.
+	clear(q.sp.arena[mark:])
+	q.sp.arena = q.sp.arena[:mark]
 	return res
 }
