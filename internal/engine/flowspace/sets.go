@@ -517,7 +517,7 @@ func (q *Question) dfs1(b box, cands []int) engine.Tri {
 		if q.endOK {
 			return engine.Yes
 		}
-		q.saw(func() box { return b })
+		q.saw(func() box { return q.sp.keep(b) })
 		return engine.No
 	}
 	ib, owner, _ := q.at(over[best])
@@ -529,14 +529,21 @@ func (q *Question) dfs1(b box, cands []int) engine.Tri {
 	// The other items, in place (over is not read again).
 	rest := append(over[:best], over[best+1:]...)
 	res := engine.Yes
-	for _, p := range q.sp.boxMinus(b, ib) {
+	mark := len(q.sp.arena)
+	for _, p := range q.sp.boxMinusTmp(b, ib) {
 		switch q.dfs(p, rest) {
 		case engine.No:
-			return engine.No
+			res = engine.No
 		case engine.Unknown:
 			res = engine.Unknown
 		}
+		if res == engine.No {
+			break
+		}
 	}
+	// The pieces were split or kept (copied) by now.
+	clear(q.sp.arena[mark:])
+	q.sp.arena = q.sp.arena[:mark]
 	return res
 }
 
