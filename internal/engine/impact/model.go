@@ -47,15 +47,20 @@ var probeColos = [2]string{"NRT", "LHR"}
 
 // probeDst is a destination of each kind (documentation addresses).
 func probeFlow(k flowspace.FlowKind, ingress string) engine.Flow {
-	f := engine.Flow{IngressColo: ingress, DestinationIP: netip.MustParseAddr("198.51.100.10"), DestinationPort: 443, Protocol: "tcp"}
+	f := engine.Flow{IngressColo: ingress, DestinationIP: probeDst4, DestinationPort: 443, Protocol: "tcp"}
 	switch k {
 	case flowspace.IPv4Orange:
 		f.Proxied = true
 	case flowspace.IPv6:
-		f.DestinationIP = netip.MustParseAddr("2001:db8::10")
+		f.DestinationIP = probeDst6
 	}
 	return f
 }
+
+var (
+	probeDst4 = netip.MustParseAddr("198.51.100.10")
+	probeDst6 = netip.MustParseAddr("2001:db8::10")
+)
 
 // model is one side compiled: the engine, each enabled policy's set of
 // flows, and the no-match groups per ingress colo.
