@@ -44,7 +44,7 @@ func (f *lintFunction) Definition(_ context.Context, _ function.DefinitionReques
 			"Rule IDs: `" + strings.Join(lint.Rules(), "`, `") + "`.",
 		Parameters: []function.Parameter{
 			function.DynamicParameter{Name: "policies", MarkdownDescription: policiesParamDesc, AllowNullValue: true, AllowUnknownValues: true},
-			function.DynamicParameter{Name: "dedicated_ips", MarkdownDescription: dedicatedIPsParamDesc + " Null skips the checks against the inventory.", AllowNullValue: true, AllowUnknownValues: true},
+			function.DynamicParameter{Name: "dedicated_ips", MarkdownDescription: dedicatedIPsParamDesc + " Null skips the checks against the inventory (on OpenTofu write `tolist(null)`: OpenTofu answers a call with a bare, untyped `null` argument itself, with an unknown and then null result, without calling the provider).", AllowNullValue: true, AllowUnknownValues: true},
 		},
 		Return: function.ListReturn{ElementType: types.ObjectType{AttrTypes: findingAttrTypes}},
 	}

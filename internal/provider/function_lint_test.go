@@ -33,7 +33,7 @@ locals {
 output "bad" { value = provider::cfegress::lint(local.bad, local.ips) }
 output "good" { value = provider::cfegress::lint(local.good, local.ips) }
 output "not_ignored" { value = [for f in provider::cfegress::lint([local.ignored[0]], local.ips) : f.rule] }
-output "ignored_inventory" { value = [for f in provider::cfegress::lint([merge(local.ignored[0], { lint_ignore = [] })], null) : f.rule] }
+output "ignored_inventory" { value = [for f in provider::cfegress::lint([merge(local.ignored[0], { lint_ignore = [] })], ` + nullArgument() + `) : f.rule] }
 output "not_dedicated" {
   value = [for f in provider::cfegress::lint(local.good, [local.ips[0]]) : "${f.rule}:${f.index}:${f.attribute}" if f.severity == "error"]
 }
@@ -65,7 +65,7 @@ output "not_dedicated" {
 				statecheck.ExpectKnownOutputValue("not_dedicated", knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("ip_not_dedicated:0:egress.ipv4_fallback")})),
 			},
 		}, {
-			Config:      testSimProvider + `output "x" { value = provider::cfegress::lint([{ name = "a", egress = { method = 3 } }], null) }`,
+			Config:      testSimProvider + `output "x" { value = provider::cfegress::lint([{ name = "a", egress = { method = 3 } }], ` + nullArgument() + `) }`,
 			ExpectError: regexp.MustCompile(`policies\[0\]\.egress\.method:\s+must\s+be\s+a\s+string`),
 		}, {
 			Config:      testSimProvider + `output "x" { value = provider::cfegress::lint([], [{ ipv4 = "203.0.113.10" }]) }`,

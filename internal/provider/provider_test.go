@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -16,7 +15,7 @@ import (
 
 // testAccProtoV6ProviderFactories instantiates the provider for acceptance tests.
 var testAccProtoV6ProviderFactories = map[string]func() (tfprotov6.ProviderServer, error){
-	"cfegress": providerserver.NewProtocol6WithError(New("test")()),
+	"cfegress": ProtocolServer("test"),
 }
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }

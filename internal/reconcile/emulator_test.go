@@ -93,7 +93,7 @@ func TestEmulatorScenarioCalls(t *testing.T) {
 			}
 			emu, api := startEmulator(t, int64(n))
 			acc := emulator.DefaultAccountID
-			want := overlapping(n, 60)
+			want := overlapping(n)
 			calls := func(f func() (Result, error)) (Result, int) {
 				before := emu.Stats().Requests
 				res, err := f()
@@ -263,7 +263,7 @@ func (r *racer) CreateRule(c context.Context, acc string, rule cfapi.Rule) (cfap
 func TestEmulatorPrecedenceClashReplans(t *testing.T) {
 	emu, api := startEmulator(t, 5)
 	acc := emulator.DefaultAccountID
-	want := overlapping(10, 60)
+	want := overlapping(10)
 	res, err := Apply(ctx, api, acc, want, Options{Create: true})
 	if err != nil {
 		t.Fatal(err)
@@ -324,7 +324,7 @@ func TestEmulatorScopedTokenCreatesNextToHiddenRules(t *testing.T) {
 	if all, err := api.ListRules(ctx, emulator.DefaultAccountID); err != nil || len(all) != 0 {
 		t.Fatalf("the scoped token sees %d rules (%v), want none", len(all), err)
 	}
-	want := overlapping(6, 60)
+	want := overlapping(6)
 	res, err := Apply(ctx, api, emulator.DefaultAccountID, want, Options{Create: true})
 	if err != nil {
 		t.Fatal(err)

@@ -129,9 +129,14 @@ func portsPol(name string, e *cfapi.EgressSettings, ports ...int) Desired {
 	return Desired{Name: name, Enabled: true, Traffic: "net.dst.port in {" + s + "}", Egress: e}
 }
 
-// overlapping builds n policies whose port sets overlap heavily, with
-// alternating egress, so that any misordering shows in decisions.
-func overlapping(n, ports int) []Desired {
+// overlapPorts is the port space overlapping's policies draw from.
+const overlapPorts = 60
+
+// overlapping builds n policies whose port sets (from 1..overlapPorts)
+// overlap heavily, with alternating egress, so that any misordering shows in
+// decisions.
+func overlapping(n int) []Desired {
+	const ports = overlapPorts
 	out := make([]Desired, n)
 	for i := range out {
 		e := egressNRT
@@ -148,13 +153,13 @@ func overlapping(n, ports int) []Desired {
 }
 
 func TestMakeBeforeBreakSingleChanges(t *testing.T) {
-	const ports = 60
+	const ports = overlapPorts
 	for _, dense := range []bool{false, true} {
 		for _, n := range []int{10, 100, 500} {
 			if n > 100 && dense && testing.Short() {
 				continue // hundreds of intermediate lists: slow under -short
 			}
-			start := overlapping(n, ports)
+			start := overlapping(n)
 			scenarios := map[string]func([]Desired) []Desired{
 				"insert": func(p []Desired) []Desired {
 					return insertAt(p, n/2, portsPol("new", egressLAX, 3, 17, 29, 41))
