@@ -199,12 +199,12 @@ func (e *expectation) meets(a *flowspace.Analyzer, m *model, i int) *flowspace.S
 	all := true
 	for _, k := range flowspace.FlowKinds() {
 		d := m.outcomes(i)[k]
-		ok0 := e.satisfied(d[0], k)
-		ok1 := e.satisfied(d[1], k)
+		ok0 := e.satisfied(d[0].decision(), k)
+		ok1 := e.satisfied(d[1].decision(), k)
 		switch {
 		case ok0 && ok1:
 			key[k] = 1
-		case d[0].EgressColo == probeColos[0] && d[1].EgressColo == probeColos[1] && e.colo != "":
+		case d[0].egressColo == probeColos[0] && d[1].egressColo == probeColos[1] && e.colo != "":
 			// The colo is the ingress colo: met from the expected colo when
 			// the rest is met there.
 			f := probeFlow(k, e.colo)
