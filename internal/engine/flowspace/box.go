@@ -489,29 +489,6 @@ func (b box) lookup(dim int) (*cons, bool) {
 	return nil, false
 }
 
-// with returns a copy of b constrained to c on dim (replacing any previous
-// constraint on dim).
-func (b box) with(dim int, c cons) box {
-	out := make(box, 0, len(b)+1)
-	done := false
-	for _, x := range b {
-		if x.dim == dim {
-			out = append(out, mkdc(dim, c))
-			done = true
-			continue
-		}
-		if !done && x.dim > dim {
-			out = append(out, mkdc(dim, c))
-			done = true
-		}
-		out = append(out, x)
-	}
-	if !done {
-		out = append(out, mkdc(dim, c))
-	}
-	return out
-}
-
 // complement is the complement of a scalar constraint y within its
 // dimension's universe (fresh: the universe and it, a piece's constraint on
 // a dimension the box left free). Items are subtracted again and again,
