@@ -172,10 +172,18 @@ func (q *Question) part1(b box, cands []int, emit func(Piece, int) bool) engine.
 	}
 	// The other items, in place (over is not read again).
 	rest := append(over[:k], over[k+1:]...)
+	return q.sp.eachPieceOfMinus(b, ib, func(p box) engine.Tri { return q.part(p, rest, emit) })
+}
+
+// eachPieceOfMinus answers f for each piece of b \ ib, carved on the arena
+// (f splits a piece further or copies what it keeps): No as soon as one
+// answer is No, else Unknown if one was, else Yes. The pieces are released
+// after the last answer.
+func (sp *space) eachPieceOfMinus(b, ib box, f func(box) engine.Tri) engine.Tri {
 	res := engine.Yes
-	mark := len(q.sp.arena)
-	for _, p := range q.sp.boxMinusTmp(b, ib) {
-		switch q.part(p, rest, emit) {
+	mark := len(sp.arena)
+	for _, p := range sp.boxMinusTmp(b, ib) {
+		switch f(p) {
 		case engine.No:
 			res = engine.No
 		case engine.Unknown:
@@ -185,8 +193,7 @@ func (q *Question) part1(b box, cands []int, emit func(Piece, int) bool) engine.
 			break
 		}
 	}
-	// The pieces were split or kept (copied) by now.
-	clear(q.sp.arena[mark:])
-	q.sp.arena = q.sp.arena[:mark]
+	clear(sp.arena[mark:])
+	sp.arena = sp.arena[:mark]
 	return res
 }

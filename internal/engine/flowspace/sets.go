@@ -528,23 +528,7 @@ func (q *Question) dfs1(b box, cands []int) engine.Tri {
 	q.use(owner)
 	// The other items, in place (over is not read again).
 	rest := append(over[:best], over[best+1:]...)
-	res := engine.Yes
-	mark := len(q.sp.arena)
-	for _, p := range q.sp.boxMinusTmp(b, ib) {
-		switch q.dfs(p, rest) {
-		case engine.No:
-			res = engine.No
-		case engine.Unknown:
-			res = engine.Unknown
-		}
-		if res == engine.No {
-			break
-		}
-	}
-	// The pieces were split or kept (copied) by now.
-	clear(q.sp.arena[mark:])
-	q.sp.arena = q.sp.arena[:mark]
-	return res
+	return q.sp.eachPieceOfMinus(b, ib, func(p box) engine.Tri { return q.dfs(p, rest) })
 }
 
 // dfsIndexed is dfs over the candidates of an indexed question. It first
