@@ -100,12 +100,7 @@ func Read(ctx context.Context, c cfapi.Client, accountID string) ([]cfapi.Rule, 
 	if err != nil {
 		return nil, fmt.Errorf("reading the account's Gateway rules: %w", err)
 	}
-	idx := egressInOrder(all)
-	out := make([]cfapi.Rule, len(idx))
-	for k, j := range idx {
-		out[k] = all[j]
-	}
-	return out, nil
+	return egressRules(all), nil
 }
 
 // Delete deletes the given egress rules (destroy) and returns the IDs that
@@ -148,12 +143,12 @@ func Delete(ctx context.Context, c cfapi.Client, accountID string, ids []string,
 	}
 	slices.Reverse(ops) // bottom first
 	groups := sequential(ops)
-	if (&applier{opts: opts}).workers() > 1 {
+	if opts.workers() > 1 {
 		groups = phases(egress, &Plan{Rules: kept}, ops)
 	}
 	var mu sync.Mutex
 	for _, g := range groups {
-		errs := runPool(ctx, len(g), (&applier{opts: opts}).workers(), func(i int, _ func() bool) error {
+		errs := runPool(ctx, len(g), opts.workers(), func(i int, _ func() bool) error {
 			r := g[i].Rule
 			for attempt := 0; ; attempt++ {
 				err := c.DeleteRule(ctx, accountID, r.ID)
@@ -227,7 +222,7 @@ func Apply(ctx context.Context, c cfapi.Client, accountID string, desired []Desi
 		var errs []error
 		for k, ph := range a.phases(&p) {
 			if len(ph) > 1 {
-				a.logf("phase %d: %d writes to rules no flow matches together, %d at a time", k+1, len(ph), min(len(ph), a.workers()))
+				a.logf("phase %d: %d writes to rules no flow matches together, %d at a time", k+1, len(ph), min(len(ph), a.opts.workers()))
 			}
 			errs = a.runPhase(ph)
 			if a.progress {
@@ -350,27 +345,21 @@ func (a *applier) logf(format string, args ...any) {
 	}
 }
 
-func (a *applier) workers() int {
-	switch w := a.opts.MaxConcurrentWrites; {
-	case w <= 0:
+// workers is how many writes may be in flight at once.
+func (o Options) workers() int {
+	if o.MaxConcurrentWrites <= 0 {
 		return DefaultMaxConcurrentWrites
-	default:
-		return w
 	}
+	return o.MaxConcurrentWrites
 }
 
 // phases splits the round's writes into phases (one write each when
 // writing one at a time).
 func (a *applier) phases(p *Plan) [][]Op {
-	if a.workers() <= 1 {
+	if a.opts.workers() <= 1 {
 		return sequential(p.Ops)
 	}
-	idx := egressInOrder(a.state)
-	cur := make([]cfapi.Rule, len(idx))
-	for k, j := range idx {
-		cur[k] = a.state[j]
-	}
-	return phases(cur, p, p.Ops)
+	return phases(egressRules(a.state), p, p.Ops)
 }
 
 // deletesFirstAtLimit moves the deletes of p before everything else when
@@ -425,7 +414,7 @@ func (a *applier) suspectList() []uint64 {
 // returns their failures. After a failure (or the end of ctx) no new write
 // starts; the writes in flight finish and are recorded.
 func (a *applier) runPhase(ops []Op) []error {
-	return runPool(a.ctx, len(ops), a.workers(), func(i int, stopped func() bool) error { return a.exec(ops[i], stopped) })
+	return runPool(a.ctx, len(ops), a.opts.workers(), func(i int, stopped func() bool) error { return a.exec(ops[i], stopped) })
 }
 
 // runPool runs do(0..n-1), at most workers at once, in order of i, and

@@ -155,6 +155,17 @@ func managed(r cfapi.Rule) bool { return cfapi.IsEgress(r) && !r.ReadOnly }
 // (ties by ID, for determinism).
 func egressInOrder(current []cfapi.Rule) []int { return inOrder(current, cfapi.IsEgress) }
 
+// egressRules returns current's egress rules (read_only ones included) in
+// precedence order.
+func egressRules(current []cfapi.Rule) []cfapi.Rule {
+	idx := egressInOrder(current)
+	out := make([]cfapi.Rule, len(idx))
+	for k, j := range idx {
+		out[k] = current[j]
+	}
+	return out
+}
+
 // managedInOrder is egressInOrder without the read_only rules.
 func managedInOrder(current []cfapi.Rule) []int { return inOrder(current, managed) }
 
@@ -598,12 +609,7 @@ func planFor(current []cfapi.Rule, desired []Desired, taken []uint64) (Plan, err
 		p.Ops = append(p.Ops, ups...)
 		p.Ops = append(p.Ops, dels...)
 	}
-	egress := egressInOrder(current)
-	old := make([]cfapi.Rule, len(egress))
-	for k, j := range egress {
-		old[k] = current[j]
-	}
-	p.Ops = safeOrder(old, &p, p.Ops)
+	p.Ops = safeOrder(egressRules(current), &p, p.Ops)
 	return p, nil
 }
 
