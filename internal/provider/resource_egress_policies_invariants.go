@@ -7,6 +7,7 @@ package provider
 // all of them. ValidateConfig calls checkInvariants.
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"sort"
@@ -86,17 +87,12 @@ func (r *egressPoliciesResource) checkInvariants(ctx context.Context, cfg egress
 	if !invKnown {
 		return
 	}
-	policies := make([]engine.Policy, 0, len(pis))
-	names := map[string]bool{}
-	for _, pi := range pis {
-		if pi.unknownForDecide() != "" {
-			return // known at apply
-		}
-		p, err := pi.enginePolicy()
-		if err != nil {
-			return // reported by lint
-		}
-		policies = append(policies, p)
+	policies, ok := knownEnginePolicies(pis)
+	if !ok {
+		return
+	}
+	names := make(map[string]bool, len(policies))
+	for _, p := range policies {
 		names[p.Name] = true
 	}
 	var models []invariantModel
@@ -225,13 +221,7 @@ func counterexample(ctx context.Context, v impact.Verdict) string {
 
 // decisionText is a decision in words.
 func decisionText(d engine.Decision) string {
-	ip := "the shared pool"
-	switch {
-	case d.EgressIPv6Range.IsValid():
-		ip = d.EgressIPv6Range.String()
-	case d.EgressIP.IsValid():
-		ip = d.EgressIP.String()
-	}
+	ip := cmp.Or(d.EgressSource(), "the shared pool")
 	return fmt.Sprintf("%s, %s egress via %s from %s, geolocation %s", decidedBy(d), d.Method, ip, orNone(d.EgressColo), orNone(d.GeoCountry))
 }
 

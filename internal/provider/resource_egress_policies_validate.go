@@ -125,6 +125,24 @@ func lintPolicyOfInput(pi policyInput) lint.Policy {
 	return p
 }
 
+// knownEnginePolicies converts the policies for the engine; false when one
+// is not known yet (the check waits for apply) or does not convert (lint
+// reports it).
+func knownEnginePolicies(pis []policyInput) ([]engine.Policy, bool) {
+	policies := make([]engine.Policy, 0, len(pis))
+	for _, pi := range pis {
+		if pi.unknownForDecide() != "" {
+			return nil, false
+		}
+		p, err := pi.enginePolicy()
+		if err != nil {
+			return nil, false
+		}
+		policies = append(policies, p)
+	}
+	return policies, true
+}
+
 // checkExpect decides every `expect` flow with the engine, when everything
 // it needs is known, and reports mismatches as errors on expect[i].
 func (r *egressPoliciesResource) checkExpect(ctx context.Context, cfg egressPoliciesModel, pis []policyInput, inv []engine.DedicatedIP, invKnown bool, diags diagAppender) {
@@ -140,16 +158,9 @@ func (r *egressPoliciesResource) checkExpect(ctx context.Context, cfg egressPoli
 	if !invKnown {
 		return // inventory not known yet (or invalid: reported above)
 	}
-	policies := make([]engine.Policy, 0, len(pis))
-	for _, pi := range pis {
-		if pi.unknownForDecide() != "" {
-			return // a policy is not known yet: the decision cannot be made
-		}
-		p, err := pi.enginePolicy()
-		if err != nil {
-			return // reported by lint
-		}
-		policies = append(policies, p)
+	policies, ok := knownEnginePolicies(pis)
+	if !ok {
+		return
 	}
 	eng, err := engine.Compile(policies, inv)
 	if err != nil {

@@ -1,6 +1,7 @@
 package impact
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -487,10 +488,7 @@ func (e *expectation) mismatch(d engine.Decision, f *engine.Flow) string {
 	k := flowspace.KindOf(f)
 	ok := e.satisfied(d, k)
 	if !ok {
-		ip := d.EgressSource()
-		if ip == "" {
-			ip = "the shared pool"
-		}
+		ip := cmp.Or(d.EgressSource(), "the shared pool")
 		why = append(why, fmt.Sprintf("leaves %s from %s via %s (geolocation %s)", d.Method, d.EgressColo, ip, orNone(d.GeoCountry)))
 	}
 	return strings.Join(why, "; ")
