@@ -75,21 +75,26 @@ func loadPrivateRead(ctx context.Context, priv privateStore) otherRules {
 	return o
 }
 
-// loadPrivateOthers is the rules a plan must keep clear of: the non-egress
-// rules' numbers and the shared egress rules.
-func loadPrivateOthers(ctx context.Context, priv privateStore) []cfapi.Rule {
-	o := loadPrivateRead(ctx, priv)
-	if o.Precedences == nil && o.Shared == nil {
-		return nil
-	}
-	out := make([]cfapi.Rule, 0, len(o.Precedences)+len(o.Shared))
-	for i, p := range o.Precedences {
-		out = append(out, cfapi.Rule{ID: fmt.Sprintf("other-%d", i), Name: fmt.Sprintf("other-%d", i), Precedence: p, Action: "block", Filters: []string{"dns"}})
-	}
+// sharedRules are the shared (read_only) egress rules of the last read.
+func (o otherRules) sharedRules() []cfapi.Rule {
+	var out []cfapi.Rule
 	for _, sr := range o.Shared {
 		out = append(out, sr.rule())
 	}
 	return out
+}
+
+// keepClearOf is the rules a plan must keep clear of: the non-egress rules'
+// numbers and the shared egress rules.
+func (o otherRules) keepClearOf(shared []cfapi.Rule) []cfapi.Rule {
+	if o.Precedences == nil && o.Shared == nil {
+		return nil
+	}
+	out := make([]cfapi.Rule, 0, len(o.Precedences)+len(shared))
+	for i, p := range o.Precedences {
+		out = append(out, cfapi.Rule{ID: fmt.Sprintf("other-%d", i), Name: fmt.Sprintf("other-%d", i), Precedence: p, Action: "block", Filters: []string{"dns"}})
+	}
+	return append(out, shared...)
 }
 
 // privateManaged is the private-state key under which an apply keeps the
@@ -373,7 +378,8 @@ func (r *egressPoliciesResource) ModifyPlan(ctx context.Context, req resource.Mo
 			return
 		}
 		read := loadPrivateRead(ctx, req.Private)
-		l, predicted, d := shapePlan(ctx, plan.Policies, prior, loadPrivateOthers(ctx, req.Private))
+		shared := read.sharedRules()
+		l, predicted, d := shapePlan(ctx, plan.Policies, prior, read.keepClearOf(shared))
 		resp.Diagnostics.Append(d...)
 		if resp.Diagnostics.HasError() {
 			return
@@ -381,10 +387,6 @@ func (r *egressPoliciesResource) ModifyPlan(ctx context.Context, req resource.Mo
 		plan.Policies = l
 		warnDeletesFromOutside(prior, l, loadManaged(ctx, req.Private), &resp.Diagnostics)
 		ids, names := plannedIDsAndNames(l)
-		var shared []cfapi.Rule
-		for _, sr := range read.Shared {
-			shared = append(shared, sr.rule())
-		}
 		warnShared(&resp.Diagnostics, plan.AccountID.ValueString(), shared, names, predicted)
 		warnStatus(&resp.Diagnostics, ids, names, read.Warnings)
 	}
