@@ -113,7 +113,6 @@ type API struct {
 	maxBackoff    time.Duration
 	maxRetryAfter time.Duration
 	budget        *budget
-	budgetLimit   int
 }
 
 var _ Client = (*API)(nil)
@@ -125,7 +124,7 @@ func (a *API) String() string { return "cfapi.API{" + a.baseURL + "}" }
 func (a *API) GoString() string { return a.String() }
 
 // RequestsPer5Minutes is the client's budget (negative: none).
-func (a *API) RequestsPer5Minutes() int { return a.budgetLimit }
+func (a *API) RequestsPer5Minutes() int { return a.budget.limit }
 
 // New builds an API client. It makes no request.
 func New(cfg Config) (*API, error) {
@@ -163,7 +162,6 @@ func New(cfg Config) (*API, error) {
 		maxBackoff:    orDefault(cfg.MaxBackoff, DefaultMaxBackoff),
 		maxRetryAfter: orDefault(cfg.MaxRetryAfter, DefaultMaxRetryAfter),
 		budget:        newBudget(limit, BudgetWindow, clock),
-		budgetLimit:   limit,
 	}
 	switch {
 	case a.maxRetries == 0:

@@ -46,7 +46,7 @@ func TestNewDefaults(t *testing.T) {
 		a.maxBackoff != DefaultMaxBackoff || a.maxRetryAfter != DefaultMaxRetryAfter {
 		t.Errorf("defaults not applied: %+v", *a)
 	}
-	if a.budgetLimit != DefaultRequestsPer5Minutes || a.budget.limit != 600 || a.budget.window != 5*time.Minute {
+	if a.RequestsPer5Minutes() != DefaultRequestsPer5Minutes || a.budget.limit != 600 || a.budget.window != 5*time.Minute {
 		t.Errorf("budget = %d per %v, want 600 per 5m", a.budget.limit, a.budget.window)
 	}
 	b, err := New(Config{APIToken: testToken, MaxRetries: -1, BaseURL: "http://127.0.0.1:1/client/v4/"})

@@ -104,7 +104,6 @@ const (
 	// code or text for a precedence clash or a bad expression.
 	CodeDedicatedIPv4NotOwned = 2055
 
-	codeRoute   = CodeRoute
 	codeNoRoute = 7000 // "No route for that URI"
 )
 
@@ -187,6 +186,9 @@ type Error struct {
 
 	cause error // never a value that can carry server text; see Unwrap
 	write bool  // the call was a write (for the permission it needs)
+	// unsent: the budget (or Cloudflare's lockout) would have waited past
+	// the deadline, so the last attempt was not sent.
+	unsent bool
 }
 
 // Error is one sentence the user can act on.
@@ -217,12 +219,12 @@ func (e *Error) Error() string {
 		switch {
 		case slices.Contains(e.Codes, CodeDedicatedIPv4NotOwned):
 			hint = "the policy's egress.ipv4 is not a dedicated egress IPv4 of this account: use one of the account's dedicated egress IPs (cfegress_dedicated_egress_ip), or check account_id"
-		case slices.Contains(e.Codes, codeRoute) || slices.Contains(e.Codes, codeNoRoute):
+		case slices.Contains(e.Codes, CodeRoute) || slices.Contains(e.Codes, codeNoRoute):
 			hint = "check account_id (Cloudflare account IDs are 32 hexadecimal characters) and the rule ID"
 		}
 		fmt.Fprintf(&b, "Cloudflare rejected the request (%s): %s", what, hint)
 	case KindRateLimited:
-		if e.Status == 0 || strings.Contains(e.Detail, "past this operation's deadline") {
+		if e.Status == 0 || e.unsent {
 			fmt.Fprintf(&b, "rate limited (%s): nothing was sent; raise the resource's timeouts, lower requests_per_5_minutes if other tools share the token, or try again in a few minutes (Cloudflare allows 1,200 requests per 5 minutes per user, dashboard included, and blocks every call for 5 minutes past it)", e.detailOr(what))
 			break
 		}
@@ -407,6 +409,7 @@ func classify(op string, write bool, rec *callRecord, cfErr, ctxErr error, red r
 		}
 		e.Detail = bw.Error()
 		e.cause = context.DeadlineExceeded
+		e.unsent = true
 		return e
 	}
 	// A redirect to another host was refused (the token stays home).

@@ -173,8 +173,7 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	fields["status"] = resp.StatusCode
 	t.api.log(ctx, "Cloudflare API request", fields)
 	if resp.StatusCode == http.StatusTooManyRequests {
-		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok && d > 0 {
-			d = min(d, t.api.maxRetryAfter)
+		if d, ok := t.api.retryAfter(resp); ok && d > 0 {
 			until := t.api.budget.lockout(d)
 			t.api.log(ctx, "Cloudflare API rate limit reached (HTTP 429): every request waits for Cloudflare's lockout to end", map[string]any{
 				LogLevelKey:     "info",
@@ -203,7 +202,7 @@ func (a *API) progress(ctx context.Context) func(lockout bool, left time.Duratio
 			LogLevelKey:          "info",
 			"wait_left_s":        int64(left.Round(time.Second) / time.Second),
 			"until":              until.UTC().Format(time.RFC3339),
-			"requests_per_5_min": a.budgetLimit,
+			"requests_per_5_min": a.budget.limit,
 		})
 	}
 }
