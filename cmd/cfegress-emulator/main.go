@@ -63,7 +63,6 @@ func (a *accountsFlag) Set(s string) error {
 type options struct {
 	listen    string
 	seedRules string
-	accounts  []string
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -71,7 +70,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if code != 0 {
 		return code
 	}
-	accounts := opts.accounts
+	accounts := cfg.AccountIDs
 	emu, err := emulator.Load(cfg)
 	if err != nil {
 		_, _ = fmt.Fprintf(stderr, "cfegress-emulator: -state: %v\n", err)
@@ -203,7 +202,7 @@ func parseFlags(args []string, stderr io.Writer) (emulator.Config, options, int)
 		}
 		cfg.Inventory = inv
 	}
-	return cfg, options{listen: *listen, seedRules: *seedRules, accounts: accounts}, 0
+	return cfg, options{listen: *listen, seedRules: *seedRules}, 0
 }
 
 // parseRateLimit reads "N/SECONDS" (e.g. "1200/300"); "off" or "0" disables.

@@ -145,14 +145,11 @@ func logsName(p string) string {
 }
 
 func openLogs(s streams, p string) (io.Reader, func(), error) {
-	if p == "-" {
-		return s.in, func() {}, nil
-	}
-	fh, err := os.Open(p)
+	r, closeFn, err := openInput(s, p)
 	if err != nil {
 		return nil, nil, fmt.Errorf("--logs: %w", err)
 	}
-	return fh, func() { _ = fh.Close() }, nil
+	return r, closeFn, nil
 }
 
 // replayTargets reads the live lists (the state, or the plan's prior state)
