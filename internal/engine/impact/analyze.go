@@ -417,12 +417,17 @@ func (an *analysis) pairwise(j int, aheadA, deciders flowspace.Mask) bool {
 		}
 		// Told as an outer bound for now; collect spells out the regions
 		// it reports one by one.
+		var ws []keyedPiece // the witness's parts by region (split when first needed)
+		split := false
 		for _, p := range inner.Pieces() {
 			for _, k := range an.record(i, j, p) {
 				acc := an.regions[k]
 				acc.approx = true
 				acc.inners = append(acc.inners, approxPart{inner, sub})
-				for _, kp := range an.split(i, j, w) {
+				if !split {
+					ws, split = an.split(i, j, w), true
+				}
+				for _, kp := range ws {
 					if kp.key == k {
 						acc.witnesses = append(acc.witnesses, kp.piece)
 					}
@@ -551,12 +556,13 @@ func (an *analysis) split(i, j int, p flowspace.Piece) []keyedPiece {
 			if j < 0 {
 				ags = an.gsA[kc]
 			}
+			cs := classSet(an.a, kc)
 			for bg, bs := range bgs {
 				for ag, as := range ags {
 					if i < 0 && j < 0 && bg == ag {
 						continue // the same group: the same decision
 					}
-					s := classSet(an.a, kc)
+					s := cs
 					if bs != nil {
 						s = and(an.a, s, bs)
 					}
@@ -726,7 +732,7 @@ func (an *analysis) region(acc *regionAcc) Region {
 // base is the starting flow of an example: a documentation destination of
 // the region's kind and an ingress colo near the dedicated IPs involved.
 func (an *analysis) base(p flowspace.Piece, k regionKey) engine.Flow {
-	f := engine.Flow{DestinationIP: netip.MustParseAddr("198.51.100.10"), DestinationPort: 443, Protocol: "tcp"}
+	f := probeFlow(flowspace.IPv4Grey, "")
 	for _, g := range []string{k.bGroup, k.aGroup} {
 		if g == "" {
 			continue
@@ -748,7 +754,7 @@ func (an *analysis) base(p flowspace.Piece, k regionKey) engine.Flow {
 		f.IngressColo = "NRT"
 	}
 	if !p.Overlaps(an.a.Kind(flowspace.IPv4Grey)) && !p.Overlaps(an.a.Kind(flowspace.IPv4Orange)) {
-		f.DestinationIP = netip.MustParseAddr("2001:db8::10")
+		f.DestinationIP = probeDst6
 	}
 	return f
 }

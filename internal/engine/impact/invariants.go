@@ -431,7 +431,7 @@ func checkOne(a *flowspace.Analyzer, m *model, inv *Invariant) (Verdict, error) 
 	}
 	w, _ := q.Witness()
 	v := Verdict{Status: Possibly}
-	base := engine.Flow{DestinationIP: netip.MustParseAddr("198.51.100.10"), DestinationPort: 443, Protocol: "tcp", IngressColo: "NRT"}
+	base := probeFlow(flowspace.IPv4Grey, "NRT")
 	if len(inv.IngressColos) > 0 {
 		base.IngressColo = strings.ToUpper(inv.IngressColos[0])
 	}

@@ -262,8 +262,7 @@ func sameIdentity(a, b *engine.Policy) bool {
 // the outcome, the policy (by identity), the method, the source IP, the
 // physical colo and the geolocation.
 func sameDecision(x, y engine.Decision, xs, ys []engine.Policy) bool {
-	if x.Outcome != y.Outcome || x.Method != y.Method || x.EgressIP != y.EgressIP || x.EgressIPv6Range != y.EgressIPv6Range ||
-		x.EgressColo != y.EgressColo || x.GeoCountry != y.GeoCountry || x.NoGeolocation != y.NoGeolocation {
+	if !sameEgress(x, y) {
 		return false
 	}
 	if (x.PolicyIndex < 0) != (y.PolicyIndex < 0) {
