@@ -465,9 +465,8 @@ func (sp *space) boxSubset(a, b box) bool {
 
 // get returns the box's constraint on dim, or ok=false if unconstrained.
 func (b box) get(dim int) (cons, bool) {
-	k := sort.Search(len(b), func(i int) bool { return b[i].dim >= dim })
-	if k < len(b) && b[k].dim == dim {
-		return *b[k].c, true
+	if c, ok := b.lookup(dim); ok {
+		return *c, true
 	}
 	return cons{}, false
 }

@@ -4,6 +4,7 @@ import (
 	"math/bits"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -652,19 +653,9 @@ func (m Mask) String() string {
 	last := -1
 	for id := m.b.next(0, len(m.ix.items)); id >= 0; id = m.b.next(id+1, len(m.ix.items)) {
 		if o := m.ix.items[id].owner; o != last {
-			s = append(s, itoaInt(o))
+			s = append(s, strconv.Itoa(o))
 			last = o
 		}
 	}
 	return "{" + strings.Join(s, " ") + "}"
-}
-
-func itoaInt(i int) string {
-	if i < 0 {
-		return "-" + itoaInt(-i)
-	}
-	if i < 10 {
-		return string(rune('0' + i))
-	}
-	return itoaInt(i/10) + string(rune('0'+i%10))
 }

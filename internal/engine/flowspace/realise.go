@@ -309,29 +309,20 @@ func (a *Analyzer) setField(f *engine.Flow, dm *dim, c cons) error {
 		if !ok {
 			return fmt.Errorf("%w: no value of %s", ErrNoExample, dm.name)
 		}
-		switch {
-		case dm.name == groupsDim:
+		if _, store := arrayField(f, dm.name); store != nil {
+			store(ss)
+			return nil
+		}
+		switch dm.name {
+		case groupsDim:
 			f.Groups = []engine.Group{}
 			for i := 0; i+2 < len(ss); i += 3 {
 				f.Groups = append(f.Groups, engine.Group{ID: ss[i], Name: ss[i+1], Email: ss[i+2]})
 			}
-		case dm.name == "net.fqdn.domains":
-			f.FQDNDomains = ss
-		case dm.name == "device_posture.checks.passed":
-			f.PostureChecks = ss
-		case dm.name == "device_posture.checks.failed":
-			f.FailedPostureChecks = ss
-		case dm.name == "identity.oidc_claims":
-			f.OIDCClaims = ss
-		case dm.name == "net.fqdn.content_category":
+		case "net.fqdn.content_category":
 			f.ContentCategories = ks
-		case dm.name == "app.ids":
+		case "app.ids":
 			f.AppIDs = ks
-		case strings.HasPrefix(dm.name, "identity.saml_attributes["):
-			if f.SAMLAttributes == nil {
-				f.SAMLAttributes = map[string][]string{}
-			}
-			f.SAMLAttributes[strings.TrimSuffix(strings.TrimPrefix(dm.name, "identity.saml_attributes["), "]")] = ss
 		default:
 			return fmt.Errorf("%w: the flow has no field for %s", ErrNoExample, dm.name)
 		}

@@ -242,9 +242,8 @@ type linter struct {
 	inv            invIndex
 	noMatch        egressKey
 
-	// the order analysis: enabled states, the index of every policy's
-	// boxes, and masks of it
-	en         []int
+	// the order analysis: the index of every policy's boxes, and masks of
+	// it
 	ix         *flowspace.Index
 	onKnown    flowspace.Mask // enabled, expression known
 	maybeOn    flowspace.Mask // not disabled
@@ -373,7 +372,7 @@ func (l *linter) expressions(i int) {
 			if w.Kind == expr.WarnWrongSlot {
 				rule = RuleWrongSlot
 			}
-			l.add(i, rule, SeverityWarning, s.attr, fmt.Sprintf("%d:%d: %s", w.Pos.Line, w.Pos.Col, w.Msg))
+			l.add(i, rule, SeverityWarning, s.attr, w.String())
 		}
 		if hf := expr.HostSelectorField(n); hf != "" {
 			l.add(i, RuleHostSelector, SeverityWarning, s.attr,

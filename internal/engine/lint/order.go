@@ -42,7 +42,6 @@ func (l *linter) order() {
 	for i := range ps {
 		en[i] = l.enabled(i)
 	}
-	l.en = en
 	// One index over every policy's boxes; a policy whose expression is not
 	// known (but may be enabled) is the whole flow space, so that redundancy
 	// walks stop at it.
