@@ -15,7 +15,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cfegress/terraform-provider-cfegress/internal/engine"
 	"github.com/cfegress/terraform-provider-cfegress/internal/engine/impact"
 	"github.com/cfegress/terraform-provider-cfegress/internal/engine/spec"
 )
@@ -119,7 +118,7 @@ func reportImpact(w io.Writer, changes []egressChange, format string, maxRegions
 		}
 		moved = moved || res.Moves()
 		if format == "json" {
-			els, err := impactElements(res, before, after)
+			els, err := impact.Elements(res)
 			if err != nil {
 				return false, fmt.Errorf("%s: %w", c.Address, err)
 			}
@@ -148,18 +147,4 @@ func reportImpact(w io.Writer, changes []egressChange, format string, maxRegions
 		return moved, fmt.Errorf("cannot tell the impact of %s", strings.Join(problems, "; "))
 	}
 	return moved, nil
-}
-
-// impactElements is res as provider::cfegress::impact returns it (one
-// object per region, impact.ElementAttrs).
-func impactElements(res *impact.Result, before, after impact.Side) ([]spec.Object, error) {
-	b, err := engine.Compile(before.Policies, before.Inventory)
-	if err != nil {
-		return nil, err
-	}
-	a, err := engine.Compile(after.Policies, after.Inventory)
-	if err != nil {
-		return nil, err
-	}
-	return impact.Elements(res, b, a)
 }

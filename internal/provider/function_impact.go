@@ -77,7 +77,7 @@ func (f *impactFunction) Run(ctx context.Context, req function.RunRequest, resp 
 		resp.Error = function.NewFuncError("cannot compare the lists: " + err.Error())
 		return
 	}
-	els, err := impact.Elements(res, before.eng, after.eng)
+	els, err := impact.Elements(res)
 	if err != nil {
 		resp.Error = function.NewFuncError(err.Error())
 		return
@@ -102,5 +102,5 @@ func (f *impactFunction) Run(ctx context.Context, req function.RunRequest, resp 
 
 // side is the simulation's policies and inventory for the change impact.
 func (s *simulation) side() impact.Side {
-	return impact.Side{Policies: s.eng.Policies(), Inventory: s.inv}
+	return impact.Side{Policies: s.eng.Policies(), Inventory: s.inv, Engine: s.eng}
 }

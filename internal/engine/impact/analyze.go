@@ -115,6 +115,9 @@ type Result struct {
 	// its work bound, a policy too complex to analyse); empty when the
 	// answer is exact.
 	Incomplete []string
+
+	// before, after: the compiled lists (for Elements).
+	before, after *engine.Engine
 }
 
 // Moves reports whether the change moves any traffic (a region, listed or
@@ -139,6 +142,7 @@ func Analyze(before, after Side, opt Options) (*Result, error) {
 		return nil, err
 	}
 	an := &analysis{a: a, mb: mb, ma: ma, regions: map[regionKey]*regionAcc{}}
+	an.res.before, an.res.after = mb.eng, ma.eng
 	for _, i := range mb.tooComplex {
 		an.res.Incomplete = append(an.res.Incomplete, fmt.Sprintf("before: policy %q (#%d) is too complex to analyse: the flows it decides are not compared", before.Policies[i].Name, i))
 	}

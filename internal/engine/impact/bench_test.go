@@ -40,7 +40,7 @@ func benchImpact(b *testing.B, before, after []engine.Policy) {
 	b.ResetTimer()
 	cpu.Start()
 	for i := 0; i < b.N; i++ {
-		res, err = Analyze(Side{before, benchInventory}, Side{after, benchInventory}, Options{})
+		res, err = Analyze(Side{Policies: before, Inventory: benchInventory}, Side{Policies: after, Inventory: benchInventory}, Options{})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -116,7 +116,7 @@ func BenchmarkInvariants20x500(b *testing.B) {
 	b.ResetTimer()
 	cpu.Start()
 	for i := 0; i < b.N; i++ {
-		if vs, err = Check(Side{ps, benchInventory}, invs, Options{}); err != nil {
+		if vs, err = Check(Side{Policies: ps, Inventory: benchInventory}, invs, Options{}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -6,7 +6,6 @@ package impact
 import (
 	"fmt"
 
-	"github.com/cfegress/terraform-provider-cfegress/internal/engine"
 	"github.com/cfegress/terraform-provider-cfegress/internal/engine/spec"
 )
 
@@ -40,15 +39,15 @@ var elementFields = []spec.Field[element]{
 // (Decision objects) and possibly.
 func ElementAttrs() []spec.Attr { return spec.Attrs(elementFields) }
 
-// Elements returns res (the result of Analyze on the lists before and after
-// were compiled from) as objects of ElementAttrs: per region its example as
+// Elements returns res (a result of Analyze) as objects of ElementAttrs: per region its example as
 // a flow object, and the decisions Decide gives for that object as it
 // decodes (so that deciding the example again gives before and after
 // exactly); past the bound, one element per summary line, with a null
 // example and decisions. possibly is set when the region's extent is not
 // exact (Region.Possibly), its change was not confirmed, or the example
 // object is not the region's own flow and decides the same on both lists.
-func Elements(res *Result, before, after *engine.Engine) ([]spec.Object, error) {
+func Elements(res *Result) ([]spec.Object, error) {
+	before, after := res.before, res.after
 	bp, ap := before.Policies(), after.Policies()
 	out := make([]spec.Object, 0, len(res.Regions)+len(res.More)+1)
 	for _, r := range res.Regions {

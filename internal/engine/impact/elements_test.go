@@ -22,13 +22,14 @@ func TestElements(t *testing.T) {
 		after = append(after, policy(t, fmt.Sprintf("p%d", i), traffic, dedicated(ipKIX, ipNRT1)))
 	}
 	before, after = append(before, catch), append(after, catch)
-	res, err := Analyze(Side{before, inv}, Side{after, inv}, Options{MaxRegions: 2})
+	res, err := Analyze(Side{Policies: before, Inventory: inv}, Side{Policies: after, Inventory: inv}, Options{MaxRegions: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(res.Regions) != 2 || res.MoreCount != 1 {
 		t.Fatalf("want 2 regions and 1 more:\n%s", dump(res))
 	}
+	// Engines of its own, to check what Elements says each list decides.
 	eb, err := engine.Compile(before, inv)
 	if err != nil {
 		t.Fatal(err)
@@ -37,7 +38,7 @@ func TestElements(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	els, err := Elements(res, eb, ea)
+	els, err := Elements(res)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -82,7 +82,7 @@ func TestInsertMovesHalfARange(t *testing.T) {
 	partner := policy(t, "partner", `net.dst.ip in {198.51.100.0/24}`, dedicated(ipLAX, ipNRT1))
 	catch := policy(t, "catch-all", `net.protocol in {"tcp" "udp"}`, defaultEgress)
 	half := policy(t, "partner-tokyo", `net.dst.ip in {198.51.100.0/25}`, dedicated(ipNRT1, ipKIX))
-	res := analyze(t, Side{[]engine.Policy{partner, catch}, inv}, Side{[]engine.Policy{half, partner, catch}, inv})
+	res := analyze(t, Side{Policies: []engine.Policy{partner, catch}, Inventory: inv}, Side{Policies: []engine.Policy{half, partner, catch}, Inventory: inv})
 	if len(res.Regions) != 1 || len(res.Incomplete) > 0 {
 		t.Fatalf("want one region:\n%s", dump(res))
 	}
@@ -115,14 +115,14 @@ func TestNoImpact(t *testing.T) {
 	renamed := slices.Clone(base)
 	renamed[0].Name = "a-renamed" // same rule ID
 	for name, after := range map[string][]engine.Policy{"description": described, "reformatting": reformatted, "reordering disjoint policies": reordered, "rename": renamed} {
-		res := analyze(t, Side{base, inv}, Side{after, inv})
+		res := analyze(t, Side{Policies: base, Inventory: inv}, Side{Policies: after, Inventory: inv})
 		if res.Moves() || len(res.Incomplete) > 0 {
 			t.Errorf("%s moves traffic:\n%s", name, dump(res))
 		}
 	}
 	// Reordering overlapping policies does.
 	wide := policy(t, "wide", `net.dst.ip in {198.51.0.0/16}`, defaultEgress)
-	res := analyze(t, Side{[]engine.Policy{a, wide, c}, inv}, Side{[]engine.Policy{wide, a, c}, inv})
+	res := analyze(t, Side{Policies: []engine.Policy{a, wide, c}, Inventory: inv}, Side{Policies: []engine.Policy{wide, a, c}, Inventory: inv})
 	if !res.Moves() {
 		t.Errorf("reordering overlapping policies moves nothing")
 	}
@@ -132,7 +132,7 @@ func TestNoImpact(t *testing.T) {
 // colos takes their no-match traffic.
 func TestInventoryChangeMovesNoMatch(t *testing.T) {
 	p := policy(t, "web", `net.dst.port == 443`, dedicated(ipNRT1, ipKIX))
-	res := analyze(t, Side{[]engine.Policy{p}, []engine.DedicatedIP{ipNRT1, ipKIX}}, Side{[]engine.Policy{p}, []engine.DedicatedIP{ipNRT1, ipKIX, ipLAX}})
+	res := analyze(t, Side{Policies: []engine.Policy{p}, Inventory: []engine.DedicatedIP{ipNRT1, ipKIX}}, Side{Policies: []engine.Policy{p}, Inventory: []engine.DedicatedIP{ipNRT1, ipKIX, ipLAX}})
 	if !res.Moves() {
 		t.Fatalf("no region")
 	}
@@ -281,7 +281,7 @@ func TestPropertySoundAndComplete(t *testing.T) {
 		if !usesOnly(before, invB) || !usesOnly(after, invA) {
 			continue
 		}
-		res, err := Analyze(Side{before, invB}, Side{after, invA}, Options{MaxRegions: 1000})
+		res, err := Analyze(Side{Policies: before, Inventory: invB}, Side{Policies: after, Inventory: invA}, Options{MaxRegions: 1000})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -23,7 +23,7 @@ func TestInvariantTable(t *testing.T) {
 	partner := policy(t, "partner", `net.dst.ip in {198.51.100.0/24}`, dedicated(ipLAX, ipNRT1))
 	half := policy(t, "partner-tokyo", `net.dst.ip in {198.51.100.0/25}`, dedicated(ipNRT1, ipKIX))
 	catch := policy(t, "catch-all", `net.protocol in {"tcp" "udp"}`, defaultEgress)
-	side := Side{[]engine.Policy{half, partner, catch}, inv}
+	side := Side{Policies: []engine.Policy{half, partner, catch}, Inventory: inv}
 	cases := []struct {
 		name string
 		inv  Invariant
@@ -54,7 +54,7 @@ func TestInvariantTable(t *testing.T) {
 		}
 	}
 	// No match: the nearest dedicated IP.
-	side = Side{[]engine.Policy{partner}, inv}
+	side = Side{Policies: []engine.Policy{partner}, Inventory: inv}
 	if v := checkOne1(t, side, Invariant{Traffic: `net.dst.port == 443 and not(net.dst.ip in {198.51.100.0/24})`, IngressColos: []string{"NRT", "KIX"}, Policy: "", HasPolicy: true, Method: "dedicated"}); v.Status != Holds {
 		t.Errorf("no match from NRT/KIX: %s %s", v.Status, v.Reason)
 	}
@@ -110,7 +110,7 @@ func TestPropertyInvariantsAgreeWithBruteForce(t *testing.T) {
 			}
 			invs = append(invs, iv)
 		}
-		vs, err := Check(Side{ps, inv}, invs, Options{})
+		vs, err := Check(Side{Policies: ps, Inventory: inv}, invs, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -119,7 +119,7 @@ func TestPropertyInvariantsAgreeWithBruteForce(t *testing.T) {
 		for k, iv := range invs {
 			v := vs[k]
 			m, _ := expr.CompilePolicy(iv.Traffic, "", "")
-			e, _ := resolve(&invs[k], &model{side: Side{ps, inv}})
+			e, _ := resolve(&invs[k], &model{side: Side{Policies: ps, Inventory: inv}})
 			switch v.Status {
 			case Holds:
 				stats.holds++

@@ -37,6 +37,10 @@ import (
 type Side struct {
 	Policies  []engine.Policy
 	Inventory []engine.DedicatedIP
+	// Engine, when set, is engine.Compile's result for Policies and
+	// Inventory, which the caller has already compiled: the analysis uses
+	// it instead of compiling them again.
+	Engine *engine.Engine
 }
 
 // probeColos are two ingress colos far apart: a decision that is the same
@@ -131,9 +135,12 @@ func (m *model) noMatchVia(d engine.DedicatedIP, k flowspace.FlowKind, ingress s
 // compileSide compiles one side over the analyser a; cache shares the sets
 // of policies whose expressions are the same text.
 func compileSide(a *flowspace.Analyzer, s Side, cache map[string]*flowspace.Set, name string) (*model, error) {
-	eng, err := engine.Compile(s.Policies, s.Inventory)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+	var err error
+	eng := s.Engine
+	if eng == nil {
+		if eng, err = engine.Compile(s.Policies, s.Inventory); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
 	}
 	m := &model{side: s, eng: eng, sets: make([]*flowspace.Set, len(s.Policies)), canon: make([]string, len(s.Policies)), out: make([][3][2]probeOut, len(s.Policies)), outs: make([]bool, len(s.Policies))}
 	for i := range s.Policies {
