@@ -159,17 +159,14 @@ func managedAfter(before map[string]bool, res reconcile.Result) map[string]bool 
 // warnDeletesFromOutside warns when the plan deletes egress rules that no
 // apply of this configuration wrote: rules added outside Terraform (in the
 // dashboard), which the refresh put in the state.
-func warnDeletesFromOutside(prior []policyModel, planned types.List, managed map[string]bool, diags *diag.Diagnostics) {
+// planned are the planned policies' known IDs (plannedIDsAndNames).
+func warnDeletesFromOutside(prior []policyModel, planned []string, managed map[string]bool, diags *diag.Diagnostics) {
 	if managed == nil {
 		return
 	}
-	kept := map[string]bool{}
-	for _, e := range planned.Elements() {
-		if obj, ok := e.(basetypes.ObjectValue); ok {
-			if id, ok := obj.Attributes()["id"].(types.String); ok && !id.IsUnknown() && !id.IsNull() {
-				kept[id.ValueString()] = true
-			}
-		}
+	kept := make(map[string]bool, len(planned))
+	for _, id := range planned {
+		kept[id] = true
 	}
 	var lines []string
 	for _, p := range prior {
@@ -385,8 +382,8 @@ func (r *egressPoliciesResource) ModifyPlan(ctx context.Context, req resource.Mo
 			return
 		}
 		plan.Policies = l
-		warnDeletesFromOutside(prior, l, loadManaged(ctx, req.Private), &resp.Diagnostics)
 		ids, names := plannedIDsAndNames(l)
+		warnDeletesFromOutside(prior, ids, loadManaged(ctx, req.Private), &resp.Diagnostics)
 		warnShared(&resp.Diagnostics, plan.AccountID.ValueString(), shared, names, predicted)
 		warnStatus(&resp.Diagnostics, ids, names, read.Warnings)
 	}

@@ -140,8 +140,9 @@ func TestWarnDeletesFromOutside(t *testing.T) {
 	if d.HasError() {
 		t.Fatal(d)
 	}
+	ids, _ := plannedIDsAndNames(l)
 	var diags diag.Diagnostics
-	warnDeletesFromOutside(prior, l, map[string]bool{"id-a": true, "id-dropped": true}, &diags)
+	warnDeletesFromOutside(prior, ids, map[string]bool{"id-a": true, "id-dropped": true}, &diags)
 	if len(diags) != 1 || diags.HasError() {
 		t.Fatalf("diags %v, want one warning", diags)
 	}
@@ -150,7 +151,7 @@ func TestWarnDeletesFromOutside(t *testing.T) {
 		t.Errorf("the warning must name from-dashboard only:\n%s", detail)
 	}
 	diags = nil
-	warnDeletesFromOutside(prior, l, nil, &diags)
+	warnDeletesFromOutside(prior, ids, nil, &diags)
 	if len(diags) != 0 {
 		t.Errorf("no record of the managed rules: %v", diags)
 	}
